@@ -1,0 +1,218 @@
+"""The command line: parses arguments and hands each command to the engine or the desktop app."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Sequence
+
+from agent import APP_NAME, __version__, dirs
+from agent.errors import AgentError, ConfigError
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_GAVE_UP = 3
+
+log = logging.getLogger("agent")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=APP_NAME,
+        description="Downloads new S3 objects announced on an SQS queue into a local folder. "
+                    "With no command, starts the tray app.",
+    )
+    parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run the agent (the tray app, or --headless)",
+                              description="Poll the queue and download new objects until stopped (Ctrl+C or SIGTERM).")
+    run.add_argument("--headless", action="store_true", help="no tray icon: for servers, scripts and tests")
+    run.add_argument("--config", type=Path, metavar="FILE", help=f"config file (default: {dirs.default_config_file()})")
+    run.add_argument("--drain", action="store_true",
+                     help="exit once the queue is empty; exit code 0 if every message was handled, 3 if any were given up")
+    run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="default: INFO")
+
+    config = commands.add_parser("config", help="show, check or locate the config file",
+                                 description="Show, check or locate the config file.")
+    config_commands = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    config_commands.add_parser("path", help="print where the config file is", description="Print where the config file is.")
+    show = config_commands.add_parser("show", help="print the config with every default filled in",
+                                      description="Print the config with every default filled in.")
+    show.add_argument("file", nargs="?", type=Path, metavar="FILE")
+    validate = config_commands.add_parser("validate", help="check a config file and report every problem",
+                                          description="Check a config file; exit code 0 if it is valid, 2 if not.")
+    validate.add_argument("file", nargs="?", type=Path, metavar="FILE")
+
+    status = commands.add_parser("status", help="what was downloaded recently, and what failed",
+                                 description="Show recent downloads and failed messages from the ledger.")
+    status.add_argument("--limit", type=int, default=10, help="how many recent files to list (default: 10)")
+
+    failed = commands.add_parser("failed", help="list or retry messages that were given up",
+                                 description="Messages given up without a dead-letter queue are kept in the ledger.")
+    failed_commands = failed.add_subparsers(dest="failed_command", metavar="ACTION", required=True)
+    failed_commands.add_parser("list", help="list them", description="List messages kept in the ledger as failed.")
+    retry = failed_commands.add_parser("retry", help="send them back to their queue",
+                                       description="Send every failed message back to its queue for another try.")
+    retry.add_argument("--config", type=Path, metavar="FILE", help="config file (for credentials and endpoint)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "run":
+            if not args.headless:
+                return _tray(args)
+            return _run_headless(args)
+        if args.command == "config":
+            return _config(args)
+        if args.command == "status":
+            return _status(args)
+        if args.command == "failed":
+            return _failed(args)
+        return _tray(args)
+    except ConfigError as exc:
+        _say(f"The config has {'an error' if len(exc.problems) == 1 else f'{len(exc.problems)} errors'}:\n{exc}")
+        return EXIT_USAGE
+    except AgentError as exc:
+        _say(f"{exc.title}: {exc}")
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+
+
+def _say(text: str) -> None:
+    if sys.stderr is not None:
+        print(text, file=sys.stderr)
+
+
+def _config_path(path: Path | None) -> Path:
+    return path if path is not None else dirs.default_config_file()
+
+
+def load_config_or_create(path: Path | None):  # noqa: ANN201 - returns Config or None
+    """The config to run with. A first run with no config writes a commented template and says what to do."""
+    from agent import config as config_module
+
+    target = _config_path(path)
+    if path is None and not target.exists():
+        config_module.write_template(target)
+        _say(f"Created a config file at {target}.\nFill in sqs_queue_url and download_folder, then run again.")
+        return None
+    return config_module.load(target)
+
+
+def _run_headless(args: argparse.Namespace) -> int:
+    from agent import logs
+    from agent.engine import Engine
+    from agent.engine.ledger import Ledger
+
+    config = load_config_or_create(args.config)
+    if config is None:
+        return EXIT_USAGE
+    logs.setup(args.log_level)
+    engine = Engine(config, Ledger(dirs.ledger_file()), drain=args.drain)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt  # a second Ctrl+C: leave now
+        log.info("Stopping (signal %d): finishing or releasing the messages held", signum)
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    engine.start()
+    try:
+        while not stop.is_set():
+            if args.drain and engine.wait(0.2):
+                log.info("The queue is empty; done")
+                break
+            stop.wait(0.2)
+    finally:
+        engine.stop()
+        engine.ledger.close()
+    if args.drain and engine.given_up:
+        return EXIT_GAVE_UP
+    return EXIT_OK
+
+
+def _tray(args: argparse.Namespace) -> int:
+    try:
+        from agent.desktop import app
+    except ImportError as exc:
+        _say(f"The tray app is not available ({exc}). Run without a tray: {APP_NAME} run --headless")
+        return EXIT_ERROR
+    return app.main(getattr(args, "config", None))
+
+
+def _config(args: argparse.Namespace) -> int:
+    from agent import config as config_module
+
+    if args.config_command == "path":
+        print(dirs.default_config_file())
+        return EXIT_OK
+    target = _config_path(args.file)
+    loaded = config_module.load(target)
+    if args.config_command == "validate":
+        from agent.plugins.manager import PluginHost
+
+        PluginHost(loaded)  # plugin names and options are part of a valid config
+        print(f"{target}: valid")
+        return EXIT_OK
+    import dataclasses
+
+    import yaml
+
+    data = dataclasses.asdict(loaded)
+    data.pop("source", None)
+    data["download_folder"] = str(loaded.download_folder)
+    data["include"], data["exclude"] = list(loaded.include), list(loaded.exclude)
+    data["plugins"] = [{"name": p.name, "options": p.options} for p in loaded.plugins]
+    print(f"# {target}")
+    print(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), end="")
+    return EXIT_OK
+
+
+def _status(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from agent.engine.ledger import Ledger
+
+    ledger = Ledger(dirs.ledger_file())
+    recent = ledger.recent(args.limit)
+    failures = ledger.pending_failures()
+    print(f"Paused: {'yes' if ledger.get_state('paused') == '1' else 'no'}")
+    print(f"Recent files ({len(recent)}):")
+    for record in recent:
+        print(f"  {datetime.fromtimestamp(record.downloaded_at):%Y-%m-%d %H:%M:%S}  {record.path}")
+    print(f"Failed messages kept in the ledger: {len(failures)}")
+    for failure in failures[:20]:
+        print(f"  {failure.message_id}  {failure.key or '-'}  {failure.reason}")
+    return EXIT_OK
+
+
+def _failed(args: argparse.Namespace) -> int:
+    from agent.engine.ledger import Ledger
+
+    ledger = Ledger(dirs.ledger_file())
+    if args.failed_command == "list":
+        failures = ledger.pending_failures()
+        for failure in failures:
+            print(f"{failure.id}\t{failure.message_id}\t{failure.key or '-'}\t{failure.reason}")
+        print(f"{len(failures)} failed messages", file=sys.stderr)
+        return EXIT_OK
+    from agent import config as config_module
+    from agent.engine import Engine
+
+    engine = Engine(config_module.load(_config_path(args.config)), ledger)
+    count = engine.retry_failed()
+    print(f"Sent {count} messages back to their queue")
+    return EXIT_OK

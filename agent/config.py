@@ -1,0 +1,450 @@
+"""The config file: schema, defaults, loading and validation with errors that name file, line and key."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import urlparse
+
+import yaml
+
+from agent import dirs
+from agent.errors import ConfigError, ConfigProblem
+
+MAX_CONFIG_BYTES = 1024 * 1024
+SQS_MAX_VISIBILITY_SECONDS = 43_200
+
+TEMPLATE = """\
+# S3 SQS Agent configuration.
+# Fill in the two required keys below, save, and the agent picks the change up.
+# Credentials are never read from this file: use the standard AWS chain
+# (environment variables, ~/.aws/credentials profiles, SSO, or an instance role).
+
+# Required: the queue that receives the bucket's event notifications.
+sqs_queue_url: ''               # e.g. https://sqs.us-east-2.amazonaws.com/123456789012/audio-uploads
+# Required: where downloaded files go. ~ and $VARIABLES are expanded.
+download_folder: '~/S3 Downloads'
+
+# Optional.
+# aws_region: us-east-2         # taken from the queue URL when left out
+# s3_bucket_name: my-bucket     # refuse notifications for any other bucket
+# aws_profile: default
+# endpoint_url: http://127.0.0.1:5000   # one S3 + SQS compatible endpoint (moto, LocalStack, MinIO + ElasticMQ)
+# concurrency: 8                # parallel downloads
+# max_attempts: 6               # then give up: dead-letter queue, queue redrive policy, or local ledger
+# retry_base_seconds: 2
+# retry_max_seconds: 300
+# dead_letter_queue_url: https://sqs.us-east-2.amazonaws.com/123456789012/audio-uploads-dlq
+# include: ['*.wav', '*.flac']  # glob patterns on the object key
+# exclude: ['tmp/*']
+# keep_prefixes: true           # keep the key's folders under download_folder
+# max_bandwidth: 20MB/s
+# notifications:
+#   enabled: true
+#   downloads: true             # batched: "12 files downloaded"
+#   per_file: false
+#   retries: true
+#   failures: true
+#   errors: true
+# plugins:
+#   - name: by-date
+#     options: {template: '{year}/{month}/{day}/{name}'}
+"""
+
+
+@dataclass(frozen=True)
+class NotificationSettings:
+    """Which desktop notifications to show."""
+
+    enabled: bool = True
+    downloads: bool = True
+    per_file: bool = False
+    retries: bool = True
+    failures: bool = True
+    errors: bool = True
+
+
+@dataclass(frozen=True)
+class PluginSpec:
+    """A plugin named in the config, with its options (validated by the plugin itself)."""
+
+    name: str
+    options: dict[str, Any] = field(default_factory=dict)
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    """A validated config. Every field has its final type; paths are absolute."""
+
+    sqs_queue_url: str
+    download_folder: Path
+    aws_region: str | None = None
+    s3_bucket_name: str | None = None
+    endpoint_url: str | None = None
+    aws_profile: str | None = None
+    concurrency: int = 8
+    max_attempts: int = 6
+    retry_base_seconds: float = 2.0
+    retry_max_seconds: float = 300.0
+    dead_letter_queue_url: str | None = None
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    keep_prefixes: bool = True
+    max_bandwidth: int | None = None
+    notifications: NotificationSettings = NotificationSettings()
+    plugins: tuple[PluginSpec, ...] = ()
+    source: Path | None = field(default=None, compare=False)
+
+    def replace(self, **changes: Any) -> Config:
+        return dataclasses.replace(self, **changes)
+
+
+REQUIRED_KEYS = ("sqs_queue_url", "download_folder")
+CREDENTIAL_KEYS = {"aws_access_key_id", "aws_secret_access_key", "aws_session_token", "access_key", "secret_key"}
+
+
+# ---------------------------------------------------------------- value checkers
+# Each takes the raw YAML value and returns the converted value, or raises ValueError with what was expected.
+
+
+def _string(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"expected a non-empty string, got {_describe(value)}")
+    return value.strip()
+
+
+def _optional_string(value: Any) -> str | None:
+    return None if value is None or value == "" else _string(value)
+
+
+def _int_between(low: int, high: int) -> Callable[[Any], int]:
+    def check(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"expected a whole number from {low} to {high}, got {_describe(value)}")
+        if not low <= value <= high:
+            raise ValueError(f"expected a whole number from {low} to {high}, got {value}")
+        return value
+
+    return check
+
+
+def _seconds(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"expected a number of seconds, got {_describe(value)}")
+    if not 0 <= value <= SQS_MAX_VISIBILITY_SECONDS:
+        raise ValueError(f"expected from 0 to {SQS_MAX_VISIBILITY_SECONDS} seconds (SQS's 12-hour limit), got {value}")
+    return float(value)
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"expected true or false, got {_describe(value)}")
+    return value
+
+
+def _patterns(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ValueError(f"expected a glob pattern or a list of them, such as ['*.wav', 'takes/*'], got {_describe(value)}")
+    return tuple(value)
+
+
+def _queue_url(value: Any) -> str:
+    url = _string(value)
+    if url.startswith("arn:"):
+        raise ValueError("this is a queue ARN; use the queue URL, such as https://sqs.REGION.amazonaws.com/ACCOUNT/NAME")
+    parsed = urlparse(url)
+    parts = [p for p in parsed.path.split("/") if p]
+    if parsed.scheme not in ("http", "https") or not parsed.netloc or len(parts) != 2:
+        raise ValueError(f"expected an SQS queue URL such as https://sqs.REGION.amazonaws.com/ACCOUNT/NAME, got {url!r}")
+    return url
+
+
+def _optional_queue_url(value: Any) -> str | None:
+    return None if value is None or value == "" else _queue_url(value)
+
+
+def _endpoint_url(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    url = _string(value)
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ValueError(f"expected an http:// or https:// URL such as http://127.0.0.1:5000, got {url!r}")
+    return url.rstrip("/")
+
+
+_RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b|b)?\s*(?:/\s*s)?\s*$", re.IGNORECASE)
+_RATE_UNITS = {"b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "kib": 1024, "mib": 1024**2, "gib": 1024**3}
+
+
+def parse_rate(value: Any) -> int | None:
+    """`20MB/s`, `512KiB/s` or a plain number of bytes per second; None or 0 means no limit."""
+    if value is None or value == 0:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        return int(value)
+    match = _RATE.match(value) if isinstance(value, str) else None
+    if not match:
+        raise ValueError(f"expected a rate such as 20MB/s or 512KiB/s, got {_describe(value)}")
+    rate = int(float(match.group(1)) * _RATE_UNITS[(match.group(2) or "b").lower()])
+    if rate < 1024:
+        raise ValueError(f"a limit below 1KiB/s would stall downloads, got {value!r}")
+    return rate
+
+
+def _region(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    region = _string(value)
+    if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d+", region):
+        raise ValueError(f"expected an AWS region name such as us-east-2, got {region!r}")
+    return region
+
+
+SCALARS: dict[str, Callable[[Any], Any]] = {
+    "sqs_queue_url": _queue_url,
+    "download_folder": _string,  # expanded and resolved separately
+    "aws_region": _region,
+    "s3_bucket_name": _optional_string,
+    "endpoint_url": _endpoint_url,
+    "aws_profile": _optional_string,
+    "concurrency": _int_between(1, 128),
+    "max_attempts": _int_between(1, 100),
+    "retry_base_seconds": _seconds,
+    "retry_max_seconds": _seconds,
+    "dead_letter_queue_url": _optional_queue_url,
+    "include": _patterns,
+    "exclude": _patterns,
+    "keep_prefixes": _bool,
+    "max_bandwidth": parse_rate,
+}
+SECTIONS = ("notifications", "plugins")
+KNOWN_KEYS = (*SCALARS, *SECTIONS)
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    text = repr(value)
+    return f"{type(value).__name__} {text[:60]}{'...' if len(text) > 60 else ''}"
+
+
+# ---------------------------------------------------------------- loading
+
+
+def _key_lines(node: yaml.Node, prefix: str = "", lines: dict[str, int] | None = None, seen: set[int] | None = None) -> dict[str, int]:
+    """Map dotted key paths ("plugins.0.name") to 1-based line numbers. Shared (aliased) nodes are walked once."""
+    lines = {} if lines is None else lines
+    seen = set() if seen is None else seen
+    if id(node) in seen:
+        return lines
+    seen.add(id(node))
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                path = f"{prefix}{key_node.value}"
+                lines.setdefault(path, key_node.start_mark.line + 1)
+                _key_lines(value_node, path + ".", lines, seen)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            path = f"{prefix}{index}"
+            lines.setdefault(path, item.start_mark.line + 1)
+            _key_lines(item, path + ".", lines, seen)
+    return lines
+
+
+def parse(text: str, source: Path | None = None) -> Config:
+    """Validate config text. Raises ConfigError listing every problem found."""
+    file = str(source) if source else "<config>"
+
+    def problem(message: str, key: str | None = None, line: int | None = None) -> ConfigProblem:
+        return ConfigProblem(file, message, key, line)
+
+    if len(text.encode("utf-8", "surrogateescape")) > MAX_CONFIG_BYTES:
+        raise ConfigError([problem(f"the file is larger than {MAX_CONFIG_BYTES // 1024} KiB; a config file is a few lines")])
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        what = getattr(exc, "problem", None) or str(exc)
+        context = getattr(exc, "context", None)
+        message = f"this is not valid YAML: {what}" + (f" ({context})" if context else "")
+        if "could not determine a constructor" in str(exc):
+            message = "YAML tags that build objects (like !!python/...) are not allowed; use plain values"
+        raise ConfigError([problem(message, line=mark.line + 1 if mark else None)]) from None
+    except RecursionError:
+        raise ConfigError([problem("the YAML is nested too deeply")]) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError([problem(f"expected a mapping of keys to values at the top, got {_describe(data)}", line=1)])
+    lines = _key_lines(node) if node is not None else {}
+    problems: list[ConfigProblem] = []
+    values: dict[str, Any] = {}
+
+    for key, raw in data.items():
+        line = lines.get(str(key))
+        if not isinstance(key, str):
+            problems.append(problem(f"keys must be names, got {_describe(key)}", line=line))
+            continue
+        if key in CREDENTIAL_KEYS:
+            problems.append(problem(
+                "credentials are never read from the config file; remove it and use environment variables, "
+                "a profile in ~/.aws/credentials (with aws_profile), SSO, or an instance role", key, line))
+            continue
+        if key not in KNOWN_KEYS:
+            close = difflib.get_close_matches(key, KNOWN_KEYS, n=1, cutoff=0.6)
+            hint = f"; did you mean '{close[0]}'?" if close else f"; known keys are: {', '.join(KNOWN_KEYS)}"
+            problems.append(problem(f"unknown key{hint}", key, line))
+            continue
+        if key in SCALARS:
+            try:
+                values[key] = SCALARS[key](raw)
+            except ValueError as exc:
+                problems.append(problem(str(exc), key, line))
+    for key in REQUIRED_KEYS:
+        if key not in data or data[key] in (None, ""):
+            problems.append(problem(f"is required; add it, for example: {_EXAMPLES[key]}", key, lines.get(key)))
+
+    if "notifications" in data:
+        values["notifications"] = _notifications(data["notifications"], lines, problem, problems)
+    if "plugins" in data:
+        values["plugins"] = _plugins(data["plugins"], lines, problem, problems)
+
+    if "download_folder" in values:
+        try:
+            values["download_folder"] = resolve_folder(values["download_folder"], source)
+        except ValueError as exc:
+            problems.append(problem(str(exc), "download_folder", lines.get("download_folder")))
+    base = values.get("retry_base_seconds", Config.retry_base_seconds)
+    if values.get("retry_max_seconds", Config.retry_max_seconds) < base:
+        problems.append(problem(f"must be at least retry_base_seconds ({base:g})", "retry_max_seconds", lines.get("retry_max_seconds")))
+    if "sqs_queue_url" in values and "aws_region" not in values:
+        values["aws_region"] = region_from_queue_url(values["sqs_queue_url"])
+    if problems:
+        raise ConfigError(problems)
+    return Config(**values, source=source)
+
+
+_EXAMPLES = {
+    "sqs_queue_url": "sqs_queue_url: https://sqs.us-east-2.amazonaws.com/123456789012/audio-uploads",
+    "download_folder": "download_folder: ~/S3 Downloads",
+}
+
+
+def _notifications(raw: Any, lines: dict[str, int], problem: Callable[..., ConfigProblem], problems: list[ConfigProblem]) -> NotificationSettings:
+    if raw is None:
+        return NotificationSettings()
+    if not isinstance(raw, dict):
+        problems.append(problem(f"expected a mapping such as {{enabled: true}}, got {_describe(raw)}", "notifications", lines.get("notifications")))
+        return NotificationSettings()
+    known = [f.name for f in dataclasses.fields(NotificationSettings)]
+    settings: dict[str, bool] = {}
+    for key, value in raw.items():
+        path = f"notifications.{key}"
+        if key not in known:
+            close = difflib.get_close_matches(str(key), known, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else f"; known keys are: {', '.join(known)}"
+            problems.append(problem(f"unknown key{hint}", path, lines.get(path)))
+        elif not isinstance(value, bool):
+            problems.append(problem(f"expected true or false, got {_describe(value)}", path, lines.get(path)))
+        else:
+            settings[key] = value
+    return NotificationSettings(**settings)
+
+
+def _plugins(raw: Any, lines: dict[str, int], problem: Callable[..., ConfigProblem], problems: list[ConfigProblem]) -> tuple[PluginSpec, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        problems.append(problem(f"expected a list such as [{{name: by-date}}], got {_describe(raw)}", "plugins", lines.get("plugins")))
+        return ()
+    specs = []
+    for index, item in enumerate(raw):
+        path = f"plugins.{index}"
+        if isinstance(item, str):
+            item = {"name": item}
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"]:
+            problems.append(problem(f"expected {{name: PLUGIN, options: {{...}}}}, got {_describe(item)}", path, lines.get(path)))
+            continue
+        extra = set(item) - {"name", "options"}
+        options = item.get("options") or {}
+        if extra:
+            problems.append(problem(f"unknown key {sorted(extra)[0]!r}; a plugin entry has 'name' and 'options'", path, lines.get(path)))
+        elif not isinstance(options, dict):
+            problems.append(problem(f"options must be a mapping, got {_describe(options)}", f"{path}.options", lines.get(f"{path}.options")))
+        else:
+            specs.append(PluginSpec(item["name"], dict(options), lines.get(path)))
+    return tuple(specs)
+
+
+def resolve_folder(text: str, source: Path | None) -> Path:
+    """Expand ~ and $VARIABLES; a relative folder is relative to the config file's folder."""
+    expanded = os.path.expanduser(os.path.expandvars(text))
+    unset = re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", expanded)
+    if unset:
+        raise ValueError(f"environment variable {unset[0]} is not set; set it or write the folder out in full")
+    path = Path(expanded)
+    if not path.is_absolute():
+        path = (source.parent if source else Path.cwd()) / path
+    return Path(os.path.normpath(path))
+
+
+def region_from_queue_url(url: str) -> str | None:
+    """`https://sqs.us-east-2.amazonaws.com/...` names its region; a local endpoint does not."""
+    host = urlparse(url).hostname or ""
+    match = re.match(r"^(?:sqs\.)?([a-z]{2}(?:-[a-z]+)+-\d+)\.(?:queue\.)?amazonaws\.com", host)
+    return match.group(1) if match else None
+
+
+def load(path: Path) -> Config:
+    """Read and validate a config file. Raises ConfigError (never OSError) with what to do."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_CONFIG_BYTES:
+            raise ConfigError([ConfigProblem(str(path), f"the file is {size // 1024} KiB; a config file is a few lines")])
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([ConfigProblem(str(path), "the file does not exist; run 's3-sqs-agent config path' to see where it belongs")]) from None
+    except PermissionError:
+        raise ConfigError([ConfigProblem(str(path), "the file cannot be read (permission denied); make it readable by your user")]) from None
+    except UnicodeDecodeError:
+        raise ConfigError([ConfigProblem(str(path), "the file is not UTF-8 text")]) from None
+    except OSError as exc:
+        raise ConfigError([ConfigProblem(str(path), f"the file cannot be read: {exc.strerror or exc}")]) from None
+    return parse(text, path)
+
+
+def write_template(path: Path) -> None:
+    """Create a commented config for a first run, readable by the user only."""
+    dirs.ensure_private_dir(path.parent)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(TEMPLATE)
+
+
+def set_key(path: Path, key: str, value: Any) -> None:
+    """Change one top-level key in the file, keeping the user's comments and the other lines as they are."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    rendered = yaml.safe_dump({key: value}, default_flow_style=True, allow_unicode=True, width=10_000).strip()[1:-1]
+    pattern = re.compile(rf"^{re.escape(key)}\s*:.*$", re.MULTILINE)
+    new_text = pattern.sub(lambda _: rendered, text, count=1) if pattern.search(text) else text.rstrip("\n") + f"\n{rendered}\n"
+    parse(new_text, path)  # never write a file that would not load
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(new_text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)

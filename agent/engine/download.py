@@ -1,0 +1,196 @@
+"""Fetches one object into a temporary file beside its target, checks and fsyncs it, then renames it into place."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Callable
+
+
+from agent.engine.events import ObjectEvent
+from agent.engine.paths import TEMP_PREFIX, TEMP_SUFFIX, is_temp_name
+from agent.engine.retry import IncompleteDownload
+
+MiB = 1024 * 1024
+_OPEN_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+_READ_SIZE = 256 * 1024
+
+
+@dataclass(frozen=True)
+class TransferSettings:
+    """How objects are fetched. Objects above `multipart_threshold` are fetched in parallel ranges."""
+
+    concurrency: int = 8
+    multipart_threshold: int = 16 * MiB
+    chunk_size: int = 8 * MiB
+    max_bandwidth: int | None = None
+
+
+class Cancelled(Exception):
+    """The download was aborted because the agent is shutting down."""
+
+
+class RateLimiter:
+    """A shared token bucket: callers sleep so that all downloads together stay under `rate` bytes per second."""
+
+    def __init__(self, rate: int) -> None:
+        self._rate = rate
+        self._lock = threading.Lock()
+        self._next = time.monotonic()
+
+    def consume(self, count: int) -> None:
+        with self._lock:
+            now = time.monotonic()
+            self._next = max(self._next, now - 0.25) + count / self._rate  # allow a quarter second of burst
+            delay = self._next - now
+        if delay > 0:
+            time.sleep(delay)
+
+
+class Downloader:
+    """GETs objects into temporary files: one request for small objects, parallel ranges for large ones.
+
+    Every request carries If-Match with the announced ETag, so all ranges come from one version of the
+    object, and a notification for a version that was since overwritten ends in a 412 (superseded) instead
+    of a file that mixes versions. (boto3's transfer manager accepts neither If-Match nor returns headers.)
+    """
+
+    def __init__(self, s3_client: Any, settings: TransferSettings) -> None:
+        self._client = s3_client
+        self._settings = settings
+        self._ranges = ThreadPoolExecutor(max_workers=max(4, settings.concurrency), thread_name_prefix="range")
+        self._limiter = RateLimiter(settings.max_bandwidth) if settings.max_bandwidth else None
+        self._cancel = threading.Event()
+
+    def describe(self, event: ObjectEvent) -> ObjectEvent:
+        """Fill in size and ETag from a HEAD request when the notification did not carry them."""
+        if event.size is not None and event.etag:
+            return event
+        head = self._client.head_object(**self._object_args(event, with_etag=False))
+        return replace(event, size=int(head["ContentLength"]), etag=str(head.get("ETag", "")).strip('"') or None)
+
+    @staticmethod
+    def _object_args(event: ObjectEvent, with_etag: bool = True) -> dict[str, Any]:
+        args: dict[str, Any] = {"Bucket": event.bucket, "Key": event.key}
+        if event.version_id:
+            args["VersionId"] = event.version_id
+        if with_etag and event.etag:
+            args["IfMatch"] = f'"{event.etag}"'
+        return args
+
+    def fetch(self, event: ObjectEvent, folder: Path, on_progress: Callable[[int], None] = lambda n: None) -> Path:
+        """Download into a new temporary file in `folder`; return it fsynced and size-checked. Never leaves it behind on failure."""
+        assert event.size is not None, "describe() the event first"
+        temp = folder / f"{TEMP_PREFIX}{uuid.uuid4().hex}{TEMP_SUFFIX}"
+        fd = os.open(temp, _OPEN_FLAGS, 0o644)
+        try:
+            try:
+                if event.size > self._settings.multipart_threshold:
+                    self._fetch_ranges(event, fd, on_progress)
+                else:
+                    self._fetch_range(event, fd, None, on_progress)
+                written = os.fstat(fd).st_size
+                if written != event.size:
+                    raise IncompleteDownload(f"got {written} of {event.size} bytes")
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+        return temp
+
+    def _fetch_ranges(self, event: ObjectEvent, fd: int, on_progress: Callable[[int], None]) -> None:
+        assert event.size is not None
+        os.ftruncate(fd, event.size)  # reserve the space now: a full disk fails before any byte is fetched
+        chunk = self._settings.chunk_size
+        futures = [self._ranges.submit(self._fetch_range, event, fd, (start, min(start + chunk, event.size) - 1), on_progress)
+                   for start in range(0, event.size, chunk)]
+        try:
+            for future in futures:
+                future.result()
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+
+    def _fetch_range(self, event: ObjectEvent, fd: int, byte_range: tuple[int, int] | None, on_progress: Callable[[int], None]) -> None:
+        args = self._object_args(event)
+        offset = 0
+        if byte_range is not None:
+            args["Range"] = f"bytes={byte_range[0]}-{byte_range[1]}"
+            offset = byte_range[0]
+        body = self._client.get_object(**args)["Body"]
+        try:
+            for data in body.iter_chunks(_READ_SIZE):
+                if self._cancel.is_set():
+                    raise Cancelled("the agent is shutting down")
+                if self._limiter:
+                    self._limiter.consume(len(data))
+                _pwrite(fd, data, offset)
+                offset += len(data)
+                on_progress(len(data))
+        finally:
+            body.close()
+        if byte_range is not None and offset != byte_range[1] + 1:
+            raise IncompleteDownload(f"range {byte_range[0]}-{byte_range[1]} ended at byte {offset}")
+
+    def cancel_all(self) -> None:
+        """Abort transfers in progress (on shutdown); their callers see Cancelled and clean up."""
+        self._cancel.set()
+
+    def close(self) -> None:
+        self.cancel_all()
+        self._ranges.shutdown(wait=False, cancel_futures=True)
+
+
+_seek_lock = threading.Lock()
+
+
+def _pwrite(fd: int, data: bytes, offset: int) -> None:
+    """Write all of `data` at `offset`, safely from several threads (Windows has no os.pwrite)."""
+    view = memoryview(data)
+    while view:
+        if hasattr(os, "pwrite"):
+            written = os.pwrite(fd, view, offset)
+        else:  # pragma: no cover - Windows
+            with _seek_lock:
+                os.lseek(fd, offset, os.SEEK_SET)
+                written = os.write(fd, view)
+        offset += written
+        view = view[written:]
+
+
+def commit(temp: Path, target: Path) -> None:
+    """Atomically rename a finished temporary file into place, then make the rename durable."""
+    os.replace(temp, target)
+    fsync_dir(target.parent)
+
+
+def fsync_dir(folder: Path) -> None:
+    if os.name == "nt":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def remove_stale_temp_files(folder: Path) -> int:
+    """Delete in-progress files left by a crash. Only the agent's own names are touched; links are not followed."""
+    removed = 0
+    for root, dirnames, filenames in os.walk(folder):
+        for name in filenames:
+            if is_temp_name(name):
+                try:
+                    os.unlink(os.path.join(root, name))
+                    removed += 1
+                except OSError:
+                    pass
+    return removed

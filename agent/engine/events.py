@@ -1,0 +1,165 @@
+"""The object event that plugins receive, the engine's events, and the bus that delivers them to subscribers."""
+
+from __future__ import annotations
+
+import enum
+import logging
+import queue
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Callable, Union
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ObjectEvent:
+    """One S3 object announced by a queue message. Public API: plugins receive and return these."""
+
+    bucket: str
+    key: str
+    """The object key, already decoded: exactly what S3 stores."""
+    size: int | None = None
+    etag: str | None = None
+    version_id: str | None = None
+    event_time: datetime | None = None
+    event_name: str = "ObjectCreated:Put"
+    source: str = "s3"
+    """`s3`, `sns`, `eventbridge`, or the name of the plugin that parsed the message."""
+    message_id: str = ""
+
+
+class State(str, enum.Enum):
+    """What the engine is doing, as the tray shows it."""
+
+    STARTING = "starting"
+    IDLE = "idle"
+    SYNCING = "syncing"
+    PAUSED = "paused"
+    OFFLINE = "offline"
+    ATTENTION = "attention"
+    STOPPED = "stopped"
+
+
+# ---------------------------------------------------------------- engine events
+
+
+@dataclass(frozen=True)
+class StateChanged:
+    state: State
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Downloaded:
+    event: ObjectEvent
+    path: Path
+    size: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Skipped:
+    event: ObjectEvent
+    reason: str
+
+
+@dataclass(frozen=True)
+class Retrying:
+    """An object is not readable yet; its message comes back after `delay` seconds."""
+
+    event: ObjectEvent | None
+    message_id: str
+    attempt: int
+    max_attempts: int
+    delay: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class Failed:
+    """A message was given up: dead-lettered, left to the queue's redrive policy, or kept in the ledger."""
+
+    event: ObjectEvent | None
+    message_id: str
+    reason: str
+    disposition: str
+
+
+@dataclass(frozen=True)
+class NeedsUser:
+    """A problem the user must fix (credentials, access, disk, folder). Messages are kept; the engine backs off."""
+
+    title: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A local file changed since the agent wrote it; the new version was written beside it."""
+
+    event: ObjectEvent
+    kept: Path
+    written: Path
+
+
+EngineEvent = Union[StateChanged, Downloaded, Skipped, Retrying, Failed, NeedsUser, Conflict]
+Subscriber = Callable[[EngineEvent], None]
+
+
+class EventBus:
+    """Delivers engine events to subscribers on one dispatcher thread, so a slow subscriber never stalls a download."""
+
+    def __init__(self) -> None:
+        self._subscribers: list[Subscriber] = []
+        self._queue: queue.SimpleQueue[EngineEvent | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
+        """Register a callback; returns a function that unsubscribes it."""
+        with self._lock:
+            self._subscribers.append(callback)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="event-bus", daemon=True)
+                self._thread.start()
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if callback in self._subscribers:
+                    self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    def publish(self, event: EngineEvent) -> None:
+        if self._subscribers:
+            self._queue.put(event)
+
+    def flush(self, timeout: float = 5.0) -> None:
+        """Wait until every event published so far was delivered."""
+        if self._thread is None:
+            return
+        done = threading.Event()
+        self._queue.put(_Marker(done))  # type: ignore[arg-type]
+        done.wait(timeout)
+
+    def _run(self) -> None:
+        while True:
+            event = self._queue.get()
+            if isinstance(event, _Marker):
+                event.done.set()
+                continue
+            with self._lock:
+                subscribers = list(self._subscribers)
+            for callback in subscribers:
+                try:
+                    callback(event)  # type: ignore[arg-type]
+                except Exception:
+                    log.exception("An event subscriber failed on %s", type(event).__name__)
+
+
+@dataclass
+class _Marker:
+    done: threading.Event

@@ -1,0 +1,163 @@
+"""The SQLite ledger: what was downloaded (for deduplication and recent files) and what was given up."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS files (
+    bucket TEXT NOT NULL,
+    key TEXT NOT NULL,
+    etag TEXT,
+    version_id TEXT,
+    size INTEGER NOT NULL,
+    path TEXT NOT NULL,
+    claim TEXT NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    complete INTEGER NOT NULL DEFAULT 0,
+    downloaded_at REAL NOT NULL,
+    PRIMARY KEY (bucket, key)
+);
+CREATE INDEX IF NOT EXISTS files_claim ON files (claim);
+CREATE INDEX IF NOT EXISTS files_time ON files (downloaded_at);
+CREATE TABLE IF NOT EXISTS failures (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    message_id TEXT NOT NULL,
+    queue_url TEXT NOT NULL,
+    body TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    bucket TEXT,
+    key TEXT,
+    failed_at REAL NOT NULL,
+    retried_at REAL
+);
+CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    bucket: str
+    key: str
+    etag: str | None
+    version_id: str | None
+    size: int
+    path: Path
+    claim: str
+    mtime_ns: int
+    complete: bool
+    downloaded_at: float
+
+    def unchanged_on_disk(self) -> bool:
+        """True when the file is still exactly as the agent wrote it (same size and modification time)."""
+        try:
+            info = os.stat(self.path)
+        except OSError:
+            return False
+        return info.st_size == self.size and info.st_mtime_ns == self.mtime_ns
+
+
+@dataclass(frozen=True)
+class FailureRecord:
+    id: int
+    message_id: str
+    queue_url: str
+    body: str
+    reason: str
+    bucket: str | None
+    key: str | None
+    failed_at: float
+
+
+class Ledger:
+    """Thread-safe access to one SQLite file, created readable by the user only."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        if str(path) != ":memory:":
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if not path.exists():
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
+        self._lock = threading.Lock()
+        with self._lock:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    # ------------------------------------------------------------ files
+
+    def file(self, bucket: str, key: str) -> FileRecord | None:
+        rows = self._query("SELECT * FROM files WHERE bucket = ? AND key = ?", (bucket, key))
+        return _file(rows[0]) if rows else None
+
+    def owner_of(self, claim: str) -> tuple[str, str] | None:
+        """Which object owns a local path (by its claim key), if any."""
+        rows = self._query("SELECT bucket, key FROM files WHERE claim = ? LIMIT 1", (claim,))
+        return (rows[0][0], rows[0][1]) if rows else None
+
+    def record_file(self, record: FileRecord) -> None:
+        self._query(
+            "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (record.bucket, record.key, record.etag, record.version_id, record.size, str(record.path),
+             record.claim, record.mtime_ns, int(record.complete), record.downloaded_at),
+        )
+
+    def mark_complete(self, bucket: str, key: str) -> None:
+        self._query("UPDATE files SET complete = 1 WHERE bucket = ? AND key = ?", (bucket, key))
+
+    def recent(self, limit: int = 10) -> list[FileRecord]:
+        rows = self._query("SELECT * FROM files WHERE complete = 1 ORDER BY downloaded_at DESC LIMIT ?", (limit,))
+        return [_file(row) for row in rows]
+
+    def count_since(self, moment: float) -> int:
+        return int(self._query("SELECT COUNT(*) FROM files WHERE downloaded_at >= ?", (moment,))[0][0])
+
+    def iter_keys(self, bucket: str) -> Iterator[tuple[str, str | None]]:
+        for key, etag in self._query("SELECT key, etag FROM files WHERE bucket = ?", (bucket,)):
+            yield key, etag
+
+    # ------------------------------------------------------------ failures
+
+    def record_failure(self, message_id: str, queue_url: str, body: str, reason: str,
+                       bucket: str | None = None, key: str | None = None) -> None:
+        self._query(
+            "INSERT INTO failures (message_id, queue_url, body, reason, bucket, key, failed_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (message_id, queue_url, body, reason, bucket, key, time.time()),
+        )
+
+    def pending_failures(self) -> list[FailureRecord]:
+        rows = self._query(
+            "SELECT id, message_id, queue_url, body, reason, bucket, key, failed_at FROM failures WHERE retried_at IS NULL ORDER BY id")
+        return [FailureRecord(*row) for row in rows]
+
+    def mark_retried(self, failure_id: int) -> None:
+        self._query("UPDATE failures SET retried_at = ? WHERE id = ?", (time.time(), failure_id))
+
+    # ------------------------------------------------------------ small state
+
+    def get_state(self, name: str, default: str | None = None) -> str | None:
+        rows = self._query("SELECT value FROM state WHERE name = ?", (name,))
+        return rows[0][0] if rows else default
+
+    def set_state(self, name: str, value: str) -> None:
+        self._query("INSERT OR REPLACE INTO state VALUES (?, ?)", (name, value))
+
+
+def _file(row: tuple[Any, ...]) -> FileRecord:
+    bucket, key, etag, version_id, size, path, claim, mtime_ns, complete, downloaded_at = row
+    return FileRecord(bucket, key, etag, version_id, size, Path(path), claim, mtime_ns, bool(complete), downloaded_at)

@@ -1,0 +1,153 @@
+"""Brings one announced object to disk: filter, choose its path, skip duplicates, download, keep user edits, record."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from agent.config import Config
+from agent.engine import paths
+from agent.engine.download import Downloader, commit
+from agent.engine.events import Conflict, Downloaded, EventBus, ObjectEvent, Skipped
+from agent.engine.ledger import FileRecord, Ledger
+from agent.engine.retry import PermanentFailure
+from agent.plugins.manager import PluginHost
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Progress:
+    """Bytes of the downloads running now, for the tray's percentage."""
+
+    done: int = 0
+    total: int = 0
+    files: int = 0
+
+
+class ObjectHandler:
+    """Handles one object event at a time per calling thread; shared by all workers."""
+
+    def __init__(self, config: Config, ledger: Ledger, downloader: Downloader, plugins: PluginHost, bus: EventBus) -> None:
+        self.config = config
+        self.ledger = ledger
+        self.downloader = downloader
+        self.plugins = plugins
+        self.bus = bus
+        self.policy = paths.detect_policy(config.download_folder)
+        self.progress = Progress()
+        self._progress_lock = threading.Lock()
+        self._placement_lock = threading.Lock()  # two workers must never claim one path
+
+    def handle(self, event: ObjectEvent) -> Downloaded | None:
+        """Bring the object to disk, or decide it needs nothing (None). Raises on failure; the caller classifies it."""
+        config = self.config
+        if config.s3_bucket_name and event.bucket != config.s3_bucket_name:
+            raise PermanentFailure(f"the notification is for bucket {event.bucket!r}, but this agent downloads only from {config.s3_bucket_name!r} (s3_bucket_name)")
+        default = paths.default_relative_path(event.key, self.policy)
+        if default is None:
+            log.info("Skipping %s: a key ending in '/' is a folder marker, not a file", event.key)
+            return None
+        if not self.plugins.accepts(event):
+            log.info("Skipping %s: filtered out", event.key)
+            self.bus.publish(Skipped(event, "filtered out"))
+            return None
+        chosen = self.plugins.local_path(event, default)
+        relative = paths.sanitize(str(chosen), self.policy)
+        if relative is None:
+            raise PermanentFailure(f"the path {str(chosen)!r} chosen for {event.key!r} has no usable name")
+
+        event = self.downloader.describe(event)
+        record = self.ledger.file(event.bucket, event.key)
+        if record and self._is_current(record, event):
+            if not record.complete:  # downloaded, but a plugin's after-download step failed last time
+                self._finish(event, record.path)
+            log.info("Already downloaded %s (duplicate notification)", event.key)
+            return None
+
+        started = time.monotonic()
+        with self._placement_lock:
+            target_relative = self._place(event, relative, record)
+            target = paths.prepare_target(config.download_folder, target_relative)
+        temp = self._fetch(event, target.parent)
+        final = target
+        with self._placement_lock:
+            if os.path.lexists(target) and not (record and record.path == target and record.unchanged_on_disk()):
+                final = self._conflict_path(target)
+                log.warning("%s changed on disk since it was downloaded; keeping it and writing the new version to %s", target, final.name)
+                self.bus.publish(Conflict(event, target, final))
+            commit(temp, final)
+            info = os.stat(final)
+            self.ledger.record_file(FileRecord(
+                event.bucket, event.key, event.etag, event.version_id, info.st_size, final,
+                paths.claim_key(PurePosixPath(final.as_posix()), self.policy), info.st_mtime_ns, False, time.time()))
+        seconds = time.monotonic() - started
+        self._finish(event, final)
+        log.info("Downloaded %s (%s) in %.2f s -> %s", event.key, human_size(info.st_size), seconds, final)
+        downloaded = Downloaded(event, final, info.st_size, seconds)
+        self.bus.publish(downloaded)
+        return downloaded
+
+    def _finish(self, event: ObjectEvent, path: Path) -> None:
+        self.plugins.object_downloaded(event, path)
+        self.ledger.mark_complete(event.bucket, event.key)
+
+    @staticmethod
+    def _is_current(record: FileRecord, event: ObjectEvent) -> bool:
+        same_version = record.etag == event.etag and (event.version_id is None or record.version_id == event.version_id)
+        return bool(event.etag) and same_version
+
+    def _place(self, event: ObjectEvent, relative: PurePosixPath, record: FileRecord | None) -> PurePosixPath:
+        """The object's own path: the one it had, its natural one, or a distinct one when that is taken."""
+        folder = self.config.download_folder
+        natural = folder / relative
+        if record and (record.path == natural or record.path.parent == natural.parent) and record.path.is_relative_to(folder):
+            return PurePosixPath(record.path.relative_to(folder).as_posix())
+        claim = paths.claim_key(PurePosixPath(natural.as_posix()), self.policy)
+        owner = self.ledger.owner_of(claim)
+        taken = owner not in (None, (event.bucket, event.key)) or (owner is None and os.path.lexists(natural))
+        return paths.disambiguate(relative, f"{event.bucket}/{event.key}") if taken else relative
+
+    def _fetch(self, event: ObjectEvent, folder: Path) -> Path:
+        assert event.size is not None
+        with self._progress_lock:
+            self.progress.files += 1
+            self.progress.total += event.size
+        received = 0
+
+        def advance(count: int) -> None:
+            nonlocal received
+            received += count
+            with self._progress_lock:
+                self.progress.done += count
+
+        try:
+            return self.downloader.fetch(event, folder, advance)
+        finally:
+            with self._progress_lock:
+                self.progress.files -= 1
+                self.progress.total -= event.size
+                self.progress.done -= received
+
+    @staticmethod
+    def _conflict_path(target: Path) -> Path:
+        stamp = time.strftime("%Y-%m-%d %H%M%S")
+        stem, suffix = target.stem, target.suffix
+        for n in range(1, 1000):
+            candidate = target.with_name(f"{stem} (conflict {stamp}{'' if n == 1 else f' {n}'}){suffix}")
+            if not os.path.lexists(candidate):
+                return candidate
+        raise PermanentFailure(f"too many conflicting copies of {target}")
+
+
+def human_size(size: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GiB"
+

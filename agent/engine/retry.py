@@ -1,0 +1,138 @@
+"""The backoff policy, and what each failure means: retry the object, wait for the user, give up, or skip."""
+
+from __future__ import annotations
+
+import enum
+import errno
+import math
+import random
+from dataclasses import dataclass
+
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+    ReadTimeoutError,
+    ConnectTimeoutError,
+    ResponseStreamingError,
+    TokenRetrievalError,
+)
+
+from agent import errors
+from agent.engine.messages import MalformedMessage
+from agent.engine.paths import UnsafePathError
+
+
+class Kind(enum.Enum):
+    RETRY = "retry"
+    """The object is not readable yet, or the transfer broke: try again later; counts as an attempt."""
+    WAIT = "wait"
+    """Something the user must fix, or the endpoint is offline: keep the message, back off, don't count it."""
+    GIVE_UP = "give-up"
+    """Retrying can never help (malformed message, unsafe path, wrong bucket): give up now."""
+    SUPERSEDED = "superseded"
+    """The object changed since the notification; a newer notification will bring it."""
+
+
+@dataclass(frozen=True)
+class Failure:
+    kind: Kind
+    reason: str
+    error: errors.NeedsUserError | None = None
+
+
+class IncompleteDownload(Exception):
+    """The bytes on disk do not match the object's size."""
+
+
+class PermanentFailure(Exception):
+    """A message that can never succeed, with the reason for the dead-letter record."""
+
+
+NOT_READY = {"NoSuchKey", "404", "NotFound", "NoSuchVersion"}
+THROTTLED = {"SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequests", "RequestThrottled", "503", "500", "InternalError", "ServiceUnavailable", "RequestTimeout"}
+CREDENTIALS = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "ExpiredTokenException", "InvalidToken", "InvalidClientTokenId", "UnrecognizedClientException", "AuthFailure", "RequestExpired"}
+DENIED = {"AccessDenied", "403", "Forbidden", "AccessDeniedException", "AllAccessDisabled"}
+MISSING_BUCKET = {"NoSuchBucket"}
+MISSING_QUEUE = {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist", "NonExistentQueue"}
+PRECONDITION = {"PreconditionFailed", "412"}
+
+
+def error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def classify(exc: BaseException) -> Failure:
+    """What a failure means for its message."""
+    if isinstance(exc, (MalformedMessage, UnsafePathError, PermanentFailure)):
+        return Failure(Kind.GIVE_UP, str(exc))
+    if isinstance(exc, ClientError):
+        code = error_code(exc)
+        message = exc.response.get("Error", {}).get("Message") or code
+        if code in NOT_READY:
+            return Failure(Kind.RETRY, "the object is not readable yet (not found)")
+        if code in PRECONDITION:
+            return Failure(Kind.SUPERSEDED, "the object changed after this notification was sent")
+        if code in THROTTLED or code.startswith("5"):
+            return Failure(Kind.RETRY, f"the server is busy ({code})")
+        if code in CREDENTIALS:
+            return _wait(errors.CredentialsError(
+                f"AWS rejected the credentials ({code}: {message}). Refresh them (for SSO: aws sso login), "
+                "or check AWS_PROFILE / aws_profile."))
+        if code in DENIED:
+            return _wait(errors.AccessDeniedError(
+                f"Access denied ({code}). Give these credentials s3:GetObject on the bucket and "
+                "sqs:ReceiveMessage, sqs:DeleteMessage and sqs:ChangeMessageVisibility on the queue."))
+        if code in MISSING_BUCKET:
+            return _wait(errors.NotFoundError(f"The bucket does not exist ({message}). Check s3_bucket_name and the notifications' source."))
+        if code in MISSING_QUEUE:
+            return _wait(errors.NotFoundError("The queue does not exist. Check sqs_queue_url in the config."))
+        return Failure(Kind.RETRY, f"{code}: {message}")
+    if isinstance(exc, (NoCredentialsError, PartialCredentialsError, TokenRetrievalError)):
+        return _wait(errors.CredentialsError(
+            "No usable AWS credentials were found. Set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
+            "configure a profile (aws configure) and name it in aws_profile, or log in with aws sso login."))
+    if isinstance(exc, NoRegionError):
+        return _wait(errors.CredentialsError("No AWS region is set. Add aws_region to the config."))
+    if isinstance(exc, (EndpointConnectionError, ConnectTimeoutError)):
+        return _wait(errors.OfflineError(f"Cannot reach the endpoint ({exc}). Retrying by itself."))
+    if isinstance(exc, (ReadTimeoutError, ConnectionClosedError, ResponseStreamingError, IncompleteDownload, ConnectionError)):
+        return Failure(Kind.RETRY, f"the transfer broke off ({exc})")
+    if isinstance(exc, BotoCoreError):
+        return Failure(Kind.RETRY, str(exc))
+    if isinstance(exc, OSError):
+        return _disk_failure(exc)
+    return Failure(Kind.RETRY, f"{type(exc).__name__}: {exc}")
+
+
+def _disk_failure(exc: OSError) -> Failure:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return _wait(errors.DiskFullError(f"The disk holding the download folder is full ({exc.filename or ''}). Free some space; downloads resume by themselves."))
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return _wait(errors.FolderNotWritableError(f"Cannot write to {exc.filename or 'the download folder'} ({exc.strerror}). Fix its permissions or choose another folder."))
+    return Failure(Kind.RETRY, f"{exc.strerror or exc} ({exc.filename or ''})")
+
+
+def _wait(error: errors.NeedsUserError) -> Failure:
+    return Failure(Kind.WAIT, str(error), error)
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential backoff with jitter: about base * 2^(attempt-1), capped at `maximum`."""
+
+    base: float
+    maximum: float
+
+    def delay(self, attempt: int, rng: random.Random | None = None) -> float:
+        ceiling = min(self.maximum, self.base * 2 ** max(0, min(attempt - 1, 30)))
+        return (rng or random).uniform(ceiling / 2, ceiling)  # "equal jitter": never much shorter than planned
+
+    @staticmethod
+    def visibility(delay: float) -> int:
+        """SQS takes whole seconds, up to 12 hours."""
+        return max(0, min(43_200, math.ceil(delay)))

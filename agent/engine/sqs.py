@@ -1,0 +1,168 @@
+"""The queue as the engine uses it: receive, release, extend, delete in batches, dead-letter."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Message:
+    """A received message and what the engine knows about it."""
+
+    message_id: str
+    receipt_handle: str
+    body: str
+    receive_count: int
+    attributes: dict[str, Any]
+    visible_until: float = field(default=0.0)  # time.monotonic()
+
+
+@dataclass(frozen=True)
+class QueueInfo:
+    visibility_timeout: int
+    retention_seconds: int
+    has_redrive_policy: bool
+
+
+class Queue:
+    """One SQS queue through a boto3 client."""
+
+    def __init__(self, client: Any, url: str) -> None:
+        self.client = client
+        self.url = url
+
+    def info(self) -> QueueInfo:
+        attrs = self.client.get_queue_attributes(
+            QueueUrl=self.url, AttributeNames=["VisibilityTimeout", "MessageRetentionPeriod", "RedrivePolicy"])["Attributes"]
+        return QueueInfo(
+            visibility_timeout=int(attrs.get("VisibilityTimeout", 30)),
+            retention_seconds=int(attrs.get("MessageRetentionPeriod", 345_600)),
+            has_redrive_policy=bool(attrs.get("RedrivePolicy")),
+        )
+
+    def counts(self) -> tuple[int, int, int]:
+        """(visible, in flight, delayed) messages, as SQS approximates them."""
+        attrs = self.client.get_queue_attributes(QueueUrl=self.url, AttributeNames=[
+            "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"])["Attributes"]
+        return (int(attrs.get("ApproximateNumberOfMessages", 0)), int(attrs.get("ApproximateNumberOfMessagesNotVisible", 0)),
+                int(attrs.get("ApproximateNumberOfMessagesDelayed", 0)))
+
+    def receive(self, max_messages: int, wait_seconds: int, visibility_timeout: int) -> list[Message]:
+        response = self.client.receive_message(
+            QueueUrl=self.url, MaxNumberOfMessages=max(1, min(10, max_messages)), WaitTimeSeconds=wait_seconds,
+            AttributeNames=["All"], MessageAttributeNames=["All"])
+        now = time.monotonic()
+        return [
+            Message(
+                message_id=raw["MessageId"],
+                receipt_handle=raw["ReceiptHandle"],
+                body=raw.get("Body", ""),
+                receive_count=int(raw.get("Attributes", {}).get("ApproximateReceiveCount", 1)),
+                attributes={**raw.get("Attributes", {}), **{k: v.get("StringValue") for k, v in raw.get("MessageAttributes", {}).items()}},
+                visible_until=now + visibility_timeout,
+            )
+            for raw in response.get("Messages", [])
+        ]
+
+    def change_visibility(self, message: Message, seconds: int) -> None:
+        self.client.change_message_visibility(QueueUrl=self.url, ReceiptHandle=message.receipt_handle, VisibilityTimeout=seconds)
+
+    def change_visibility_batch(self, messages: list[Message], seconds: int) -> list[Message]:
+        """Returns the messages whose visibility could not be changed (their receipt expired or they were deleted)."""
+        failed: list[Message] = []
+        for start in range(0, len(messages), 10):
+            chunk = messages[start:start + 10]
+            response = self.client.change_message_visibility_batch(QueueUrl=self.url, Entries=[
+                {"Id": str(i), "ReceiptHandle": m.receipt_handle, "VisibilityTimeout": seconds} for i, m in enumerate(chunk)])
+            failed.extend(chunk[int(entry["Id"])] for entry in response.get("Failed", []))
+        return failed
+
+    def delete_batch(self, messages: list[Message]) -> list[Message]:
+        """Delete up to 10 messages in one request. Returns the ones that failed."""
+        response = self.client.delete_message_batch(QueueUrl=self.url, Entries=[
+            {"Id": str(i), "ReceiptHandle": m.receipt_handle} for i, m in enumerate(messages)])
+        return [messages[int(entry["Id"])] for entry in response.get("Failed", [])]
+
+    def send(self, body: str, attributes: dict[str, str]) -> None:
+        self.client.send_message(QueueUrl=self.url, MessageBody=body, MessageAttributes={
+            name: {"DataType": "String", "StringValue": value[:1024] or "-"} for name, value in attributes.items()})
+
+
+class DeleteBatcher:
+    """Collects finished messages and deletes them ten at a time, or after a short delay, on its own thread."""
+
+    def __init__(self, queue: Queue, on_deleted: Callable[[Message], None], max_delay: float = 0.05) -> None:
+        self._queue = queue
+        self._on_deleted = on_deleted
+        self._max_delay = max_delay
+        self._pending: list[Message] = []
+        self._cond = threading.Condition()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="delete-batcher", daemon=True)
+        self._thread.start()
+
+    def add(self, message: Message) -> None:
+        with self._cond:
+            self._pending.append(message)
+            self._cond.notify()
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Delete everything still pending, then stop."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._pending and not self._closed:
+                    self._cond.wait()
+                if not self._pending and self._closed:
+                    return
+                if len(self._pending) < 10 and not self._closed:
+                    self._cond.wait(self._max_delay)
+                batch, self._pending = self._pending[:10], self._pending[10:]
+            if batch:
+                self._delete(batch)
+
+    def _delete(self, batch: list[Message]) -> None:
+        for attempt in range(5):
+            try:
+                failed = self._queue.delete_batch(batch)
+            except Exception as exc:  # offline: keep trying for a while; the message would only come back as a duplicate
+                log.warning("Could not delete %d messages (%s); retrying", len(batch), exc)
+                time.sleep(min(8, 0.5 * 2**attempt))
+                continue
+            for message in batch:
+                if message not in failed:
+                    self._on_deleted(message)
+            for message in failed:
+                log.warning("SQS refused to delete message %s; it will come back and be recognised as a duplicate", message.message_id)
+                self._on_deleted(message)
+            return
+        for message in batch:
+            self._on_deleted(message)
+
+
+def dead_letter_attributes(message: Message, reason: str, source_queue: str) -> dict[str, str]:
+    """Message attributes that travel with a dead-lettered message."""
+    return {
+        "s3_sqs_agent.reason": reason,
+        "s3_sqs_agent.source_queue": source_queue,
+        "s3_sqs_agent.original_message_id": message.message_id,
+        "s3_sqs_agent.receive_count": str(message.receive_count),
+        "s3_sqs_agent.failed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+def summarize_body(body: str, limit: int = 120) -> str:
+    text = json.dumps(body[:limit])[1:-1]
+    return text + ("..." if len(body) > limit else "")

@@ -1,0 +1,69 @@
+"""The agent's errors, written for the person who has to act on them."""
+
+from __future__ import annotations
+
+
+class AgentError(Exception):
+    """Base of every error the agent reports to a user. `str()` says what is wrong and what to do."""
+
+    #: A short title, for a notification or a dialog.
+    title = "S3 SQS Agent error"
+
+
+class ConfigError(AgentError):
+    """The config file cannot be used. Holds every problem found, each naming the file, line and key."""
+
+    title = "Config file has errors"
+
+    def __init__(self, problems: list[ConfigProblem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class ConfigProblem:
+    """One problem in a config file: where it is and what was expected."""
+
+    def __init__(self, file: str, message: str, key: str | None = None, line: int | None = None) -> None:
+        self.file, self.key, self.line, self.message = file, key, line, message
+
+    def __str__(self) -> str:
+        where = self.file + (f":{self.line}" if self.line else "")
+        what = f"{self.key}: " if self.key else ""
+        return f"{where}: {what}{self.message}"
+
+    def __repr__(self) -> str:
+        return f"ConfigProblem({str(self)!r})"
+
+
+class NeedsUserError(AgentError):
+    """A condition the user must fix. Messages are kept safe while it lasts; the agent backs off and retries."""
+
+    title = "S3 SQS Agent needs attention"
+
+
+class CredentialsError(NeedsUserError):
+    title = "AWS credentials problem"
+
+
+class AccessDeniedError(NeedsUserError):
+    title = "Access denied"
+
+
+class NotFoundError(NeedsUserError):
+    """A bucket or queue that the config names does not exist."""
+
+    title = "Bucket or queue not found"
+
+
+class DiskFullError(NeedsUserError):
+    title = "Disk full"
+
+
+class FolderNotWritableError(NeedsUserError):
+    title = "Download folder not writable"
+
+
+class OfflineError(NeedsUserError):
+    """The endpoint cannot be reached. The agent retries by itself."""
+
+    title = "Offline"

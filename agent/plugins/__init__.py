@@ -1,0 +1,1 @@
+"""Plugins: the public hook specifications, the manager that loads plugins, and the built-in plugins."""

@@ -1,0 +1,1 @@
+"""The agent's own behaviours, written as plugins through the public hooks."""

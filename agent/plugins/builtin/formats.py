@@ -1,0 +1,14 @@
+"""Built-in plugin: recognises S3 event notifications sent directly, through SNS, or through EventBridge."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agent import hookimpl
+from agent.engine import messages
+from agent.engine.events import ObjectEvent
+
+
+@hookimpl(trylast=True)
+def agent_parse_message(body: str, attributes: dict[str, Any]) -> list[ObjectEvent] | None:
+    return messages.parse_body(body, attributes.get("MessageId", ""))
