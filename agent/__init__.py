@@ -21,5 +21,6 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 """Decorate a plugin's functions with this to implement the agent's hooks."""
 
 from agent.engine.events import ObjectEvent  # noqa: E402  (public API; needs hookimpl defined first)
+from agent.engine.messages import MalformedMessage  # noqa: E402
 
-__all__ = ["APP_NAME", "PROJECT_NAME", "ObjectEvent", "__version__", "hookimpl"]
+__all__ = ["APP_NAME", "PROJECT_NAME", "MalformedMessage", "ObjectEvent", "__version__", "hookimpl"]
