@@ -6,8 +6,10 @@ import logging
 import os
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Iterator
 
 from agent.config import Config
 from agent.engine import paths
@@ -42,9 +44,15 @@ class ObjectHandler:
         self.progress = Progress()
         self._progress_lock = threading.Lock()
         self._placement_lock = threading.Lock()  # two workers must never claim one path
+        self._object_locks = KeyedLocks()
+        self._reserved: dict[str, tuple[str, str]] = {}  # paths claimed by downloads in progress
 
     def handle(self, event: ObjectEvent) -> Downloaded | None:
         """Bring the object to disk, or decide it needs nothing (None). Raises on failure; the caller classifies it."""
+        with self._object_locks.hold((event.bucket, event.key)):  # duplicates in flight together: one downloads
+            return self._handle(event)
+
+    def _handle(self, event: ObjectEvent) -> Downloaded | None:
         config = self.config
         if config.s3_bucket_name and event.bucket != config.s3_bucket_name:
             raise PermanentFailure(f"the notification is for bucket {event.bucket!r}, but this agent downloads only from {config.s3_bucket_name!r} (s3_bucket_name)")
@@ -73,18 +81,23 @@ class ObjectHandler:
         with self._placement_lock:
             target_relative = self._place(event, relative, record)
             target = paths.prepare_target(config.download_folder, target_relative)
-        temp = self._fetch(event, target.parent)
-        final = target
-        with self._placement_lock:
-            if os.path.lexists(target) and not (record and record.path == target and record.unchanged_on_disk()):
-                final = self._conflict_path(target)
-                log.warning("%s changed on disk since it was downloaded; keeping it and writing the new version to %s", target, final.name)
-                self.bus.publish(Conflict(event, target, final))
-            commit(temp, final)
-            info = os.stat(final)
-            self.ledger.record_file(FileRecord(
-                event.bucket, event.key, event.etag, event.version_id, info.st_size, final,
-                paths.claim_key(PurePosixPath(final.as_posix()), self.policy), info.st_mtime_ns, False, time.time()))
+            claim = self._claim(target)
+            self._reserved[claim] = (event.bucket, event.key)
+        try:
+            temp = self._fetch(event, target.parent)
+            final = target
+            with self._placement_lock:
+                if os.path.lexists(target) and not (record and record.path == target and record.unchanged_on_disk()):
+                    final = self._conflict_path(target)
+                    log.warning("%s changed on disk since it was downloaded; keeping it and writing the new version to %s", target, final.name)
+                    self.bus.publish(Conflict(event, target, final))
+                commit(temp, final)
+                info = os.stat(final)
+                self.ledger.record_file(FileRecord(event.bucket, event.key, event.etag, event.version_id, info.st_size,
+                                                   final, self._claim(final), info.st_mtime_ns, False, time.time()))
+        finally:
+            with self._placement_lock:
+                self._reserved.pop(claim, None)
         seconds = time.monotonic() - started
         self._finish(event, final)
         log.info("Downloaded %s (%s) in %.2f s -> %s", event.key, human_size(info.st_size), seconds, final)
@@ -95,6 +108,9 @@ class ObjectHandler:
     def _finish(self, event: ObjectEvent, path: Path) -> None:
         self.plugins.object_downloaded(event, path)
         self.ledger.mark_complete(event.bucket, event.key)
+
+    def _claim(self, path: Path) -> str:
+        return paths.claim_key(PurePosixPath(path.as_posix()), self.policy)
 
     @staticmethod
     def _is_current(record: FileRecord, event: ObjectEvent) -> bool:
@@ -107,8 +123,8 @@ class ObjectHandler:
         natural = folder / relative
         if record and (record.path == natural or record.path.parent == natural.parent) and record.path.is_relative_to(folder):
             return PurePosixPath(record.path.relative_to(folder).as_posix())
-        claim = paths.claim_key(PurePosixPath(natural.as_posix()), self.policy)
-        owner = self.ledger.owner_of(claim)
+        claim = self._claim(natural)
+        owner = self._reserved.get(claim) or self.ledger.owner_of(claim)
         taken = owner not in (None, (event.bucket, event.key)) or (owner is None and os.path.lexists(natural))
         return paths.disambiguate(relative, f"{event.bucket}/{event.key}") if taken else relative
 
@@ -142,6 +158,28 @@ class ObjectHandler:
             if not os.path.lexists(candidate):
                 return candidate
         raise PermanentFailure(f"too many conflicting copies of {target}")
+
+
+class KeyedLocks:
+    """One lock per key, created on demand and dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[object, list] = {}  # key -> [lock, users]
+
+    @contextmanager
+    def hold(self, key: object) -> Iterator[None]:
+        with self._guard:
+            entry = self._locks.setdefault(key, [threading.Lock(), 0])
+            entry[1] += 1
+        try:
+            with entry[0]:
+                yield
+        finally:
+            with self._guard:
+                entry[1] -= 1
+                if entry[1] == 0:
+                    del self._locks[key]
 
 
 def human_size(size: float) -> str:

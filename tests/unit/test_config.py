@@ -1,0 +1,106 @@
+"""Config validation: a seed file runs as it is, and every error names file, line and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agent import config
+from agent.errors import ConfigError
+
+SEED = """\
+aws_region: 'us-east-2'
+sqs_queue_url: 'https://sqs.us-east-2.amazonaws.com/123456789012/your-queue-name'
+download_folder: './downloaded_files'
+s3_bucket_name: 'your-bucket-name'
+"""
+
+
+def problems(text: str, tmp_path: Path) -> list[str]:
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        config.load(path)
+    return [str(p) for p in caught.value.problems]
+
+
+def test_seed_config_loads_with_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(SEED)
+    loaded = config.load(path)
+    assert loaded.aws_region == "us-east-2"
+    assert loaded.download_folder == tmp_path / "downloaded_files"
+    assert (loaded.concurrency, loaded.max_attempts, loaded.retry_base_seconds, loaded.retry_max_seconds) == (8, 6, 2, 300)
+    assert loaded.keep_prefixes is True and loaded.max_bandwidth is None and loaded.s3_bucket_name == "your-bucket-name"
+
+
+def test_region_comes_from_the_queue_url(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(SEED.replace("aws_region: 'us-east-2'\n", ""))
+    assert config.load(path).aws_region == "us-east-2"
+
+
+def test_folder_expands_home_and_variables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUDIO_ROOT", str(tmp_path / "audio"))
+    path = tmp_path / "c.yaml"
+    path.write_text(SEED.replace("./downloaded_files", "$AUDIO_ROOT/in"))
+    assert config.load(path).download_folder == tmp_path / "audio" / "in"
+    path.write_text(SEED.replace("./downloaded_files", "~/x"))
+    assert config.load(path).download_folder == Path.home() / "x"
+
+
+def test_unset_variable_is_reported(tmp_path: Path) -> None:
+    [message] = problems(SEED.replace("./downloaded_files", "$NOPE_NOT_SET/x"), tmp_path)
+    assert "download_folder" in message and "NOPE_NOT_SET" in message and ":3:" in message
+
+
+def test_unknown_key_suggests(tmp_path: Path) -> None:
+    [message] = problems(SEED + "concurency: 4\n", tmp_path)
+    assert "config.yaml:5: concurency: unknown key; did you mean 'concurrency'?" in message
+
+
+def test_wrong_types_name_key_and_line(tmp_path: Path) -> None:
+    found = problems(SEED + "concurrency: lots\nkeep_prefixes: 'yes'\nmax_bandwidth: fast\n", tmp_path)
+    assert any(":5: concurrency: expected a whole number" in m for m in found)
+    assert any(":6: keep_prefixes: expected true or false" in m for m in found)
+    assert any(":7: max_bandwidth: expected a rate" in m for m in found)
+
+
+def test_missing_required_keys(tmp_path: Path) -> None:
+    found = problems("aws_region: us-east-2\n", tmp_path)
+    assert any("sqs_queue_url: is required" in m for m in found)
+    assert any("download_folder: is required" in m for m in found)
+
+
+def test_queue_arn_is_not_a_url(tmp_path: Path) -> None:
+    [message] = problems(SEED.replace("'https://sqs.us-east-2.amazonaws.com/123456789012/your-queue-name'", "arn:aws:sqs:us-east-2:1:q"), tmp_path)
+    assert "queue ARN" in message and ":2:" in message
+
+
+def test_credentials_in_the_file_are_refused(tmp_path: Path) -> None:
+    [message] = problems(SEED + "aws_secret_access_key: abc\n", tmp_path)
+    assert "never read from the config file" in message
+
+
+def test_object_building_tags_are_refused(tmp_path: Path) -> None:
+    [message] = problems(SEED + "x: !!python/object/apply:os.system ['true']\n", tmp_path)
+    assert "not allowed" in message
+
+
+def test_broken_yaml_names_the_line(tmp_path: Path) -> None:
+    [message] = problems(SEED + "include: [unclosed\n", tmp_path)
+    assert "not valid YAML" in message
+
+
+@pytest.mark.parametrize("text, rate", [("20MB/s", 20_000_000), ("512KiB/s", 524_288), ("1.5 MiB", 1_572_864), (4096, 4096)])
+def test_bandwidth(text: object, rate: int) -> None:
+    assert config.parse_rate(text) == rate
+
+
+def test_set_key_keeps_comments(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("# mine\n" + SEED)
+    config.set_key(path, "download_folder", "/tmp/new folder")
+    text = path.read_text()
+    assert text.startswith("# mine\n") and config.load(path).download_folder == Path("/tmp/new folder")
