@@ -241,3 +241,15 @@ def test_missing_queue_is_reported(aws: Setup, tmp_path: Path) -> None:
     result = drain(write_config(tmp_path / "c.yaml", config))
     assert result.returncode == 1
     assert "queue does not exist" in result.stderr.lower()
+
+
+def test_visibility_heartbeat_keeps_a_slow_download_from_being_delivered_twice(moto_endpoint: str, tmp_path: Path) -> None:
+    aws = make_setup(moto_endpoint, visibility_timeout=2)
+    data = os.urandom(600_000)
+    aws.put("slow.wav", data)
+    out = tmp_path / "out"
+    result = drain(write_config(tmp_path / "c.yaml", aws.config(str(out), max_bandwidth="150KB/s")))
+    assert result.returncode == 0, result.stderr
+    assert files_under(out) == {"slow.wav": data}
+    assert result.stderr.count("Downloaded slow.wav") == 1
+    assert "duplicate notification" not in result.stderr

@@ -1,0 +1,55 @@
+"""The command line: every command has --help, and config commands say where and what."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agent import __version__
+from tests.conftest import run_agent
+
+COMMANDS = [[], ["run"], ["config"], ["config", "path"], ["config", "show"], ["config", "validate"], ["status"],
+            ["failed"], ["failed", "list"], ["failed", "retry"]]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "top")
+def test_every_command_has_help(command: list[str]) -> None:
+    result = run_agent(*command, "--help")
+    assert result.returncode == 0 and "usage: s3-sqs-agent" in result.stdout
+
+
+def test_version() -> None:
+    result = run_agent("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"s3-sqs-agent {__version__}"
+
+
+def test_python_dash_m_is_the_same_command() -> None:
+    assert run_agent("--help").stdout.startswith("usage: s3-sqs-agent")
+
+
+def test_config_path_follows_xdg(private_home: Path) -> None:
+    assert run_agent("config", "path").stdout.strip() == str(private_home / "config" / "s3-sqs-agent" / "config.yaml")
+
+
+def test_validate_and_show(tmp_path: Path) -> None:
+    good = tmp_path / "good.yaml"
+    good.write_text("sqs_queue_url: https://sqs.eu-west-1.amazonaws.com/123456789012/q\ndownload_folder: in\n")
+    result = run_agent("config", "validate", str(good))
+    assert result.returncode == 0 and "valid" in result.stdout
+    shown = run_agent("config", "show", str(good))
+    assert "aws_region: eu-west-1" in shown.stdout and f"download_folder: {tmp_path / 'in'}" in shown.stdout
+    assert "concurrency: 8" in shown.stdout
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("sqs_queue_url: nope\nretry_max_seconds: -1\n")
+    result = run_agent("config", "validate", str(bad))
+    assert result.returncode == 2
+    assert "bad.yaml:1: sqs_queue_url: expected an SQS queue URL" in result.stderr
+    assert "bad.yaml:2: retry_max_seconds" in result.stderr
+    assert "download_folder: is required" in result.stderr
+
+
+def test_status_on_an_empty_ledger() -> None:
+    result = run_agent("status")
+    assert result.returncode == 0 and "Recent files (0)" in result.stdout and "Failed messages kept in the ledger: 0" in result.stdout
