@@ -14,7 +14,7 @@ from agent.engine.download import Cancelled
 from agent.engine.events import EventBus, Failed, NeedsUser, ObjectEvent, Retrying
 from agent.engine.ledger import Ledger
 from agent.engine.messages import MalformedMessage
-from agent.engine.objects import ObjectHandler
+from agent.engine.objects import ObjectHandler, human_size
 from agent.engine.retry import Backoff, Failure, Kind, PermanentFailure, classify
 from agent.engine.sqs import DeleteBatcher, Message, Queue, QueueInfo, dead_letter_attributes, summarize_body
 from agent.errors import NeedsUserError, OfflineError
@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 LONG_POLL_SECONDS = 20
 DRAIN_POLL_SECONDS = 1
 HOLD_MAX_SECONDS = 60.0
+PROGRESS_LOG_SECONDS = 10.0
 
 
 @dataclass
@@ -335,8 +336,12 @@ class Consumer:
         """Extend the visibility of every message held, so a long download is never delivered twice."""
         timeout = self.info.visibility_timeout
         margin = max(2.0, timeout / 3)
+        next_progress = time.monotonic() + PROGRESS_LOG_SECONDS
         while not self._closed.wait(min(1.0, max(0.2, timeout / 6))):
             now = time.monotonic()
+            if now >= next_progress:
+                next_progress = now + PROGRESS_LOG_SECONDS
+                self._log_progress()
             with self._lock:
                 due = [m for m in self._tracked.values() if m.visible_until - now < margin]
             if not due or timeout <= 0:
@@ -349,6 +354,14 @@ class Consumer:
             for message in due:
                 if message not in failed:
                     message.visible_until = now + timeout
+
+
+    def _log_progress(self) -> None:
+        """Long downloads show progress in the log, not just a line when they end."""
+        progress = self.handler.progress
+        if progress.files and progress.total:
+            log.info("Downloading %d file%s: %.0f%% (%s of %s)", progress.files, "" if progress.files == 1 else "s",
+                     100 * progress.done / progress.total, human_size(progress.done), human_size(progress.total))
 
 
 def _classify(exc: BaseException) -> Failure:
