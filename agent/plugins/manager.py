@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
+import functools
 import inspect
 import logging
+import threading
+from dataclasses import dataclass
 from importlib import metadata
-from pathlib import Path, PurePosixPath
-from typing import Any
+from pathlib import Path, PurePath, PurePosixPath
+from typing import Any, Callable
 
 import pluggy
 
@@ -20,19 +25,42 @@ from agent.plugins.builtin import filters, formats, layout
 log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = PROJECT_NAME
-BUILTIN_PLUGINS: tuple[tuple[str, object], ...] = (
-    ("builtin:formats", formats),
-    ("builtin:filters", filters.IncludeExclude()),
-    ("builtin:layout", layout.KeepPrefixes()),
+BUILTIN_PREFIX = "builtin:"
+
+BUILTIN_PLUGINS: tuple[tuple[str, Callable[[], object]], ...] = (
+    ("builtin:formats", lambda: formats),  # a stateless module
+    ("builtin:filters", filters.IncludeExclude),  # classes: a fresh instance for every host, never shared
+    ("builtin:layout", layout.KeepPrefixes),
 )
+"""The agent's own behaviours, as plugins. Factories, so two engines (or a reload) never share their state."""
+
+HOOK_NAMES: frozenset[str] = frozenset(name for name in dir(hookspecs) if name.startswith("agent_"))
+NOTIFY_HOOKS = frozenset({"agent_object_failed", "agent_shutdown"})
+"""Hooks that only tell plugins something: one plugin failing never stops the others hearing it."""
 
 
 class PluginError(Exception):
-    """A plugin raised. Names the plugin, so the user knows whom to blame."""
+    """A plugin raised (or returned something unusable). Names the plugin, so the user knows whom to blame."""
 
     def __init__(self, plugin: str, hook: str, error: BaseException) -> None:
         self.plugin, self.hook, self.error = plugin, hook, error
         super().__init__(f"plugin {plugin!r} failed in {hook}: {type(error).__name__}: {error}")
+
+
+class BadReturnValue(TypeError):
+    """A hook returned a value of the wrong type."""
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """One plugin as the tray's About box and `config validate` show it."""
+
+    name: str
+    builtin: bool
+    distribution: str | None = None
+    version: str | None = None
+    status: str = "loaded"
+    """`loaded`, or why it was disabled (a plugin whose agent_startup raised)."""
 
 
 def installed_plugins() -> dict[str, metadata.EntryPoint]:
@@ -40,9 +68,32 @@ def installed_plugins() -> dict[str, metadata.EntryPoint]:
     return {ep.name: ep for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)}
 
 
-def _instantiate(loaded: Any, options: dict[str, Any]) -> object:
+def check_options(plugin: type, options: dict[str, Any]) -> None:
+    """Name an unknown or missing option clearly, before the class sees them. Raises ValueError."""
+    try:
+        parameters = inspect.signature(plugin).parameters.values()
+    except (TypeError, ValueError):
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return  # the plugin checks its own options
+    named = [p for p in parameters if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)]
+    known = [p.name for p in named]
+    for option in options:
+        if option not in known:
+            if not known:
+                raise ValueError("this plugin takes no options")
+            close = difflib.get_close_matches(str(option), known, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ValueError(f"unknown option {option!r}; {hint}(its options are: {', '.join(known)})")
+    for parameter in named:
+        if parameter.default is inspect.Parameter.empty and parameter.name not in options:
+            raise ValueError(f"option {parameter.name!r} is required")
+
+
+def instantiate(loaded: Any, options: dict[str, Any]) -> object:
     """A plugin class is built with its options as keyword arguments; a module or object is used as it is."""
     if inspect.isclass(loaded):
+        check_options(loaded, options)
         return loaded(**options)
     if options:
         raise ValueError("this plugin takes no options")
@@ -50,37 +101,149 @@ def _instantiate(loaded: Any, options: dict[str, Any]) -> object:
 
 
 class PluginHost:
-    """The agent's plugin manager: built-ins first, then the config's plugins, which are consulted before them."""
+    """The agent's plugin manager: the config's plugins, in the config's order, then the built-ins.
+
+    Every hook implementation is registered through a guard, so whatever a plugin raises leaves this class
+    as a PluginError that names the plugin, and a plugin that returns the wrong type is caught at once.
+    """
 
     def __init__(self, config: Config | None = None) -> None:
         self.pm = pluggy.PluginManager(PROJECT_NAME)
         self.pm.add_hookspecs(hookspecs)
-        for name, plugin in BUILTIN_PLUGINS:
-            self.pm.register(plugin, name=name)
+        self._plugins: dict[str, object] = {}  # name -> the plugin itself (pluggy holds its guarded proxy)
+        self._info: dict[str, PluginInfo] = {}
+        self._lock = threading.Lock()
+        self._failed_to_start: list[str] = []
+        self.download_folder: Path | None = config.download_folder if config else None
         self.loaded: list[str] = []
+        """The config's plugins that are running, in the order they are called."""
+        for name, factory in BUILTIN_PLUGINS:
+            self.register(factory(), name)
         if config is not None:
             self._load_configured(config)
+
+    # ------------------------------------------------------------ loading
+
+    def register(self, plugin: object, name: str, info: PluginInfo | None = None) -> None:
+        """Register a plugin object under `name`, through the guard. Raises pluggy.PluginValidationError or ValueError."""
+        proxy = self._guard(plugin, name)
+        self.pm.register(proxy, name=name)
+        self._plugins[name] = plugin
+        self._info[name] = info or PluginInfo(name, builtin=name.startswith(BUILTIN_PREFIX))
 
     def _load_configured(self, config: Config) -> None:
         file = str(config.source or "<config>")
         installed = installed_plugins()
-        problems = []
+        problems: list[ConfigProblem] = []
+        built: list[tuple[str, object, PluginInfo]] = []
+        seen: dict[str, int] = {}
         for spec in config.plugins:
             entry = installed.get(spec.name)
             if entry is None:
                 known = ", ".join(sorted(installed)) or "none"
-                problems.append(ConfigProblem(file, f"no installed plugin is named {spec.name!r} (installed: {known})", "plugins", spec.line))
+                close = difflib.get_close_matches(spec.name, list(installed), n=1)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                problems.append(ConfigProblem(file, f"no installed plugin is named {spec.name!r}; {hint}(installed: {known})", "plugins", spec.line))
                 continue
+            seen[spec.name] = seen.get(spec.name, 0) + 1
+            name = spec.name if seen[spec.name] == 1 else f"{spec.name}#{seen[spec.name]}"
             try:
-                plugin = _instantiate(entry.load(), spec.options)
-                self.pm.register(plugin, name=spec.name)
-                self.loaded.append(spec.name)
+                plugin = instantiate(entry.load(), spec.options)
+                unknown = self._unknown_hooks(plugin)
+                if unknown:
+                    raise ValueError(f"it implements {unknown[0]!r}, which is not a hook (the hooks are: {', '.join(sorted(HOOK_NAMES))})")
             except (TypeError, ValueError) as exc:
                 problems.append(ConfigProblem(file, f"plugin {spec.name!r}: {exc}", "plugins", spec.line))
-            except Exception as exc:
+                continue
+            except Exception as exc:  # noqa: BLE001  an import error, or a bug in the plugin's __init__
                 problems.append(ConfigProblem(file, f"plugin {spec.name!r} could not be loaded: {type(exc).__name__}: {exc}", "plugins", spec.line))
+                continue
+            dist = getattr(entry, "dist", None)
+            built.append((name, plugin, PluginInfo(name, False, dist.name if dist else None, dist.version if dist else None)))
+        # pluggy calls the plugin registered last first: register in reverse, so the config's order is the call order.
+        for name, plugin, info in reversed(built):
+            try:
+                self.register(plugin, name, info)
+            except (pluggy.PluginValidationError, ValueError) as exc:
+                problems.append(ConfigProblem(file, f"plugin {name!r}: {exc}", "plugins",
+                                              next((s.line for s in config.plugins if name.startswith(s.name)), None)))
         if problems:
             raise ConfigError(problems)
+        self.loaded = [name for name, _, _ in built]
+
+    def _unknown_hooks(self, plugin: object) -> list[str]:
+        names = []
+        for attr in dir(plugin):
+            opts = self._impl_opts(plugin, attr)
+            if opts is not None and not opts.get("optionalhook"):
+                hook = opts.get("specname") or attr
+                if hook not in HOOK_NAMES:
+                    names.append(hook)
+        return names
+
+    def _impl_opts(self, plugin: object, attr: str) -> dict[str, Any] | None:
+        try:
+            opts = self.pm.parse_hookimpl_opts(plugin, attr)
+        except Exception:  # noqa: BLE001  an attribute that cannot be read is not a hook
+            return None
+        return dict(opts) if opts is not None else None
+
+    def _guard(self, plugin: object, name: str) -> object:
+        """A stand-in for `plugin` whose hook implementations raise PluginError(name, ...) instead of whatever they raise."""
+        proxy = _Guarded(name)
+        for attr in dir(plugin):
+            opts = self._impl_opts(plugin, attr)
+            if opts is None:
+                continue
+            function = getattr(plugin, attr)
+            hook = opts.get("specname") or attr
+            if opts.get("wrapper") or opts.get("hookwrapper"):
+                guarded = function  # a generator: pluggy drives it; errors are traced back in _call
+            else:
+                guarded = self._guarded_function(function, name, hook)
+                setattr(guarded, PROJECT_NAME + "_impl", opts)
+            setattr(proxy, attr, guarded)
+        return proxy
+
+    def _guarded_function(self, function: Callable[..., Any], name: str, hook: str) -> Callable[..., Any]:
+        builtin = name.startswith(BUILTIN_PREFIX)
+
+        @functools.wraps(function)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            try:
+                result = function(*args, **kwargs)
+                return _checked(hook, result, name, builtin)
+            except (Exception, SystemExit) as exc:  # a plugin calling sys.exit() must not stop a worker either
+                error = PluginError(name, hook, exc)
+                if hook in NOTIFY_HOOKS:
+                    log.error("%s", error, exc_info=exc)
+                    return None
+                if hook == "agent_startup":
+                    self._disable(name, f"{type(exc).__name__}: {exc}")
+                    log.error("Plugin %r failed to start and was disabled: %s: %s", name, type(exc).__name__, exc, exc_info=exc)
+                    return None
+                raise error from exc
+
+        return guarded
+
+    def _disable(self, name: str, reason: str) -> None:
+        with self._lock:
+            info = self._info.get(name)
+            if info is not None:
+                self._info[name] = dataclasses.replace(info, status=f"disabled: failed to start ({reason})")
+            self._failed_to_start.append(name)
+
+    # ------------------------------------------------------------ what is loaded
+
+    def get_plugin(self, name: str) -> object | None:
+        """The plugin object registered under `name` (not pluggy's guarded stand-in)."""
+        return self._plugins.get(name) if self.pm.has_plugin(name) else None
+
+    def describe(self) -> list[PluginInfo]:
+        """Every plugin, in the order its hooks are consulted: the config's first, then the built-ins."""
+        configured = [self._info[name] for name in self._info if not self._info[name].builtin]
+        configured.sort(key=lambda info: self.loaded.index(info.name) if info.name in self.loaded else len(self.loaded))
+        return configured + [info for info in self._info.values() if info.builtin]
 
     # ------------------------------------------------------------ isolated hook calls
 
@@ -88,30 +251,46 @@ class PluginHost:
         hook = getattr(self.pm.hook, hook_name)
         try:
             return hook(**kwargs)
-        except Exception as exc:
+        except PluginError:
+            raise
+        except Exception as exc:  # raised by a hook wrapper, which is not guarded
             raise PluginError(self._culprit(hook, exc), hook_name, exc) from exc
 
     @staticmethod
     def _culprit(hook: Any, exc: BaseException) -> str:
         """The plugin whose code raised, found by walking the traceback back to a hook implementation."""
-        owners = {impl.function.__code__: impl.plugin_name for impl in hook.get_hookimpls() if hasattr(impl.function, "__code__")}
+        owners = {}
+        for impl in hook.get_hookimpls():
+            code = getattr(inspect.unwrap(impl.function), "__code__", None)
+            if code is not None:
+                owners[code] = impl.plugin_name
         tb = exc.__traceback__
         culprit = "unknown"
         while tb is not None:
-            if tb.tb_frame.f_code in owners:
-                culprit = owners[tb.tb_frame.f_code]
+            culprit = owners.get(tb.tb_frame.f_code, culprit)
             tb = tb.tb_next
         return culprit
 
     def parse_message(self, body: str, attributes: dict[str, Any]) -> list[ObjectEvent] | None:
-        return self._call("agent_parse_message", body=body, attributes=attributes)
+        events = self._call("agent_parse_message", body=body, attributes=attributes)
+        if events is None:
+            return None
+        message_id = str(attributes.get("MessageId", ""))
+        return [event if event.message_id else dataclasses.replace(event, message_id=message_id) for event in events]
 
     def accepts(self, event: ObjectEvent) -> bool:
         return all(verdict is not False for verdict in self._call("agent_filter", event=event))
 
     def local_path(self, event: ObjectEvent, default_path: PurePosixPath) -> str | PurePosixPath:
         chosen = self._call("agent_local_path", event=event, default_path=default_path)
-        return default_path if chosen is None else chosen
+        if chosen is None:
+            return default_path
+        if isinstance(chosen, PurePath) and chosen.is_absolute() and self.download_folder is not None:
+            try:  # a path the plugin built from download_folder: use it as meant; anything else is made relative
+                return PurePosixPath(Path(chosen).relative_to(self.download_folder).as_posix())
+            except ValueError:
+                pass
+        return chosen
 
     def object_downloaded(self, event: ObjectEvent, path: Path) -> None:
         self._call("agent_object_downloaded", event=event, path=path)
@@ -119,23 +298,57 @@ class PluginHost:
     def object_failed(self, event: ObjectEvent | None, reason: str) -> None:
         try:
             self._call("agent_object_failed", event=event, reason=reason)
-        except PluginError as exc:
+        except PluginError as exc:  # only a hook wrapper gets here; plain implementations log their own errors
             log.error("%s", exc)
 
     def startup(self, config: Config) -> None:
-        """Give every plugin the config. A plugin that fails here is unregistered, and the agent goes on."""
-        for name, plugin in list(self.pm.list_name_plugin()):
-            caller = self.pm.subset_hook_caller("agent_startup", remove_plugins=[p for p in self.pm.get_plugins() if p is not plugin])
-            try:
-                caller(config=config)
-            except Exception as exc:
-                log.error("Plugin %r failed to start and was disabled: %s: %s", name, type(exc).__name__, exc)
-                self.pm.unregister(plugin)
-                if name in self.loaded:
-                    self.loaded.remove(name)
+        """Give every plugin the config. A plugin that fails here is unregistered, and the agent goes on without it."""
+        self.download_folder = config.download_folder
+        self._failed_to_start = []
+        try:
+            self._call("agent_startup", config=config)
+        except PluginError as exc:
+            log.error("%s", exc)
+        for name in self._failed_to_start:
+            self.pm.unregister(name=name)
+            if name in self.loaded:
+                self.loaded.remove(name)
 
     def shutdown(self) -> None:
         try:
             self._call("agent_shutdown")
         except PluginError as exc:
             log.error("%s", exc)
+
+
+class _Guarded:
+    """What pluggy registers for a plugin: its hook implementations, each wrapped by PluginHost._guard."""
+
+    def __init__(self, name: str) -> None:
+        self._plugin_name = name
+
+    def __repr__(self) -> str:
+        return f"<plugin {self._plugin_name!r}>"
+
+
+def _checked(hook: str, result: Any, name: str, builtin: bool) -> Any:
+    """The hook's result if it has the type the hook promises; the parse hook's events carry the parser's name."""
+    if result is None:
+        return None
+    if hook == "agent_parse_message":
+        if not isinstance(result, (list, tuple)) or not all(isinstance(e, ObjectEvent) for e in result):
+            raise BadReturnValue(f"returned {_short(result)}; expected a list of agent.ObjectEvent, or None")
+        for event in result:
+            if not isinstance(event.bucket, str) or not event.bucket or not isinstance(event.key, str) or not event.key:
+                raise BadReturnValue(f"returned an event without a bucket or key: {_short(event)}")
+        return list(result) if builtin else [dataclasses.replace(e, source=name) for e in result]
+    if hook == "agent_filter" and not isinstance(result, bool):
+        raise BadReturnValue(f"returned {_short(result)}; expected True, False or None")
+    if hook == "agent_local_path" and not isinstance(result, (str, PurePath)):
+        raise BadReturnValue(f"returned {_short(result)}; expected a path (str or pathlib path) or None")
+    return result
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."
