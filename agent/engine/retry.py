@@ -18,6 +18,9 @@ from botocore.exceptions import (
     PartialCredentialsError,
     ReadTimeoutError,
     ConnectTimeoutError,
+    ChecksumError,
+    FlexibleChecksumError,
+    IncompleteReadError,
     ResponseStreamingError,
     TokenRetrievalError,
 )
@@ -100,8 +103,10 @@ def classify(exc: BaseException) -> Failure:
         return _wait(errors.CredentialsError("No AWS region is set. Add aws_region to the config."))
     if isinstance(exc, (EndpointConnectionError, ConnectTimeoutError)):
         return _wait(errors.OfflineError(f"Cannot reach the endpoint ({exc}). Retrying by itself."))
-    if isinstance(exc, (ReadTimeoutError, ConnectionClosedError, ResponseStreamingError, IncompleteDownload, ConnectionError)):
+    if isinstance(exc, (ReadTimeoutError, ConnectionClosedError, ResponseStreamingError, IncompleteReadError, IncompleteDownload, ConnectionError)):
         return Failure(Kind.RETRY, f"the transfer broke off ({exc})")
+    if isinstance(exc, (FlexibleChecksumError, ChecksumError)):
+        return Failure(Kind.RETRY, f"the download was damaged in transit: its checksum does not match ({exc})")
     if isinstance(exc, BotoCoreError):
         return Failure(Kind.RETRY, str(exc))
     if isinstance(exc, OSError):
