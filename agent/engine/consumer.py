@@ -193,10 +193,12 @@ class Consumer:
                                        max(self.config.retry_base_seconds, self._hold_delay * 2 or self.config.retry_base_seconds))
         delay = max(delay, 1.0)
         self.hold_until = time.monotonic() + delay
-        error = failure.error if failure.error is not None else NeedsUserError(failure.reason)
+        error = failure.error
+        if error is None:  # a broken connection or a busy server: nothing for the user to fix
+            error = OfflineError(f"The server is not answering as it should ({failure.reason}). Retrying by itself.")
         changed = self.problem is None or str(self.problem) != str(error)
         self.problem, self._problem_source = error, source
-        log.warning("%s; retrying in %.0f s", error, delay)
+        log.warning("%s (next try in %.0f s)", str(error).rstrip("."), delay)
         if changed:
             self.bus.publish(NeedsUser(error.title, str(error)))
         self.on_change()
@@ -271,6 +273,7 @@ class Consumer:
             self._systemic_receipts[message.message_id] = self._systemic_receipts.get(message.message_id, 0) + 1
             self._hold(failure, source="download")
             self._release(message, Backoff.visibility(self.hold_until - time.monotonic()))
+            self._release_queued()  # the others would fail the same way: hand them back instead of trying each
         elif failure.kind is Kind.RETRY and attempt < self.config.max_attempts:
             delay = self.backoff.delay(attempt)
             log.warning("Retrying %s in %.0f s (attempt %d of %d): %s", what, delay, attempt, self.config.max_attempts, failure.reason)

@@ -28,6 +28,7 @@ class Faults:
 
     latency: float = 0.0
     deny: set[str] = field(default_factory=set)  # operation names answered with 403 AccessDenied
+    drop: dict[str, int] = field(default_factory=dict)  # operation -> how many more requests to drop unanswered
     cut_bodies: int = 0  # GetObject: send half the body, then close the connection
     truncate_bodies: int = 0  # GetObject: send half the body with a matching Content-Length (a "clean" short body)
     stall_bodies: int = 0  # GetObject: send half the body, pause `stall_seconds`, then the rest
@@ -107,6 +108,12 @@ class FaultProxy:
                     self.seen[operation] += 1
                 if self.faults.latency:
                     time.sleep(self.faults.latency)
+                with self._lock:
+                    dropping = self.faults.drop.get(operation, 0) > 0
+                    if dropping:
+                        self.faults.drop[operation] -= 1
+                if dropping:
+                    return  # close the connection without an answer
                 if operation in self.faults.deny:
                     _send(conn, 403, [("Content-Type", "application/xml" if operation in ("GetObject", "HeadObject") else "application/x-amz-json-1.0")],
                           S3_DENIED if operation in ("GetObject", "HeadObject") else SQS_DENIED)

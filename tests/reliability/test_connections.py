@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from agent.engine.events import Downloaded, Retrying
+from agent.engine.events import Downloaded, Retrying, State
 from tests.aws import make_setup
 from tests.reliability.helpers import assert_final, random_files, start_engine, wait_for
 from tests.reliability.proxy import FaultProxy
@@ -53,4 +53,22 @@ def test_a_stall_longer_than_the_visibility_timeout_is_not_delivered_twice(moto_
     assert proxy.count("GetObject") == 1, "the stalled object was fetched again"
     assert proxy.count("ChangeMessageVisibilityBatch") >= 2, "no heartbeat extended the message"
     assert run.downloaded() == 1 and run.log.count("duplicate notification") == 0
+    assert_final(out, expected, aws)
+
+
+def test_receives_cut_without_an_answer_mean_offline_not_attention(moto_endpoint: str, proxy: FaultProxy, tmp_path: Path) -> None:
+    """Regression: a long poll cut by the network used to show "needs attention", as if the user had to act."""
+    aws = make_setup(moto_endpoint)
+    expected = {"drop/a.wav": b"a" * 5000}
+    aws.put("drop/a.wav", expected["drop/a.wav"])
+    proxy.faults.drop = {"ReceiveMessage": 12}  # more than botocore's own three tries per call
+    out = tmp_path / "out"
+    run = start_engine(aws.config(str(out), endpoint_url=proxy.url), tmp_path)
+    try:
+        wait_for(lambda: run.downloaded() == 1, 90, what="the download after the dropped receives")
+    finally:
+        run.stop()
+    assert proxy.faults.drop["ReceiveMessage"] == 0
+    states = run.states()
+    assert State.OFFLINE in states and State.ATTENTION not in states, states
     assert_final(out, expected, aws)
