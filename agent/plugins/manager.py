@@ -114,6 +114,7 @@ class PluginHost:
         self._info: dict[str, PluginInfo] = {}
         self._lock = threading.Lock()
         self._failed_to_start: list[str] = []
+        self._configured: list[str] = []
         self.download_folder: Path | None = config.download_folder if config else None
         self.loaded: list[str] = []
         """The config's plugins that are running, in the order they are called."""
@@ -170,6 +171,7 @@ class PluginHost:
         if problems:
             raise ConfigError(problems)
         self.loaded = [name for name, _, _ in built]
+        self._configured = list(self.loaded)
 
     def _unknown_hooks(self, plugin: object) -> list[str]:
         names = []
@@ -241,8 +243,7 @@ class PluginHost:
 
     def describe(self) -> list[PluginInfo]:
         """Every plugin, in the order its hooks are consulted: the config's first, then the built-ins."""
-        configured = [self._info[name] for name in self._info if not self._info[name].builtin]
-        configured.sort(key=lambda info: self.loaded.index(info.name) if info.name in self.loaded else len(self.loaded))
+        configured = [self._info[name] for name in self._configured if name in self._info]
         return configured + [info for info in self._info.values() if info.builtin]
 
     # ------------------------------------------------------------ isolated hook calls
@@ -285,7 +286,7 @@ class PluginHost:
         chosen = self._call("agent_local_path", event=event, default_path=default_path)
         if chosen is None:
             return default_path
-        if isinstance(chosen, PurePath) and chosen.is_absolute() and self.download_folder is not None:
+        if self.download_folder is not None and Path(chosen).is_absolute():
             try:  # a path the plugin built from download_folder: use it as meant; anything else is made relative
                 return PurePosixPath(Path(chosen).relative_to(self.download_folder).as_posix())
             except ValueError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import io
 import logging
 import os
 import shutil
@@ -157,8 +158,8 @@ def _identify(path: Path) -> str | None:
     import mutagen
 
     try:
-        with open(path, "rb") as handle:
-            found = mutagen.File(handle)  # a file object without a telling name: sniffed by content
+        with io.FileIO(os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0)), "rb") as handle:
+            found = mutagen.File(handle)  # opened by descriptor: no file name to sway the guess
     except Exception:  # noqa: BLE001
         return None
     return type(found).__name__ if found is not None else None
