@@ -38,6 +38,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="exit once the queue is empty; exit code 0 if every message was handled, 3 if any were given up")
     run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="default: INFO")
 
+    tray = commands.add_parser("tray", help="run the tray app (the same as no command)",
+                               description="Run the tray app: the agent with a system tray icon, notifications and live config.")
+    tray.add_argument("--config", type=Path, metavar="FILE", help=f"config file (default: {dirs.default_config_file()})")
+
     config = commands.add_parser("config", help="show, check or locate the config file",
                                  description="Show, check or locate the config file.")
     config_commands = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)

@@ -1,0 +1,258 @@
+"""The tray's model: owns the engine for the config file, applies config changes, runs menu actions, builds the view."""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from agent import APP_NAME, __version__, dirs, logs
+from agent import config as config_module
+from agent.config import Config
+from agent.desktop import dialogs, opener
+from agent.desktop.icons import IconState
+from agent.desktop.notify import APP_TITLE, Notifier
+from agent.engine import Engine, State, Status
+from agent.engine.events import EngineEvent, Failed
+from agent.engine.ledger import Ledger
+from agent.errors import AgentError, ConfigError
+
+log = logging.getLogger(__name__)
+
+RECENT_LIMIT = 10
+
+
+@dataclass(frozen=True)
+class RecentFile:
+    label: str
+    path: Path
+
+
+@dataclass(frozen=True)
+class TrayView:
+    """Everything the tray shows; compared to the last one to know whether to redraw."""
+
+    state: IconState
+    status: str
+    paused: bool
+    recent: tuple[RecentFile, ...] = ()
+    retryable: int = 0
+    download_folder: str = ""
+
+
+def describe(status: Status | None, *, config_error: ConfigError | None = None, start_error: str | None = None,
+             failed: int = 0) -> tuple[IconState, str]:
+    """The icon state and the menu's status line for an engine status (None: no engine yet)."""
+    if status is not None and status.state is State.PAUSED:
+        return IconState.PAUSED, "Paused"
+    if config_error is not None:
+        first = config_error.problems[0] if config_error.problems else None
+        where = f" (line {first.line}{f', {first.key}' if first.key else ''})" if first and first.line else (
+            f" ({first.key})" if first and first.key else "")
+        return IconState.ATTENTION, f"Config error{where}: using the last good config" if status else f"Config error{where}"
+    if start_error is not None:
+        return IconState.ATTENTION, start_error
+    if status is None:
+        return IconState.SYNCING, "Starting…"
+    retry = f"retrying in {math.ceil(status.retry_in)} s" if status.retry_in is not None else "retrying"
+    if status.state is State.OFFLINE:
+        return IconState.OFFLINE, f"Offline: {retry}"
+    if status.state is State.ATTENTION:
+        return IconState.ATTENTION, f"{status.detail or 'Needs attention'}: {retry}"
+    if status.state is State.SYNCING and status.active:
+        files = f"{status.active} file{'' if status.active == 1 else 's'}"
+        if status.bytes_total > 0:
+            return IconState.SYNCING, f"Downloading {files} ({min(99, status.bytes_done * 100 // status.bytes_total)}%)"
+        return IconState.SYNCING, f"Downloading {files}"
+    if failed:
+        return IconState.ATTENTION, f"{failed} file{'' if failed == 1 else 's'} failed"
+    if status.state in (State.STARTING, State.SYNCING):
+        return IconState.SYNCING, "Checking the queue…"
+    today = status.downloaded_today
+    return IconState.IDLE, f"Up to date: {today} file{'' if today == 1 else 's'} today"
+
+
+class Controller:
+    """Thread-safe. Engine changes (start, reconfigure, pause, retry) are serialised by one lock."""
+
+    def __init__(self, config_path: Path, ledger: Ledger, notifier: Notifier) -> None:
+        self.config_path = config_path
+        self.ledger = ledger
+        self.notifier = notifier
+        self.engine: Engine | None = None
+        self.loaded_text: str | None = None
+        self._config_error: ConfigError | None = None
+        self._start_error: str | None = None
+        self._session_failures: set[str] = set()
+        self._engine_lock = threading.RLock()
+        self._listeners: list[Callable[[], None]] = []
+        self._actions = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tray-action")
+        self._unsubscribe: Callable[[], None] | None = None
+
+    # ------------------------------------------------------------ listeners
+
+    def add_listener(self, callback: Callable[[], None]) -> None:
+        """`callback` runs (on any thread) whenever the view may have changed."""
+        self._listeners.append(callback)
+
+    def _changed(self) -> None:
+        for callback in list(self._listeners):
+            callback()
+
+    def _on_event(self, event: EngineEvent) -> None:
+        if isinstance(event, Failed):
+            self._session_failures.add(event.message_id)
+        self.notifier.handle(event)
+        self._changed()
+
+    # ------------------------------------------------------------ config and engine
+
+    def start(self) -> None:
+        """Load the config and start the engine; a bad config is reported and waits for a fix."""
+        try:
+            self.loaded_text = self.config_path.read_text(encoding="utf-8")
+        except OSError:
+            self.loaded_text = None
+        try:
+            config = config_module.load(self.config_path)
+        except ConfigError as error:
+            self.config_invalid(error)
+            return
+        self.apply(config)
+
+    def apply(self, config: Config) -> None:
+        """Use a new valid config: the first start, or a reconfigure where running downloads finish."""
+        with self._engine_lock:
+            try:
+                if self.engine is None:
+                    engine = Engine(config, self.ledger)
+                    self._unsubscribe = engine.subscribe(self._on_event)
+                    self.engine = engine
+                    engine.start(paused=engine.paused_by_user)
+                else:
+                    previous = self.engine.config
+                    try:
+                        self.engine.reconfigure(config)
+                    except ConfigError:
+                        raise
+                    except AgentError:
+                        self.engine.reconfigure(previous)  # keep the last good config running
+                        raise
+                self._config_error, self._start_error = None, None
+            except ConfigError as error:
+                self.config_invalid(error)
+                return
+            except AgentError as error:
+                log.error("%s: %s", error.title, error)
+                self._start_error = error.title
+                self.notifier.error(error.title, str(error))
+            finally:
+                self._changed()
+        self.notifier.update_settings(config.notifications)
+
+    def config_invalid(self, error: ConfigError) -> None:
+        log.error("The config file has errors:\n%s", error)
+        self._config_error = error
+        self.notifier.config_error(error)
+        self._changed()
+
+    def stop(self, grace: float = 3.0) -> None:
+        """Quit: stop receiving, let running downloads finish for `grace` seconds, release the rest."""
+        self._actions.shutdown(wait=False, cancel_futures=True)
+        with self._engine_lock:
+            if self.engine is not None:
+                self.engine.stop(grace)
+                if self._unsubscribe:
+                    self._unsubscribe()
+
+    # ------------------------------------------------------------ the view
+
+    def view(self) -> TrayView:
+        engine = self.engine
+        status = engine.status() if engine else None
+        try:
+            pending = self.ledger.pending_failures()
+            recent = [RecentFile(record.path.name, record.path) for record in self.ledger.recent(RECENT_LIMIT)]
+        except Exception:  # noqa: BLE001  the ledger is being closed
+            pending, recent = [], []
+        failed = len(self._session_failures | {f.message_id for f in pending})
+        state, line = describe(status, config_error=self._config_error, start_error=self._start_error, failed=failed)
+        paused = bool(engine and (status and status.state is State.PAUSED or engine.paused_by_user))
+        folder = str(engine.config.download_folder) if engine else ""
+        return TrayView(state, line, paused, tuple(recent), len(pending), folder)
+
+    # ------------------------------------------------------------ menu actions (run off the UI thread)
+
+    def run_action(self, action: Callable[[], None]) -> None:
+        def guarded() -> None:
+            try:
+                action()
+            except Exception as exc:
+                log.exception("A menu action failed")
+                self.notifier.notify(APP_TITLE, f"That did not work: {exc}")
+            finally:
+                self._changed()
+
+        try:
+            self._actions.submit(guarded)
+        except RuntimeError:  # quitting
+            pass
+
+    def toggle_pause(self) -> None:
+        with self._engine_lock:
+            engine = self.engine
+            if engine is None:
+                return
+            if engine.paused_by_user:
+                engine.resume()
+            else:
+                engine.pause()
+
+    def open_download_folder(self) -> None:
+        if self.engine is not None:
+            opener.open_folder(self.engine.config.download_folder)
+
+    def choose_download_folder(self) -> None:
+        current = self.engine.config.download_folder if self.engine else None
+        try:
+            chosen = dialogs.choose_folder(current)
+        except dialogs.DialogUnavailable as exc:
+            self.notifier.notify("Cannot show the folder dialog", str(exc))
+            return
+        if chosen is None:
+            return
+        try:
+            config_module.set_key(self.config_path, "download_folder", str(chosen))
+        except ConfigError as error:
+            self.notifier.notify("Fix the config file first", str(error))
+            return
+        log.info("Download folder set to %s in %s", chosen, self.config_path)
+
+    def reveal(self, path: Path) -> None:
+        opener.reveal(path)
+
+    def retry_failed(self) -> None:
+        with self._engine_lock:
+            if self.engine is None:
+                return
+            count = self.engine.retry_failed()
+        self._session_failures.clear()
+        self.notifier.notify("Retrying failed items", f"Sent {count} message{'' if count == 1 else 's'} back to the queue.")
+
+    def open_log(self) -> None:
+        opener.open_file(logs.log_file())
+
+    def open_config(self) -> None:
+        opener.open_file(self.config_path)
+
+    def open_log_folder(self) -> None:
+        opener.open_folder(dirs.log_dir())
+
+    def about(self) -> None:
+        self.notifier.notify(f"{APP_TITLE} {__version__}",
+                             f"Downloads new S3 objects announced on an SQS queue.\nConfig: {self.config_path}\n"
+                             f"Log: {logs.log_file()}\nCommand: {APP_NAME}")

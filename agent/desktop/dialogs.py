@@ -1,0 +1,75 @@
+"""Native dialogs (tkinter) run in a child process, so Tk never shares a thread or a main loop with the tray.
+
+`python -m agent.desktop.dialogs folder INITIAL TITLE` prints the chosen folder (exit 0) or nothing (exit 1);
+`python -m agent.desktop.dialogs yesno TITLE MESSAGE` exits 0 for yes and 1 for no. Exit 3 means tkinter is missing.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+EXIT_CHOSEN, EXIT_CANCELLED, EXIT_NO_TK = 0, 1, 3
+TK_FIX = ("the folder dialog needs tkinter: install it (Debian/Ubuntu: sudo apt install python3-tk; "
+          "Fedora: sudo dnf install python3-tkinter), or set download_folder in the config file")
+
+
+class DialogUnavailable(Exception):
+    """tkinter (or a display) is missing; the message says how to fix it."""
+
+
+def _command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "agent.desktop.dialogs", *args]
+
+
+def _run(*args: str, timeout: float | None = None) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(_command(*args), capture_output=True, text=True, timeout=timeout, check=False,
+                            stdin=subprocess.DEVNULL)
+    if result.returncode == EXIT_NO_TK or result.returncode not in (EXIT_CHOSEN, EXIT_CANCELLED):
+        raise DialogUnavailable(result.stderr.strip() or TK_FIX)
+    return result
+
+
+def choose_folder(initial: Path | None, title: str = "Choose download folder") -> Path | None:
+    """Ask for a folder. None when cancelled; raises DialogUnavailable without tkinter or a display."""
+    result = _run("folder", str(initial or Path.home()), title)
+    chosen = result.stdout.strip()
+    return Path(chosen) if result.returncode == EXIT_CHOSEN and chosen else None
+
+
+def ask_yes_no(title: str, message: str, timeout: float | None = None) -> bool:
+    """A yes/no question. Raises DialogUnavailable without tkinter or a display."""
+    return _run("yesno", title, message, timeout=timeout).returncode == EXIT_CHOSEN
+
+
+def _main(argv: list[str]) -> int:
+    try:
+        import tkinter
+        from tkinter import filedialog, messagebox
+    except ImportError:
+        print(TK_FIX, file=sys.stderr)
+        return EXIT_NO_TK
+    try:
+        root = tkinter.Tk()
+    except tkinter.TclError as exc:
+        print(f"cannot open a window ({exc})", file=sys.stderr)
+        return EXIT_NO_TK
+    root.withdraw()
+    try:
+        if argv[0] == "folder":
+            chosen = filedialog.askdirectory(parent=root, initialdir=argv[1], title=argv[2], mustexist=False)
+            if not chosen:
+                return EXIT_CANCELLED
+            print(chosen)
+            return EXIT_CHOSEN
+        if argv[0] == "yesno":
+            return EXIT_CHOSEN if messagebox.askyesno(argv[1], argv[2], parent=root) else EXIT_CANCELLED
+        print(f"unknown dialog {argv[0]!r}", file=sys.stderr)
+        return 2
+    finally:
+        root.destroy()
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))

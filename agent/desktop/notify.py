@@ -1,0 +1,323 @@
+"""Desktop notifications on one notifier thread with its own asyncio loop: batched, debounced, replacing the last notice.
+
+Engine events come in from any thread through `handle()`. Per kind (downloads, retries, failures, errors) they are
+collected until things calm down (`debounce_seconds`, at most `max_batch_seconds`), then shown as one notice that
+replaces the previous notice of that kind. Nothing is shown during the first `quiet_seconds` after start; what came
+in meanwhile is summarised once that time is over. A retry is announced once per object, not on every attempt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, Callable, Protocol
+
+from agent.config import NotificationSettings
+from agent.engine.events import Downloaded, EngineEvent, Failed, NeedsUser, ObjectEvent, Retrying
+from agent.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+APP_TITLE = "S3 SQS Agent"
+DOWNLOADS, PER_FILE, RETRIES, FAILURES, ERRORS, INFO = "downloads", "per_file", "retries", "failures", "errors", "info"
+MAX_BODY = 240
+
+
+class Backend(Protocol):
+    """What the notifier needs from desktop-notifier's DesktopNotifier (tests may pass a recorder)."""
+
+    async def send(self, title: str, message: str, **kwargs: Any) -> str: ...
+
+    async def clear(self, identifier: str) -> None: ...
+
+
+@dataclass
+class Notice:
+    """One notification to show."""
+
+    title: str
+    body: str
+    kind: str = INFO
+    on_click: Callable[[], None] | None = None
+
+
+@dataclass
+class _Batch:
+    items: list[Any] = field(default_factory=list)
+    first_at: float = 0.0
+    timer: asyncio.TimerHandle | None = None
+
+
+def default_backend(icon: Path | None = None) -> Backend:
+    from desktop_notifier import DesktopNotifier, Icon
+
+    return DesktopNotifier(app_name=APP_TITLE, app_icon=Icon(path=icon) if icon else None)
+
+
+def object_name(event: ObjectEvent | None, fallback: str = "a file") -> str:
+    return PurePosixPath(event.key).name or event.key if event else fallback
+
+
+def _short(text: str, limit: int = MAX_BODY) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+class Notifier:
+    """Owns the notifier thread. Every public method is safe to call from any thread."""
+
+    def __init__(self, settings: NotificationSettings = NotificationSettings(), *,
+                 backend_factory: Callable[[], Backend] = default_backend,
+                 open_folder: Callable[[], None] | None = None,
+                 reveal: Callable[[Path], None] | None = None,
+                 quiet_seconds: float = 5.0, debounce_seconds: float = 2.0, max_batch_seconds: float = 10.0,
+                 replace_window_seconds: float = 60.0) -> None:
+        self.settings = settings
+        self._backend_factory = backend_factory
+        self._backend: Backend | None = None
+        self._open_folder = open_folder
+        self._reveal = reveal
+        self.quiet_seconds = quiet_seconds
+        self.debounce_seconds = debounce_seconds
+        self.max_batch_seconds = max_batch_seconds
+        self.replace_window_seconds = replace_window_seconds
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._quiet_until = 0.0
+        self._batches: dict[str, _Batch] = {}
+        self._last_id: dict[str, str] = {}
+        self._announced_retries: set[str] = set()
+        self._downloads_shown = 0
+        self._downloads_shown_at = 0.0
+        self._last_error = ("", 0.0)
+
+    # ------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run, name="notifier", daemon=True)
+        self._thread.start()
+        self._ready.wait(10)
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        self._loop = loop
+        self._quiet_until = loop.time() + self.quiet_seconds
+        try:
+            self._backend = self._backend_factory()
+        except Exception:  # no notification support at all: log what would have been shown
+            log.exception("Desktop notifications are not available")
+        self._ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            loop.close()
+
+    def stop(self, timeout: float = 3.0) -> None:
+        """Show what is still batched, then end the thread."""
+        loop = self._loop
+        if loop is None or not loop.is_running():
+            return
+        try:
+            asyncio.run_coroutine_threadsafe(self._flush_all(), loop).result(timeout)
+        except Exception:  # noqa: BLE001  a notification server that hangs must not hold up quitting
+            log.debug("Could not flush notifications before quitting", exc_info=True)
+        loop.call_soon_threadsafe(loop.stop)
+        if self._thread:
+            self._thread.join(timeout)
+
+    def update_settings(self, settings: NotificationSettings) -> None:
+        self._call(lambda: setattr(self, "settings", settings))
+
+    def _call(self, function: Callable[[], None]) -> None:
+        if self._loop is not None and self._loop.is_running():
+            self._loop.call_soon_threadsafe(function)
+
+    # ------------------------------------------------------------ input
+
+    def handle(self, event: EngineEvent) -> None:
+        """An engine subscriber: turns events into (batched) notices."""
+        self._call(lambda: self._on_event(event))
+
+    def notify(self, title: str, body: str, on_click: Callable[[], None] | None = None) -> Future[str | None] | None:
+        """Show a notice now, for something the user just asked for (no batching, no quiet period)."""
+        if self._loop is None or not self._loop.is_running():
+            return None
+        return asyncio.run_coroutine_threadsafe(self._show(Notice(title, body, INFO, on_click)), self._loop)
+
+    def config_error(self, error: ConfigError) -> None:
+        """The config file cannot be used: say where (file, line, key) and what is wrong."""
+        lines = [str(problem) for problem in error.problems[:3]]
+        more = len(error.problems) - len(lines)
+        body = "\n".join(lines) + (f"\n(and {more} more)" if more > 0 else "") + "\nThe last good config keeps running."
+        self._call(lambda: self._error(Notice(error.title, body, ERRORS)))
+
+    def error(self, title: str, body: str) -> None:
+        self._call(lambda: self._error(Notice(title, body, ERRORS)))
+
+    # ------------------------------------------------------------ on the notifier thread
+
+    def _on_event(self, event: EngineEvent) -> None:
+        settings = self.settings
+        if isinstance(event, Downloaded):
+            self._announced_retries.discard(self._object_id(event.event, event.event.message_id))
+            if settings.enabled and settings.per_file:
+                self._add(PER_FILE, event)
+            elif settings.enabled and settings.downloads:
+                self._add(DOWNLOADS, event)
+        elif isinstance(event, Retrying):
+            object_id = self._object_id(event.event, event.message_id)
+            if object_id in self._announced_retries:
+                return
+            self._announced_retries.add(object_id)
+            if settings.enabled and settings.retries:
+                self._add(RETRIES, event)
+        elif isinstance(event, Failed):
+            self._announced_retries.discard(self._object_id(event.event, event.message_id))
+            if settings.enabled and settings.failures:
+                self._add(FAILURES, event)
+        elif isinstance(event, NeedsUser):
+            self._error(Notice(event.title, event.message, ERRORS))
+
+    @staticmethod
+    def _object_id(event: ObjectEvent | None, message_id: str) -> str:
+        return f"{event.bucket}/{event.key}" if event else f"message:{message_id}"
+
+    def _error(self, notice: Notice) -> None:
+        if not (self.settings.enabled and self.settings.errors):
+            return
+        assert self._loop is not None
+        now = self._loop.time()
+        text, shown_at = self._last_error
+        if text == notice.title + notice.body and now - shown_at < self.replace_window_seconds:
+            return  # the same error again: the notice already on screen says it
+        self._last_error = (notice.title + notice.body, now)
+        self._add(ERRORS, notice)
+
+    def _add(self, kind: str, item: Any) -> None:
+        assert self._loop is not None
+        now = self._loop.time()
+        batch = self._batches.setdefault(kind, _Batch())
+        if not batch.items:
+            batch.first_at = now
+        batch.items.append(item)
+        if batch.timer:
+            batch.timer.cancel()
+        due = min(now + self.debounce_seconds, batch.first_at + self.max_batch_seconds)
+        if kind == ERRORS:
+            due = now  # errors are not batched; they only wait for the quiet period
+        due = max(due, self._quiet_until)
+        batch.timer = self._loop.call_at(due, lambda: self._loop.create_task(self._flush(kind)))  # type: ignore[union-attr]
+
+    async def _flush_all(self) -> None:
+        for kind in list(self._batches):
+            await self._flush(kind)
+
+    async def _flush(self, kind: str) -> None:
+        batch = self._batches.get(kind)
+        if not batch or not batch.items:
+            return
+        items, batch.items = batch.items, []
+        if batch.timer:
+            batch.timer.cancel()
+            batch.timer = None
+        for notice in self._compose(kind, items):
+            await self._show(notice)
+
+    def _compose(self, kind: str, items: list[Any]) -> list[Notice]:
+        if kind == DOWNLOADS:
+            assert self._loop is not None
+            now = self._loop.time()
+            if now - self._downloads_shown_at > self.replace_window_seconds:
+                self._downloads_shown = 0
+            self._downloads_shown += len(items)
+            self._downloads_shown_at = now
+            count = self._downloads_shown
+            names = ", ".join(object_name(item.event) for item in items[-3:])
+            body = names if count == 1 else f"Latest: {names}. Click to open the folder."
+            return [Notice(f"{_plural(count, 'file')} downloaded", _short(body), DOWNLOADS, self._open_folder)]
+        if kind == PER_FILE:
+            if len(items) > 3:  # a burst: one summary instead of a stack of notices
+                return [Notice(f"{_plural(len(items), 'file')} downloaded", _short(", ".join(object_name(i.event) for i in items)),
+                               PER_FILE, self._open_folder)]
+            return [Notice("Downloaded", f"{object_name(item.event)}\n{item.path}", f"{PER_FILE}:{index}",
+                           self._reveal_callback(item.path)) for index, item in enumerate(items)]
+        if kind == RETRIES:
+            if len(items) == 1:
+                item = items[0]
+                body = (f"Waiting for {object_name(item.event)} to become available, "
+                        f"attempt {min(item.attempt + 1, item.max_attempts)} of {item.max_attempts}")
+                return [Notice("Waiting for a file", body, RETRIES)]
+            names = ", ".join(object_name(item.event) for item in items[:3]) + (", …" if len(items) > 3 else "")
+            return [Notice(f"Waiting for {len(items)} files", _short(f"Waiting for {names} to become available; retrying"), RETRIES)]
+        if kind == FAILURES:
+            if len(items) == 1:
+                item = items[0]
+                return [Notice(f"Could not download {object_name(item.event, 'a message')}", _short(item.reason), FAILURES)]
+            names = ", ".join(object_name(item.event, "a message") for item in items[:3]) + (", …" if len(items) > 3 else "")
+            return [Notice(f"{len(items)} downloads failed", _short(f"{names}. See Failed items in the menu."), FAILURES)]
+        last: Notice = items[-1]
+        return [Notice(last.title, _short(last.body, 400), ERRORS)]
+
+    def _reveal_callback(self, path: Path) -> Callable[[], None] | None:
+        reveal = self._reveal
+        return (lambda: reveal(path)) if reveal else None
+
+    async def _show(self, notice: Notice) -> str | None:
+        log.info("Notification: %s: %s", notice.title, notice.body.replace("\n", " / "))
+        if self._backend is None:
+            return None
+        replaces = notice.kind in (DOWNLOADS, RETRIES, FAILURES, ERRORS)
+        previous = self._last_id.pop(notice.kind, None) if replaces else None
+        if previous:
+            try:
+                await self._backend.clear(previous)
+            except Exception:  # noqa: BLE001  already closed by the user or the server
+                log.debug("Could not close notification %s", previous, exc_info=True)
+        try:
+            identifier = await self._backend.send(title=notice.title, message=notice.body,
+                                                  on_clicked=_guarded(notice.on_click) if notice.on_click else None)
+        except Exception:  # noqa: BLE001  no notification server: the log line above is the record
+            log.warning("Could not show a notification (%s)", notice.title, exc_info=True)
+            return None
+        if replaces:
+            self._last_id[notice.kind] = identifier
+        return identifier
+
+
+def _guarded(callback: Callable[[], None]) -> Callable[[], None]:
+    def run() -> None:
+        try:
+            callback()
+        except Exception:
+            log.exception("A notification's click action failed")
+
+    return run
+
+
+def notify_once(title: str, body: str, timeout: float = 5.0, backend_factory: Callable[[], Backend] = default_backend) -> bool:
+    """Show one notice from a short-lived process (such as a second launch) and wait until it was handed over."""
+
+    async def send() -> None:
+        backend = backend_factory()
+        await backend.send(title=title, message=body)
+
+    started = time.monotonic()
+    try:
+        asyncio.run(asyncio.wait_for(send(), timeout))
+    except Exception:  # noqa: BLE001
+        log.warning("Could not show a notification (%s) after %.1f s", title, time.monotonic() - started, exc_info=True)
+        return False
+    return True

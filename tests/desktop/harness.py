@@ -1,0 +1,299 @@
+"""The desktop tests' real parts: Xvfb, a tray host (trayer), a private D-Bus with a recording notification server,
+and a tray app process driven with xdotool."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from PIL import Image, ImageGrab
+
+from tests.desktop.notification_server import NotificationServer
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts" / "desktop"
+TOOLS = ("Xvfb", "trayer", "xdotool", "dbus-daemon")
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = 30, what: str = "a condition", interval: float = 0.1) -> Any:
+    """Poll until `condition()` is truthy; returns its value. Raises AssertionError naming `what` on timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(interval)
+
+
+def _xlib(display: str) -> Any:
+    from Xlib import display as xdisplay
+
+    return xdisplay.Display(display)
+
+
+@dataclass
+class Desktop:
+    """A headless X desktop with a system tray and a session bus."""
+
+    display: str
+    bus_address: str
+    notifications: NotificationServer
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def env(self) -> dict[str, str]:
+        env = os.environ.copy()
+        env.update(DISPLAY=self.display, DBUS_SESSION_BUS_ADDRESS=self.bus_address, NO_AT_BRIDGE="1")
+        env.pop("WAYLAND_DISPLAY", None)
+        env.pop("PYSTRAY_BACKEND", None)
+        return env
+
+    def tray_owner(self) -> int:
+        connection = _xlib(self.display)
+        try:
+            atom = connection.intern_atom("_NET_SYSTEM_TRAY_S0")
+            owner = connection.get_selection_owner(atom)
+            return int(getattr(owner, "id", owner) or 0)
+        finally:
+            connection.close()
+
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(list(args), env=self.env(), capture_output=True, text=True, timeout=30, check=False)
+
+    def screenshot(self, name: str, box: tuple[int, int, int, int] | None = None) -> Path:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        image = ImageGrab.grab(xdisplay=self.display)
+        if box:
+            image = image.crop(box)
+        path = ARTIFACTS / name
+        image.save(path)
+        return path
+
+    def grab(self) -> Image.Image:
+        return ImageGrab.grab(xdisplay=self.display)
+
+    def docked_icons(self, wm_class: str) -> list[tuple[int, int, int, int]]:
+        """Geometry (x, y, width, height on screen) of viewable windows of `wm_class` inside trayer's panel."""
+        connection = _xlib(self.display)
+        found: list[tuple[int, int, int, int]] = []
+        try:
+            root = connection.screen().root
+
+            def walk(window: Any, inside_panel: bool) -> None:
+                for child in window.query_tree().children:
+                    try:
+                        names = child.get_wm_class() or ()
+                        attributes = child.get_attributes()
+                    except Exception:  # noqa: BLE001  windows come and go
+                        continue
+                    panel = inside_panel or "trayer" in names
+                    if inside_panel and wm_class in names and attributes.map_state == 2:
+                        geometry = child.get_geometry()
+                        origin = child.translate_coords(root, 0, 0)
+                        found.append((-origin.x, -origin.y, geometry.width, geometry.height))
+                    walk(child, panel)
+
+            walk(root, False)
+        finally:
+            connection.close()
+        return found
+
+    def popup_menus(self) -> list[tuple[int, int, int, int]]:
+        """Geometry of viewable popup menus (GTK marks them _NET_WM_WINDOW_TYPE_POPUP_MENU)."""
+        connection = _xlib(self.display)
+        try:
+            root = connection.screen().root
+            window_type = connection.intern_atom("_NET_WM_WINDOW_TYPE")
+            popup = connection.intern_atom("_NET_WM_WINDOW_TYPE_POPUP_MENU")
+            menus = []
+            for child in root.query_tree().children:
+                try:
+                    if child.get_attributes().map_state != 2:
+                        continue
+                    prop = child.get_full_property(window_type, 0)
+                    if prop is not None and popup in prop.value:
+                        geometry = child.get_geometry()
+                        menus.append((geometry.x, geometry.y, geometry.width, geometry.height))
+                except Exception:  # noqa: BLE001
+                    continue
+            return menus
+        finally:
+            connection.close()
+
+    def window_named(self, name: str) -> list[str]:
+        result = self.run("xdotool", "search", "--onlyvisible", "--name", name)
+        return result.stdout.split()
+
+
+def start_desktop(tmp: Path) -> Iterator[Desktop]:
+    """Xvfb, then a private session bus with the recording notification server, then trayer."""
+    missing = [tool for tool in TOOLS if shutil.which(tool) is None]
+    if missing:
+        raise RuntimeError(f"missing {', '.join(missing)}: run `make system-deps` (make test does it)")
+    processes: list[subprocess.Popen[bytes]] = []
+    read_fd, write_fd = os.pipe()
+    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "640x480x24", "-nolisten", "tcp", "-noreset"],
+                            pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    processes.append(xvfb)
+    os.close(write_fd)
+    with os.fdopen(read_fd) as pipe:
+        number = pipe.readline().strip()
+    if not number:
+        raise RuntimeError("Xvfb did not start")
+    display = f":{number}"
+    bus = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--print-address=1"], stdout=subprocess.PIPE,
+                           stderr=subprocess.DEVNULL)
+    processes.append(bus)
+    assert bus.stdout is not None
+    bus_address = bus.stdout.readline().decode().strip()
+    server = NotificationServer(bus_address).start()
+    desktop = Desktop(display, bus_address, server, processes)
+    trayer = subprocess.Popen(["trayer", "--edge", "top", "--align", "right", "--widthtype", "pixel", "--width", "160",
+                               "--heighttype", "pixel", "--height", "32", "--transparent", "false", "--tint", "0xdddddd",
+                               "--expand", "true", "--SetDockType", "true"],
+                              env=desktop.env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    processes.append(trayer)
+    wait_until(desktop.tray_owner, 30, "trayer to own _NET_SYSTEM_TRAY_S0")
+    try:
+        yield desktop
+    finally:
+        server.stop()
+        for process in reversed(processes):
+            process.terminate()
+            try:
+                process.wait(5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+class TrayApp:
+    """`python -m agent tray --config FILE` as a child process, with a probe file and an opener recorder."""
+
+    def __init__(self, desktop: Desktop, config: Path, home: Path, extra_env: dict[str, str] | None = None) -> None:
+        self.desktop = desktop
+        self.config = config
+        self.home = home
+        self.probe_path = home / "tray-probe.json"
+        self.opened_path = home / "opened.jsonl"
+        self.log_path = home / "state" / "s3-sqs-agent" / "log" / "agent.log"
+        self.output = home / "tray-output.txt"
+        self.extra_env = extra_env or {}
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def env(self) -> dict[str, str]:
+        env = self.desktop.env()
+        env.update({"S3_SQS_AGENT_TRAY_PROBE": str(self.probe_path), "S3_SQS_AGENT_OPENER_RECORD": str(self.opened_path)})
+        env.update(self.extra_env)
+        return env
+
+    def start(self, wait_docked: bool = True) -> TrayApp:
+        self.probe_path.unlink(missing_ok=True)
+        with open(self.output, "ab") as output:
+            self.process = subprocess.Popen([sys.executable, "-m", "agent", "tray", "--config", str(self.config)], cwd=ROOT,
+                                            env=self.env(), stdout=output, stderr=subprocess.STDOUT)
+        if wait_docked:
+            self.wait_probe(lambda probe: probe["state"] != "syncing" or probe["status"] != "Starting…", what="the tray to draw")
+            wait_until(self.icon, 30, "the icon to dock in the tray")
+        return self
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, timeout: float = 30) -> int:
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+            raise AssertionError(f"the tray app did not stop within {timeout} s; output:\n{self.read_output()}") from None
+
+    def read_output(self) -> str:
+        return self.output.read_text(errors="replace") if self.output.exists() else ""
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    # ------------------------------------------------------------ what the tray shows
+
+    def probe(self) -> dict[str, Any] | None:
+        try:
+            return json.loads(self.probe_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    def wait_probe(self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 30, what: str = "the tray") -> dict[str, Any]:
+        def check() -> dict[str, Any] | None:
+            if self.process is not None and self.process.poll() is not None:
+                raise AssertionError(f"the tray app exited ({self.process.returncode}) while waiting for {what}:\n{self.read_output()}")
+            probe = self.probe()
+            return probe if probe is not None and predicate(probe) else None
+
+        try:
+            return wait_until(check, timeout, what)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; last probe: {self.probe()}") from None
+
+    def wait_state(self, state: str, timeout: float = 30) -> dict[str, Any]:
+        return self.wait_probe(lambda probe: probe["state"] == state, timeout, f"the icon to show {state!r}")
+
+    def icon(self) -> tuple[int, int, int, int] | None:
+        icons = self.desktop.docked_icons("s3-sqs-agent")
+        return icons[0] if icons else None
+
+    def icon_image(self) -> Image.Image:
+        x, y, width, height = wait_until(self.icon, 10, "the docked icon")
+        return self.desktop.grab().crop((x, y, x + width, y + height))
+
+    def opened(self) -> list[dict[str, str]]:
+        if not self.opened_path.exists():
+            return []
+        return [json.loads(line) for line in self.opened_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+    # ------------------------------------------------------------ driving the menu
+
+    def open_menu(self) -> tuple[int, int, int, int]:
+        """Right-click the icon and wait for the popup menu."""
+        x, y, width, height = wait_until(self.icon, 10, "the docked icon")
+        for _ in range(3):
+            self.desktop.run("xdotool", "mousemove", str(x + width // 2), str(y + height // 2), "click", "3")
+            try:
+                return wait_until(lambda: self.desktop.popup_menus(), 5, "the menu to open")
+            except AssertionError:
+                continue  # the click landed while GTK was still mapping the icon
+        raise AssertionError("right-clicking the icon did not open a menu")
+
+    def close_menu(self) -> None:
+        self.desktop.run("xdotool", "key", "Escape")
+        wait_until(lambda: not self.desktop.popup_menus(), 10, "the menu to close")
+
+    def choose(self, *labels: str) -> None:
+        """Open the menu and activate the item reached through `labels` (top level, then submenus), by keyboard."""
+        probe = self.wait_probe(lambda p: True)
+        keys: list[str] = []
+        items = probe["menu"]
+        for depth, label in enumerate(labels):
+            selectable = [item for item in items if not item.get("separator") and item.get("enabled")]
+            texts = [item["text"] for item in selectable]
+            matches = [index for index, text in enumerate(texts) if text == label or text.startswith(label)]
+            assert matches, f"no enabled menu item {label!r} in {texts}"
+            index = matches[0]
+            keys += ["Down"] * (index + 1) if depth == 0 else ["Down"] * index
+            if depth < len(labels) - 1:
+                keys.append("Right")
+                items = selectable[index]["submenu"]
+        keys.append("Return")
+        self.open_menu()
+        self.desktop.run("xdotool", "key", "--delay", "60", *keys)
+        wait_until(lambda: not self.desktop.popup_menus(), 10, "the menu to close after choosing an item")
