@@ -106,7 +106,8 @@ class Engine:
 
     def _clean_temp_files(self) -> None:
         try:
-            removed = remove_stale_temp_files(self.config.download_folder)
+            keep = self._downloader.active_temp_files() if self._downloader else frozenset()
+            removed = remove_stale_temp_files(self.config.download_folder, keep)
         except OSError:
             return
         if removed:

@@ -9,7 +9,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Container
 
 
 from agent.engine.events import ObjectEvent
@@ -66,6 +66,20 @@ class Downloader:
         self._ranges = ThreadPoolExecutor(max_workers=max(4, settings.concurrency), thread_name_prefix="range")
         self._limiter = RateLimiter(settings.max_bandwidth) if settings.max_bandwidth else None
         self._cancel = threading.Event()
+        self._active: set[str] = set()  # temporary files of this run, which the start-up cleanup must spare
+
+    def new_temp_path(self, folder: Path) -> Path:
+        """A fresh temporary name in `folder`, registered as in use until `forget_temp()`."""
+        temp = folder / f"{TEMP_PREFIX}{uuid.uuid4().hex}{TEMP_SUFFIX}"
+        self._active.add(temp.name)
+        return temp
+
+    def forget_temp(self, temp: Path) -> None:
+        self._active.discard(temp.name)
+
+    def active_temp_files(self) -> set[str]:
+        """The live set of the names of temporary files in use (unique names; checked at each removal)."""
+        return self._active
 
     def describe(self, event: ObjectEvent) -> ObjectEvent:
         """Fill in size and ETag from a HEAD request when the notification did not carry them."""
@@ -86,8 +100,12 @@ class Downloader:
     def fetch(self, event: ObjectEvent, folder: Path, on_progress: Callable[[int], None] = lambda n: None) -> Path:
         """Download into a new temporary file in `folder`; return it fsynced and size-checked. Never leaves it behind on failure."""
         assert event.size is not None, "describe() the event first"
-        temp = folder / f"{TEMP_PREFIX}{uuid.uuid4().hex}{TEMP_SUFFIX}"
-        fd = os.open(temp, _OPEN_FLAGS, 0o644)
+        temp = self.new_temp_path(folder)
+        try:
+            fd = os.open(temp, _OPEN_FLAGS, 0o644)
+        except BaseException:
+            self.forget_temp(temp)
+            raise
         try:
             try:
                 if event.size > self._settings.multipart_threshold:
@@ -102,6 +120,7 @@ class Downloader:
                 os.close(fd)
         except BaseException:
             temp.unlink(missing_ok=True)
+            self.forget_temp(temp)
             raise
         return temp
 
@@ -182,12 +201,13 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def remove_stale_temp_files(folder: Path) -> int:
-    """Delete in-progress files left by a crash. Only the agent's own names are touched; links are not followed."""
+def remove_stale_temp_files(folder: Path, keep: Container[str] = frozenset()) -> int:
+    """Delete in-progress files left by a crash, except names in `keep` (this run's own, checked at each removal).
+    Only the agent's own names are touched; links are not followed."""
     removed = 0
     for root, dirnames, filenames in os.walk(folder):
         for name in filenames:
-            if is_temp_name(name):
+            if is_temp_name(name) and name not in keep:
                 try:
                     os.unlink(os.path.join(root, name))
                     removed += 1

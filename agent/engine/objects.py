@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import stat
 import threading
 import time
 from contextlib import contextmanager
@@ -77,12 +79,16 @@ class ObjectHandler:
             log.info("Already downloaded %s (duplicate notification)", event.key)
             return None
 
+        if self._adopt(event, relative):
+            return None
+
         started = time.monotonic()
         with self._placement_lock:
             target_relative = self._place(event, relative, record)
             target = paths.prepare_target(config.download_folder, target_relative)
             claim = self._claim(target)
             self._reserved[claim] = (event.bucket, event.key)
+        temp: Path | None = None
         try:
             temp = self._fetch(event, target.parent)
             final = target
@@ -96,6 +102,8 @@ class ObjectHandler:
                 self.ledger.record_file(FileRecord(event.bucket, event.key, event.etag, event.version_id, info.st_size,
                                                    final, self._claim(final), info.st_mtime_ns, False, time.time()))
         finally:
+            if temp is not None:
+                self.downloader.forget_temp(temp)
             with self._placement_lock:
                 self._reserved.pop(claim, None)
         seconds = time.monotonic() - started
@@ -104,6 +112,31 @@ class ObjectHandler:
         downloaded = Downloaded(event, final, info.st_size, seconds)
         self.bus.publish(downloaded)
         return downloaded
+
+    def _adopt(self, event: ObjectEvent, relative: PurePosixPath) -> bool:
+        """A file already at the object's natural path with exactly its content (a run killed between the rename and
+        the ledger's record, or files fetched before the agent) is recorded as the download instead of copied again."""
+        natural = self.config.download_folder / relative
+        try:
+            info = os.lstat(natural)
+        except OSError:
+            return False
+        if not stat.S_ISREG(info.st_mode) or info.st_size != event.size or not event.etag:
+            return False
+        claim = self._claim(natural)
+        with self._placement_lock:
+            if self._reserved.get(claim) or self.ledger.owner_of(claim) not in (None, (event.bucket, event.key)):
+                return False
+        if not paths.inside_folder(self.config.download_folder, natural) or not content_matches(natural, event.size, event.etag):
+            return False
+        with self._placement_lock:
+            if self._reserved.get(claim) or self.ledger.owner_of(claim) not in (None, (event.bucket, event.key)):
+                return False
+            self.ledger.record_file(FileRecord(event.bucket, event.key, event.etag, event.version_id, info.st_size,
+                                               natural, claim, info.st_mtime_ns, False, time.time()))
+        log.info("Already on disk: %s matches %s; recorded it", natural, event.key)
+        self._finish(event, natural)
+        return True
 
     def _finish(self, event: ObjectEvent, path: Path) -> None:
         self.plugins.object_downloaded(event, path)
@@ -180,6 +213,44 @@ class KeyedLocks:
                 entry[1] -= 1
                 if entry[1] == 0:
                     del self._locks[key]
+
+
+MiB = 1024 * 1024
+_COMMON_PART_SIZES = (8 * MiB, 5 * MiB, 16 * MiB, 15 * MiB, 64 * MiB, 100 * MiB)
+
+
+def content_matches(path: Path, size: int, etag: str) -> bool:
+    """True when the file holds exactly the object with this ETag: an MD5, or a multipart ETag with a common part size."""
+    digest, dash, count = etag.strip('"').partition("-")
+    if not dash:
+        return _md5_parts(path, max(size, 1)) == [digest]
+    if not count.isdigit():
+        return False
+    for part in _COMMON_PART_SIZES:
+        if -(-size // part) == int(count):
+            parts = _md5_parts(path, part)
+            combined = hashlib.md5(b"".join(bytes.fromhex(p) for p in parts)).hexdigest()
+            if combined == digest:
+                return True
+    return False
+
+
+def _md5_parts(path: Path, part_size: int) -> list[str]:
+    digests: list[str] = []
+    with open(path, "rb") as handle:
+        while True:
+            hasher, left = hashlib.md5(), part_size
+            while left:
+                block = handle.read(min(left, 1024 * 1024))
+                if not block:
+                    break
+                hasher.update(block)
+                left -= len(block)
+            if left == part_size and digests:
+                return digests
+            digests.append(hasher.hexdigest())
+            if left:
+                return digests
 
 
 def human_size(size: float) -> str:

@@ -124,6 +124,11 @@ def detect_policy(folder: Path) -> PathPolicy:
     return PathPolicy(windows=base.windows, max_name_bytes=base.max_name_bytes, case_insensitive=insensitive)
 
 
+def inside_folder(folder: Path, path: Path) -> bool:
+    """True when `path`, with every link resolved, is inside `folder`."""
+    return _inside(Path(os.path.realpath(path)), Path(os.path.realpath(folder)))
+
+
 def _inside(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 

@@ -1,0 +1,48 @@
+"""kill -9 at random moments during a drain of 200 files, restarting the agent each time, for several seeds.
+
+The agent runs as a real child process (`python -m agent run --headless`) and is killed with SIGKILL, so nothing
+of its shutdown path runs. The queue's visibility timeout is short (3 s) so that messages the killed process held
+come back quickly, and each seed uses a fresh queue (moto keeps serving a killed client's long poll).
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.aws import make_setup
+from tests.conftest import ROOT, run_agent, write_config
+from tests.reliability.helpers import assert_final, random_files
+
+FILES = 200
+KILLS_PER_SEED = 2
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_kill_9_at_random_moments_loses_and_doubles_nothing(moto_endpoint: str, tmp_path: Path, seed: int) -> None:
+    rng = random.Random(seed)
+    aws = make_setup(moto_endpoint, visibility_timeout=3)
+    expected = random_files(FILES, f"kill{seed}", rng, low=500, high=30_000)
+    for key, data in expected.items():
+        aws.put(key, data)
+    out = tmp_path / "out"
+    config = write_config(tmp_path / "c.yaml", aws.config(str(out), concurrency=4, max_bandwidth="600KB/s"))
+    killed_mid_drain = 0
+    for _ in range(KILLS_PER_SEED):
+        process = subprocess.Popen([sys.executable, "-m", "agent", "run", "--headless", "--config", str(config)],
+                                   cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.6, 2.6))  # the agent is up in about half a second; a full drain takes about 5 s
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+        done = len([p for p in out.rglob("*.wav")]) if out.exists() else 0
+        killed_mid_drain += 0 < done < FILES
+    assert killed_mid_drain >= 1, "no kill landed in the middle of the drain"
+    final = run_agent("run", "--headless", "--config", str(config), "--drain", timeout=180)
+    assert final.returncode == 0, final.stderr[-3000:]
+    assert_final(out, expected, aws)
