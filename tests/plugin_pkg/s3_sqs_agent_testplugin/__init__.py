@@ -42,6 +42,7 @@ class TestPlugin:
 
     @hookimpl
     def agent_parse_message(self, body: str) -> list[ObjectEvent] | None:
+        self._note("agent_parse_message", fetch=body.startswith("FETCH"))
         if not body.startswith("FETCH"):
             return None
         events = []
@@ -50,7 +51,6 @@ class TestPlugin:
             if len(parts) != 3 or parts[0] != "FETCH" or not parts[2]:
                 raise MalformedMessage(f"expected 'FETCH bucket key', got {line!r}")
             events.append(ObjectEvent(bucket=parts[1], key=parts[2], event_name="Fetch"))
-        self._note("agent_parse_message", keys=[e.key for e in events])
         return events
 
     @hookimpl
@@ -65,7 +65,9 @@ class TestPlugin:
 
     @hookimpl
     def agent_object_downloaded(self, event: ObjectEvent, path: Path) -> None:
-        self._note("agent_object_downloaded", key=event.key, path=str(path), source=event.source)
+        info = path.stat()
+        self._note("agent_object_downloaded", key=event.key, path=str(path), source=event.source,
+                   file=[info.st_ino, info.st_mtime_ns])
 
     @hookimpl
     def agent_object_failed(self, event: ObjectEvent | None, reason: str) -> None:
