@@ -106,7 +106,11 @@ def load_config_or_create(path: Path | None):  # noqa: ANN201 - returns Config o
     from agent import config as config_module
 
     target = _config_path(path)
-    if path is None and not target.exists():
+    try:
+        exists = target.exists()
+    except OSError:  # an unreadable config folder: load() says so clearly
+        exists = True
+    if path is None and not exists:
         config_module.write_template(target)
         _say(f"Created a config file at {target}.\nFill in sqs_queue_url and download_folder, then run again.")
         return None

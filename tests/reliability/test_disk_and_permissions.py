@@ -1,0 +1,133 @@
+"""A full disk and folders the agent may not use: clear errors, nothing partial, no message lost, recovery by itself.
+
+The disk is a small tmpfs mounted on the download folder (needs root, as CI has); an unwritable folder is a
+read-only tmpfs, or, for the command line, permission bits enforced by running the child without the root
+capabilities that bypass them (setpriv drops CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from agent.engine.events import State
+from tests.aws import Setup
+from tests.conftest import ROOT, write_config
+from tests.reliability.helpers import assert_final, start_engine, temp_files, wait_for
+
+IS_ROOT = sys.platform.startswith("linux") and os.geteuid() == 0
+needs_root = pytest.mark.skipif(not IS_ROOT, reason="mounting a tmpfs needs root on Linux (CI runs as root)")
+needs_setpriv = pytest.mark.skipif(not IS_ROOT or shutil.which("setpriv") is None,
+                                   reason="enforcing permission bits on root needs Linux, root and setpriv (util-linux)")
+
+
+def _mount(folder: Path, options: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], check=True)
+
+
+@pytest.fixture
+def mounts() -> Iterator[list[Path]]:
+    mounted: list[Path] = []
+    yield mounted
+    for folder in reversed(mounted):
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+@needs_root
+def test_disk_full_keeps_the_message_and_recovers_once_space_is_freed(aws: Setup, tmp_path: Path, mounts: list[Path]) -> None:
+    out = tmp_path / "out"
+    _mount(out, "size=2m,mode=0755")
+    mounts.append(out)
+    filler = out / "filler.bin"
+    filler.write_bytes(b"\0" * (1536 * 1024))  # leaves about 512 KiB
+    rng = random.Random(5)
+    expected = {"small/a.wav": rng.randbytes(10_000), "small/b.wav": rng.randbytes(20_000), "big/take.wav": rng.randbytes(900_000)}
+    for key, data in expected.items():
+        aws.put(key, data)
+    run = start_engine(aws.config(str(out), retry_base_seconds=1, retry_max_seconds=4), tmp_path)
+    try:
+        problem = wait_for(lambda: [n for n in run.needs_user() if n.title == "Disk full"], 60, what="a Disk full notification")
+        assert "Free some space" in problem[0].message
+        wait_for(lambda: run.engine.status().state is State.ATTENTION, 30, what="the attention state")
+        wait_for(lambda: (out / "small/a.wav").exists() and (out / "small/b.wav").exists(), 30, what="the small files")
+        assert not (out / "big/take.wav").exists() and temp_files(out) == []
+        assert sum(aws.counts()) == 1, "the big file's message must be kept"
+        attempts = run.log.count("disk holding the download folder is full")
+        wait_for(lambda: run.log.count("disk holding the download folder is full") >= attempts + 2, 30, what="two more tries")
+        assert temp_files(out) == [] and not (out / "big/take.wav").exists()
+        filler.unlink()
+        wait_for(lambda: (out / "big/take.wav").exists(), 60, what="the big file once space was freed")
+        wait_for(lambda: run.engine.status().state is State.IDLE, 30, what="the idle state")
+        tries = run.log.count("disk holding the download folder is full")
+    finally:
+        run.stop()
+    assert tries <= 40, f"{tries} failed tries: not backing off"
+    assert run.log.count("Back to normal") >= 1
+    assert_final(out, expected, aws)
+
+
+@needs_root
+def test_read_only_download_folder_waits_then_recovers(aws: Setup, tmp_path: Path, mounts: list[Path]) -> None:
+    out = tmp_path / "out"
+    _mount(out, "size=4m,mode=0755,ro")
+    mounts.append(out)
+    expected = {"ro/a.wav": b"a" * 3000}
+    aws.put("ro/a.wav", expected["ro/a.wav"])
+    run = start_engine(aws.config(str(out), retry_base_seconds=1, retry_max_seconds=4), tmp_path)
+    try:
+        problem = wait_for(lambda: [n for n in run.needs_user() if n.title == "Download folder not writable"], 60, what="a notification")
+        assert "Fix its permissions" in problem[0].message
+        assert sum(aws.counts()) == 1
+        assert run.engine.status().given_up == 0 and run.engine.status().retries == 0
+        subprocess.run(["mount", "-o", "remount,rw", str(out)], check=True)
+        wait_for(lambda: (out / "ro/a.wav").exists(), 60, what="the file after the folder became writable")
+    finally:
+        run.stop()
+    assert_final(out, expected, aws)
+
+
+def _unprivileged(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`python -m agent ARGS` as root without the capabilities that let root ignore permission bits."""
+    return subprocess.run(["setpriv", "--bounding-set=-dac_override,-dac_read_search", sys.executable, "-m", "agent", *args],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60, env=env or os.environ.copy())
+
+
+@needs_setpriv
+def test_unwritable_download_folder_is_a_clear_error(aws: Setup, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    out.chmod(0o555)
+    aws.put("x.wav", b"x")
+    config = write_config(tmp_path / "c.yaml", aws.config(str(out)))
+    before = aws.counts()  # the upload's notification and S3's TestEvent
+    result = _unprivileged("run", "--headless", "--config", str(config), "--drain")
+    out.chmod(0o755)
+    assert result.returncode == 1, result.stderr
+    assert f"Cannot write to the download folder {out}" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert aws.counts() == before, "the messages must be kept"
+
+
+@needs_setpriv
+def test_unreadable_config_folder_is_a_clear_error(tmp_path: Path, private_home: Path) -> None:
+    folder = private_home / "config" / "s3-sqs-agent"
+    folder.mkdir()
+    (folder / "config.yaml").write_text("sqs_queue_url: https://sqs.us-east-1.amazonaws.com/123456789012/q\ndownload_folder: /tmp/x\n")
+    folder.chmod(0)
+    try:
+        validate = _unprivileged("config", "validate")
+        run = _unprivileged("run", "--headless", "--drain")
+    finally:
+        folder.chmod(0o700)
+    for result in (validate, run):
+        assert result.returncode == 2, result.stderr
+        assert "Traceback" not in result.stderr, result.stderr
+        assert "config.yaml" in result.stderr and "permission denied" in result.stderr.lower(), result.stderr
