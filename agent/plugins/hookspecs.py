@@ -45,8 +45,10 @@ def agent_filter(event: ObjectEvent) -> bool | None:
 
 @hookspec(firstresult=True)
 def agent_local_path(event: ObjectEvent, default_path: PurePosixPath) -> str | PurePosixPath | None:
-    """Return where the object goes, relative to `download_folder`, or None to keep `default_path` (the key's
-    path made safe, without its folders when `keep_prefixes` is off). The first plugin that returns a path wins.
+    """Return where the object goes, relative to `download_folder`, or None to leave the choice to the next
+    plugin. `default_path` is the key's path made safe; when every plugin returns None, the built-in layout
+    uses it, or only its name when `keep_prefixes` is off (read `config.keep_prefixes` in `agent_startup` to
+    honour that yourself). The first plugin that returns a path wins.
 
     The engine makes the result safe and keeps it inside `download_folder` whatever it holds (`..`, absolute
     paths and links out of the folder are neutralised; an absolute path inside the folder is used as meant).

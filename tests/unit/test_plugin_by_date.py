@@ -85,3 +85,12 @@ def test_no_metadata_in_the_template_means_no_client() -> None:
 def test_option_errors(options: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         ByDate(**options)
+
+
+def test_path_field_honours_keep_prefixes_off() -> None:
+    from agent.config import Config
+
+    plugin = ByDate(timezone="utc")
+    plugin.agent_startup(Config(sqs_queue_url="https://sqs.us-east-1.amazonaws.com/1/q", download_folder=PurePosixPath("/tmp/x"),  # type: ignore[arg-type]
+                                keep_prefixes=False))
+    assert plugin.agent_local_path(EVENT, DEFAULT) == "2026/11/28/take 01.wav"

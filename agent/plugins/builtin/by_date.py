@@ -57,10 +57,12 @@ class ByDate:
         self.zone = _zone(timezone)
         self.uses_metadata = _check_template(template)
         self.s3: Any = None
+        self.keep_prefixes = True
         _render_sample(self)
 
     @hookimpl
     def agent_startup(self, config: Config) -> None:
+        self.keep_prefixes = config.keep_prefixes  # {path} is where the file would go without this plugin
         if self.uses_metadata:
             from agent.engine import aws  # boto3 clients are thread-safe: one is shared by all workers
 
@@ -87,7 +89,7 @@ class ByDate:
             "year": f"{moment.year:04d}", "month": f"{moment.month:02d}", "day": f"{moment.day:02d}",
             "hour": f"{moment.hour:02d}", "minute": f"{moment.minute:02d}", "second": f"{moment.second:02d}",
             "date": moment.strftime("%Y-%m-%d"),
-            "path": default_path.as_posix(), "key": key, "folder": folder or self.missing,
+            "path": (default_path if self.keep_prefixes else PurePosixPath(default_path.name)).as_posix(), "key": key, "folder": folder or self.missing,
             **{field: _flat(value) or (self.missing if field != "suffix" else "") for field, value in plain.items()},
             "meta": _Metadata({k: _flat(v) for k, v in metadata.items()}, self.missing),
         }
