@@ -137,6 +137,9 @@ class FaultProxy:
                         time.sleep(self.faults.stall_seconds)
                         conn.sendall(payload[half:])
                         continue
+                if method == "HEAD":  # no body, but the object's real length
+                    _send(conn, response.status, out_headers, b"", length=int(response.getheader("Content-Length") or 0))
+                    continue
                 _send(conn, response.status, out_headers, payload)
         except (OSError, http.client.HTTPException):
             return
