@@ -7,6 +7,8 @@ import logging
 import signal
 import sys
 import threading
+import time
+from datetime import datetime
 from pathlib import Path
 from typing import Sequence
 
@@ -53,6 +55,18 @@ def build_parser() -> argparse.ArgumentParser:
                                           description="Check a config file; exit code 0 if it is valid, 2 if not.")
     validate.add_argument("file", nargs="?", type=Path, metavar="FILE")
 
+    catch_up = commands.add_parser(
+        "catch-up", help="download what is in the bucket but missing here (after a long time away)",
+        description="List the bucket (or a prefix), compare it with the ledger and the download folder, and download "
+                    "what is missing through the same filters, plugins and safe path as notifications. Use it when the "
+                    "agent was off longer than the queue keeps messages (4 days by default, 14 at most). "
+                    "Exit code 0 if everything missing was downloaded, 3 if some objects failed.")
+    catch_up.add_argument("--prefix", metavar="P", help="only keys starting with P, such as takes/2026/")
+    catch_up.add_argument("--since", metavar="DATE", type=_parse_since,
+                          help="only objects modified at or after DATE (2026-11-01, or 2026-11-01T08:00; local time unless a zone is given)")
+    catch_up.add_argument("--config", type=Path, metavar="FILE", help=f"config file (default: {dirs.default_config_file()})")
+    catch_up.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="default: INFO")
+
     status = commands.add_parser("status", help="what was downloaded recently, and what failed",
                                  description="Show recent downloads and failed messages from the ledger.")
     status.add_argument("--limit", type=int, default=10, help="how many recent files to list (default: 10)")
@@ -77,6 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_headless(args)
         if args.command == "config":
             return _config(args)
+        if args.command == "catch-up":
+            return _catch_up(args)
         if args.command == "status":
             return _status(args)
         if args.command == "failed":
@@ -150,6 +166,42 @@ def _run_headless(args: argparse.Namespace) -> int:
     if args.drain and engine.given_up:
         return EXIT_GAVE_UP
     return EXIT_OK
+
+
+def _parse_since(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date such as 2026-11-01 or 2026-11-01T08:00, got {text!r}") from None
+    return moment if moment.tzinfo else moment.astimezone()
+
+
+def _catch_up(args: argparse.Namespace) -> int:
+    from agent import logs
+    from agent.engine import CatchUpProgress, Engine
+    from agent.engine.ledger import Ledger
+
+    config = load_config_or_create(args.config)
+    if config is None:
+        return EXIT_USAGE
+    logs.setup(args.log_level)
+    engine = Engine(config, Ledger(dirs.ledger_file()))
+    shown = [0.0]
+
+    def progress(state: CatchUpProgress) -> None:
+        now = time.monotonic()
+        if state.done or now - shown[0] >= 2.0:
+            shown[0] = now
+            log.info("Catch-up: %d listed, %d already here, %d downloaded, %d skipped, %d failed%s", state.listed,
+                     state.already, state.downloaded, state.skipped, state.failed, "" if state.done else f" ({state.current})")
+
+    try:
+        result = engine.catch_up(args.prefix, args.since, progress=progress)
+    finally:
+        engine.ledger.close()
+    for key, reason in result.failures[:20]:
+        _say(f"  failed: {key}: {reason}")
+    return EXIT_GAVE_UP if result.failed else EXIT_OK
 
 
 def _tray(args: argparse.Namespace) -> int:

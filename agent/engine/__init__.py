@@ -11,10 +11,11 @@ from datetime import datetime
 from typing import Callable
 
 from agent.config import Config
-from agent.engine import aws
-from agent.engine.consumer import Consumer
+from agent.engine import aws, catchup
+from agent.engine.catchup import CatchUpProgress, ProgressCallback
+from agent.engine.consumer import LAST_RUN_STATE, Consumer
 from agent.engine.download import Downloader, TransferSettings, remove_stale_temp_files
-from agent.engine.events import EventBus, ObjectEvent, State, StateChanged, Subscriber
+from agent.engine.events import CatchUpSuggested, EventBus, ObjectEvent, State, StateChanged, Subscriber
 from agent.engine.ledger import FileRecord, Ledger
 from agent.engine.objects import ObjectHandler, human_size
 from agent.engine.retry import Kind, classify
@@ -24,7 +25,7 @@ from agent.plugins.manager import PluginHost
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Engine", "ObjectEvent", "State", "Status"]
+__all__ = ["CatchUpProgress", "Engine", "ObjectEvent", "State", "Status"]
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,9 @@ class Engine:
         self._prepare_folder()
         s3, sqs = aws.make_clients(self.config)
         queue = Queue(sqs, self.config.sqs_queue_url)
-        info = self._queue_info(queue)
+        info, info_known = self._queue_info(queue)
+        if info_known:
+            self._suggest_catch_up(info)
         self._downloader = Downloader(s3, TransferSettings(concurrency=self.config.concurrency, max_bandwidth=self.config.max_bandwidth))
         handler = ObjectHandler(self.config, self.ledger, self._downloader, self.plugins, self.bus)
         dead_letter = Queue(sqs, self.config.dead_letter_queue_url) if self.config.dead_letter_queue_url else None
@@ -94,15 +97,69 @@ class Engine:
             if not os.access(folder, os.W_OK | os.X_OK):
                 raise FolderNotWritableError(f"Cannot write to the download folder {folder}. Fix its permissions or choose another folder.")
 
-    def _queue_info(self, queue: Queue) -> QueueInfo:
+    def _queue_info(self, queue: Queue) -> tuple[QueueInfo, bool]:
+        """The queue's settings, and whether they came from the queue (False: defaults, it did not answer)."""
         try:
-            return queue.info()
+            return queue.info(), True
         except Exception as exc:
             failure = classify(exc)
             if self.drain or failure.kind is not Kind.WAIT or failure.error is None:
                 raise (failure.error or AgentError(failure.reason)) from None
             log.warning("Cannot read the queue's settings yet (%s); using defaults until it answers", failure.reason)
-            return QueueInfo(visibility_timeout=30, retention_seconds=345_600, has_redrive_policy=False)
+            return QueueInfo(visibility_timeout=30, retention_seconds=345_600, has_redrive_policy=False), False
+
+    def _suggest_catch_up(self, info: QueueInfo) -> None:
+        """Offer a catch-up when the agent was away longer than the queue keeps messages. Never starts one."""
+        last = self.ledger.get_state(LAST_RUN_STATE)
+        if last is None:
+            return
+        away = time.time() - float(last)
+        if away <= info.retention_seconds:
+            return
+        when = datetime.fromtimestamp(float(last)).astimezone()
+        log.warning("The agent last ran on %s, longer ago than the queue keeps messages (%d days): notifications may "
+                    "have been lost. Run 's3-sqs-agent catch-up' (or 'Download missing files...' in the tray) to fetch "
+                    "what is missing.", f"{when:%Y-%m-%d %H:%M}", info.retention_seconds // 86_400)
+        self.bus.publish(CatchUpSuggested(when, info.retention_seconds))
+
+    def catch_up(self, prefix: str | None = None, since: datetime | None = None,
+                 progress: ProgressCallback | None = None, cancel: threading.Event | None = None) -> CatchUpProgress:
+        """List the bucket (or `prefix`, objects modified since `since`) and download what the ledger and the folder
+        lack, through the same filters, plugins and safe path as queue messages. Blocks; call it from a thread.
+
+        Works whether or not the engine is running (while it runs, it shares its downloads' locks). Raises
+        AgentError when the config names no bucket, NeedsUserError for problems the user must fix."""
+        bucket = self.config.s3_bucket_name
+        if not bucket:
+            raise AgentError("Catch-up needs to know the bucket: add s3_bucket_name to the config.")
+        self._prepare_folder()
+        s3, _ = aws.make_clients(self.config)
+        consumer = self._consumer
+        own_downloader: Downloader | None = None
+        if consumer is not None and not consumer.stopping.is_set():
+            handler = consumer.handler
+        else:
+            own_downloader = Downloader(s3, TransferSettings(concurrency=self.config.concurrency, max_bandwidth=self.config.max_bandwidth))
+            handler = ObjectHandler(self.config, self.ledger, own_downloader, self.plugins, self.bus)
+            self.plugins.startup(self.config)
+        started = time.time()
+        log.info("Catch-up: listing s3://%s/%s%s", bucket, prefix or "", f" (modified since {since:%Y-%m-%d %H:%M})" if since else "")
+        try:
+            result = catchup.catch_up(handler, self.ledger, catchup.list_objects(s3, bucket, prefix, since),
+                                      concurrency=self.config.concurrency, progress=progress, cancel=cancel)
+        except Exception as exc:
+            failure = classify(exc)
+            if failure.kind is Kind.WAIT and failure.error is not None and failure.error is not exc:
+                raise failure.error from None
+            raise
+        finally:
+            if own_downloader is not None:
+                own_downloader.close()
+        if not prefix and not since and not result.failed and not (cancel and cancel.is_set()):
+            self.ledger.set_state(LAST_RUN_STATE, str(started))  # the gap is closed
+        log.info("Catch-up: %d listed, %d already here, %d downloaded (%s), %d skipped, %d failed", result.listed,
+                 result.already, result.downloaded, human_size(result.bytes), result.skipped, result.failed)
+        return result
 
     def _clean_temp_files(self) -> None:
         try:

@@ -13,7 +13,6 @@ from agent.config import Config
 from agent.engine.download import Cancelled
 from agent.engine.events import EventBus, Failed, NeedsUser, ObjectEvent, Retrying
 from agent.engine.ledger import Ledger
-from agent.engine.messages import MalformedMessage
 from agent.engine.objects import ObjectHandler, human_size
 from agent.engine.retry import Backoff, Failure, Kind, PermanentFailure, classify
 from agent.engine.sqs import DeleteBatcher, Message, Queue, QueueInfo, dead_letter_attributes, summarize_body
@@ -26,6 +25,8 @@ LONG_POLL_SECONDS = 20
 DRAIN_POLL_SECONDS = 1
 HOLD_MAX_SECONDS = 60.0
 PROGRESS_LOG_SECONDS = 10.0
+LAST_RUN_STATE = "last_receive"  # ledger state: when the queue last answered (for the catch-up suggestion)
+LAST_RUN_EVERY_SECONDS = 60.0
 
 
 @dataclass
@@ -69,6 +70,7 @@ class Consumer:
         self._problem_source = ""  # "receive" or "download": which kind of success clears the problem
         self.active = 0
         self._hold_delay = 0.0
+        self._last_noted = 0.0
         self._systemic_receipts: dict[str, int] = {}
         self._tracked: dict[str, Message] = {}
         self._lock = threading.Lock()
@@ -165,6 +167,7 @@ class Consumer:
                 continue
             if self.offline or (self.problem is not None and self._problem_source == "receive"):
                 self._clear_problem()
+            self._note_receive()
             if self.stopping.is_set() or self.paused.is_set():
                 for message in messages:
                     self._release(message)
@@ -179,6 +182,16 @@ class Consumer:
             elif self.drain and self.idle() and self._queue_empty():
                 self.drained.set()
                 return
+
+    def _note_receive(self) -> None:
+        """Remember, about once a minute, that the queue answered: a later start can tell how long the agent was away."""
+        now = time.time()
+        if now - self._last_noted >= LAST_RUN_EVERY_SECONDS:
+            self._last_noted = now
+            try:
+                self.ledger.set_state(LAST_RUN_STATE, str(now))
+            except Exception as exc:  # noqa: BLE001 - only a hint for later; never stop receiving for it
+                log.debug("Could not note the time of this receive: %s", exc)
 
     def _queue_empty(self) -> bool:
         try:
@@ -368,10 +381,12 @@ class Consumer:
 
 
 def _classify(exc: BaseException) -> Failure:
-    """Like classify(), but a plugin's MalformedMessage or PermanentFailure keeps its meaning."""
+    """Like classify(), but what a plugin raised keeps its meaning: a malformed message gives up, a credentials or
+    disk problem waits for the user; anything else is a failed attempt blamed on the plugin."""
     if isinstance(exc, PluginError):
-        if isinstance(exc.error, (MalformedMessage, PermanentFailure)):
-            return Failure(Kind.GIVE_UP, f"{exc.plugin}: {exc.error}")
+        inner = classify(exc.error)
+        if inner.kind in (Kind.GIVE_UP, Kind.WAIT):
+            return Failure(inner.kind, f"{exc.plugin}: {inner.reason}", inner.error)
         log.error("%s", exc, exc_info=exc.error)
         return Failure(Kind.RETRY, str(exc))
     return classify(exc)

@@ -105,7 +105,17 @@ class Conflict:
     written: Path
 
 
-EngineEvent = Union[StateChanged, Downloaded, Skipped, Retrying, Failed, NeedsUser, Conflict]
+@dataclass(frozen=True)
+class CatchUpSuggested:
+    """The agent last ran longer ago than the queue keeps messages: notifications may have been lost.
+
+    Offer the user a catch-up (`Engine.catch_up()`); the engine never starts a large listing unasked."""
+
+    last_run: datetime
+    retention_seconds: int
+
+
+EngineEvent = Union[StateChanged, Downloaded, Skipped, Retrying, Failed, NeedsUser, Conflict, CatchUpSuggested]
 Subscriber = Callable[[EngineEvent], None]
 
 
