@@ -22,5 +22,6 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 from agent.engine.events import ObjectEvent  # noqa: E402  (public API; needs hookimpl defined first)
 from agent.engine.messages import MalformedMessage  # noqa: E402
+from agent.engine.retry import PermanentFailure  # noqa: E402
 
-__all__ = ["APP_NAME", "PROJECT_NAME", "MalformedMessage", "ObjectEvent", "__version__", "hookimpl"]
+__all__ = ["APP_NAME", "PROJECT_NAME", "MalformedMessage", "ObjectEvent", "PermanentFailure", "__version__", "hookimpl"]
