@@ -87,6 +87,7 @@ def _run(config_path: Path | None) -> int:
                             on_click=lambda: opener.open_file(path))
         return _show(controller, notifier)
     finally:
+        dialogs.close_all()
         watcher.stop()
         controller.stop()
         notifier.stop()
@@ -128,11 +129,20 @@ def _offer_to_keep_running(problem: TrayUnavailable, notifier: Notifier) -> bool
 
 def _without_tray(problem: TrayUnavailable, notifier: Notifier) -> int:
     """No icon possible: keep running only if the user says so; otherwise exit with the fix on the terminal."""
-    if not _offer_to_keep_running(problem, notifier):
-        return EXIT_ERROR
     stop = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        log.info("Quitting (signal %d)", signum)
+        stop.set()
+        dialogs.close_all()
+
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
+        signal.signal(signum, on_signal)
+    keep = _offer_to_keep_running(problem, notifier)
+    if stop.is_set():
+        return EXIT_OK
+    if not keep:
+        return EXIT_ERROR
     while not stop.wait(0.5):
         pass
     return EXIT_OK

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 EXIT_CHOSEN, EXIT_CANCELLED, EXIT_NO_TK = 0, 1, 3
@@ -23,12 +24,34 @@ def _command(*args: str) -> list[str]:
     return [sys.executable, "-m", "agent.desktop.dialogs", *args]
 
 
+_running: set[subprocess.Popen[str]] = set()
+_running_lock = threading.Lock()
+
+
 def _run(*args: str, timeout: float | None = None) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(_command(*args), capture_output=True, text=True, timeout=timeout, check=False,
-                            stdin=subprocess.DEVNULL)
+    process = subprocess.Popen(_command(*args), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with _running_lock:
+        _running.add(process)
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        stdout, stderr = process.communicate()
+    finally:
+        with _running_lock:
+            _running.discard(process)
+    result = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+    if result.returncode < 0:  # closed by close_all() while quitting
+        return subprocess.CompletedProcess(process.args, EXIT_CANCELLED, "", "")
     if result.returncode == EXIT_NO_TK or result.returncode not in (EXIT_CHOSEN, EXIT_CANCELLED):
         raise DialogUnavailable(result.stderr.strip() or TK_FIX)
     return result
+
+
+def close_all() -> None:
+    """Close every open dialog (quitting): each counts as cancelled."""
+    for process in list(_running):  # no lock: this also runs in signal handlers
+        process.terminate()
 
 
 def choose_folder(initial: Path | None, title: str = "Choose download folder") -> Path | None:

@@ -134,6 +134,17 @@ class Notifier:
             asyncio.run_coroutine_threadsafe(self._flush_all(), loop).result(timeout)
         except Exception:  # noqa: BLE001  a notification server that hangs must not hold up quitting
             log.debug("Could not flush notifications before quitting", exc_info=True)
+
+        async def finish() -> None:
+            tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        try:
+            asyncio.run_coroutine_threadsafe(finish(), loop).result(timeout)
+        except Exception:  # noqa: BLE001
+            log.debug("Could not cancel pending notifications", exc_info=True)
         loop.call_soon_threadsafe(loop.stop)
         if self._thread:
             self._thread.join(timeout)

@@ -129,6 +129,14 @@ class Desktop:
         finally:
             connection.close()
 
+    def focus(self, name: str, timeout: float = 30) -> str:
+        """Wait for a window titled `name` (a regular expression) and give it the keyboard focus, as a window
+        manager would for a new dialog. Returns its id."""
+        window = wait_until(lambda: self.window_named(name), timeout, f"a window named {name!r}")[0]
+        self.run("xdotool", "windowfocus", "--sync", window)
+        wait_until(lambda: self.run("xdotool", "getwindowfocus").stdout.strip() == window, 10, f"{name!r} to have the focus")
+        return window
+
     def window_named(self, name: str) -> list[str]:
         result = self.run("xdotool", "search", "--onlyvisible", "--name", name)
         return result.stdout.split()
@@ -269,7 +277,7 @@ class TrayApp:
         for _ in range(3):
             self.desktop.run("xdotool", "mousemove", str(x + width // 2), str(y + height // 2), "click", "3")
             try:
-                return wait_until(lambda: self.desktop.popup_menus(), 5, "the menu to open")
+                return wait_until(lambda: self.desktop.popup_menus(), 5, "the menu to open")[0]
             except AssertionError:
                 continue  # the click landed while GTK was still mapping the icon
         raise AssertionError("right-clicking the icon did not open a menu")

@@ -1,0 +1,306 @@
+"""The tray app end to end: Xvfb, trayer, a private D-Bus with a recording notification server, moto, xdotool."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from agent.desktop.icons import COLORS, IconState
+from tests.aws import Setup, s3_event_body
+from tests.conftest import ROOT, write_config
+from tests.desktop.harness import ARTIFACTS, Desktop, TrayApp, wait_until
+from tests.desktop.notification_server import NotificationServer, text_of
+
+LOG_DIR_PARTS = ("state", "s3-sqs-agent", "log")
+
+
+def dominant_colour(image: Any) -> tuple[int, int, int]:
+    """The most common strongly coloured pixel: the badge's colour, ignoring the panel, the glyph and the edges."""
+    colours = [(count, rgb) for count, rgb in image.convert("RGB").getcolors(1 << 16)
+               if not (max(rgb) - min(rgb) < 25 and max(rgb) > 150)]  # not the white glyph or the light panel
+    return max(colours)[1]
+
+
+def assert_icon_shows(app: TrayApp, state: IconState) -> None:
+    """The docked icon's pixels are the state's colour (the tray really redrew it)."""
+    expected = COLORS[state][:3]
+
+    def matches() -> bool:
+        colour = dominant_colour(app.icon_image())
+        return all(abs(a - b) <= 12 for a, b in zip(colour, expected))
+
+    wait_until(matches, 15, f"the docked icon to be drawn in the {state.value} colour {expected}")
+
+
+def save_state(desktop: Desktop, app: TrayApp, name: str) -> Path:
+    x, y, width, height = wait_until(app.icon, 10, "the docked icon")
+    return desktop.screenshot(name, (max(0, x - 120), 0, min(640, x + width + 8), y + height + 8))
+
+
+def edit_config(path: Path, **changes: Any) -> None:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data.update(changes)
+    with open(path, "w", encoding="utf-8") as handle:  # in place: truncate and write, like many editors
+        handle.write(yaml.safe_dump(data))
+
+
+def applied_count(app: TrayApp) -> int:
+    return app.log().count("Applied the new config")
+
+
+def test_icon_docks_menu_opens_and_every_state_is_drawn(tray_app: TrayApp, desktop: Desktop, aws: Setup, tray_config: Path) -> None:
+    tray_app.start()
+    probe = tray_app.wait_state("idle")
+    assert probe["status"] == "Up to date: 0 files today"
+    assert probe["backend"] in ("appindicator", "gtk")
+    assert f"Tray backend: {probe['backend']}" in tray_app.log()
+    x, y, width, height = tray_app.icon()  # type: ignore[misc]
+    assert 16 <= width <= 64 and 16 <= height <= 64 and y < 40, "the icon sits in the panel at the top"
+    assert_icon_shows(tray_app, IconState.IDLE)
+    save_state(desktop, tray_app, "docked-icon.png")
+
+    menu = tray_app.open_menu()
+    assert menu[2] > 150 and menu[3] > 200, f"a menu with every item is open: {menu}"
+    desktop.screenshot("open-menu.png")
+    tray_app.close_menu()
+    texts = [item.get("text") for item in tray_app.probe()["menu"] if not item.get("separator")]  # type: ignore[index]
+    assert texts == ["Up to date: 0 files today", "Pause", "Open download folder", "Choose download folder…", "Recent files",
+                     "Failed items", "Open config file", "Open log folder", "About S3 SQS Agent 0.1.0", "Quit"]
+
+    # Syncing: a slow download (rate-limited by a live config change).
+    applied = applied_count(tray_app)
+    edit_config(tray_config, max_bandwidth="64KiB/s")
+    wait_until(lambda: applied_count(tray_app) > applied, 30, "the rate limit to be applied")
+    aws.put("slow/take 01.wav", os.urandom(384 * 1024))
+    probe = tray_app.wait_probe(lambda p: p["status"].startswith("Downloading 1 file ("), 30, "the download to show its progress")
+    assert probe["state"] == "syncing"
+    assert_icon_shows(tray_app, IconState.SYNCING)
+    save_state(desktop, tray_app, "state-syncing.png")
+    tray_app.wait_probe(lambda p: p["status"] == "Up to date: 1 file today", 60, "the slow download to finish")
+
+    # Paused, from the menu.
+    tray_app.choose("Pause")
+    tray_app.wait_probe(lambda p: p["status"] == "Paused" and p["state"] == "paused", what="the paused state")
+    assert_icon_shows(tray_app, IconState.PAUSED)
+    save_state(desktop, tray_app, "state-paused.png")
+    tray_app.choose("Resume")
+    tray_app.wait_state("idle")
+
+    # Offline: the endpoint cannot be reached.
+    edit_config(tray_config, endpoint_url="http://127.0.0.1:9")
+    probe = tray_app.wait_state("offline", 60)
+    assert probe["status"].startswith("Offline: retrying")
+    assert_icon_shows(tray_app, IconState.OFFLINE)
+    save_state(desktop, tray_app, "state-offline.png")
+    edit_config(tray_config, endpoint_url=aws.endpoint)
+    tray_app.wait_state("idle", 60)
+
+    # Needs attention: a config the agent cannot use.
+    tray_config.write_text(tray_config.read_text(encoding="utf-8") + "concurrency: lots\n", encoding="utf-8")
+    probe = tray_app.wait_state("attention")
+    assert probe["status"].startswith("Config error (line")
+    assert_icon_shows(tray_app, IconState.ATTENTION)
+    save_state(desktop, tray_app, "state-attention.png")
+    tray_app.choose("Quit")
+    assert tray_app.process is not None and tray_app.process.wait(30) == 0
+    assert (tray_config.parent.parent.parent / "downloads" / "slow" / "take 01.wav").stat().st_size == 384 * 1024
+
+
+def test_pause_stops_downloads_survives_restart_and_resume_restarts_them(tray_app: TrayApp, aws: Setup, private_home: Path) -> None:
+    downloads = private_home / "downloads"
+    tray_app.start()
+    aws.put("before.wav", b"before")
+    wait_until(lambda: (downloads / "before.wav").exists(), 30, "before.wav to download")
+
+    tray_app.choose("Pause")
+    tray_app.wait_probe(lambda p: p["paused"] and p["status"] == "Paused", what="Paused")
+    aws.put("during.wav", b"during")
+    wait_until(lambda: aws.counts() == (1, 0), 30, "the new message to wait, visible, in the queue")
+    observed_until = time.monotonic() + 4  # several receive cycles: nothing may take the message or write the file
+    while time.monotonic() < observed_until:
+        assert not (downloads / "during.wav").exists(), "a paused agent downloaded a file"
+        assert aws.counts() == (1, 0), "a paused agent received a message"
+        time.sleep(0.2)
+
+    assert tray_app.stop() == 0
+    tray_app.start()
+    tray_app.wait_probe(lambda p: p["paused"] and p["state"] == "paused", what="the pause to survive a restart")
+    assert aws.counts() == (1, 0) and not (downloads / "during.wav").exists()
+
+    tray_app.choose("Resume")
+    wait_until(lambda: (downloads / "during.wav").exists(), 30, "during.wav to download after Resume")
+    assert (downloads / "during.wav").read_bytes() == b"during"
+    tray_app.wait_probe(lambda p: not p["paused"] and p["state"] == "idle", what="idle after Resume")
+    wait_until(lambda: aws.counts() == (0, 0), 30, "the message to be deleted")
+
+
+def test_menu_items_and_notification_clicks_call_the_opener(tray_app: TrayApp, aws: Setup, private_home: Path,
+                                                           tray_config: Path, notifications: NotificationServer) -> None:
+    downloads = private_home / "downloads"
+    log_dir = private_home.joinpath(*LOG_DIR_PARTS)
+    tray_app.start()
+    aws.put("albums/song.wav", b"la la")
+    tray_app.wait_probe(lambda p: p["menu"][6]["submenu"][0]["text"] == "song.wav", what="song.wav in Recent files")
+
+    expected: list[dict[str, str]] = []
+    for labels, action, path in [
+        (("Open download folder",), "open_folder", downloads),
+        (("Recent files", "song.wav"), "reveal", downloads / "albums" / "song.wav"),
+        (("Failed items", "Open log"), "open_file", log_dir / "agent.log"),
+        (("Open config file",), "open_file", tray_config),
+        (("Open log folder",), "open_folder", log_dir),
+    ]:
+        tray_app.choose(*labels)
+        expected.append({"action": action, "path": str(path)})
+        wait_until(lambda: len(tray_app.opened()) == len(expected), 15, f"the opener to be called for {labels}")
+        assert tray_app.opened() == expected
+
+    tray_app.choose("About")
+    notifications.wait_for(lambda n: n.summary == "S3 SQS Agent 0.1.0" and str(tray_config) in n.body, what="the About notice")
+
+    downloaded = notifications.wait_for(lambda n: n.summary == "1 file downloaded", what="the batched downloads notice")
+    assert "song.wav" in downloaded.body and "default" in downloaded.actions
+    notifications.click(downloaded.id)
+    wait_until(lambda: len(tray_app.opened()) == len(expected) + 1, 15, "a click on the notice to open the folder")
+    assert tray_app.opened()[-1] == {"action": "open_folder", "path": str(downloads)}
+
+
+def test_retry_is_notified_once_per_object_and_a_give_up_is_notified(tray_app: TrayApp, aws: Setup, tray_config: Path,
+                                                                      private_home: Path, notifications: NotificationServer) -> None:
+    write_config(tray_config, aws.config(str(private_home / "downloads"), max_attempts=4))
+    tray_app.start()
+    aws.send(s3_event_body(aws.bucket, "late.wav", size=4))
+    retry = notifications.wait_for(lambda n: "late.wav" in n.body, 60, "the retry notice for late.wav")
+    assert retry.summary == "Waiting for a file"
+    assert retry.body == "Waiting for late.wav to become available, attempt 2 of 4"
+    wait_until(lambda: "Retrying late.wav in" in tray_app.log() and "(attempt 2 of 4)" in tray_app.log(), 60,
+               "a second failed attempt for late.wav")
+    aws.put("late.wav", b"late")
+    wait_until(lambda: (private_home / "downloads" / "late.wav").exists(), 60, "late.wav to download once it exists")
+
+    aws.send(s3_event_body(aws.bucket, "never.wav", size=4))
+    failure = notifications.wait_for(lambda n: n.summary == "Could not download never.wav", 90, "the give-up notice")
+    assert "gave up after 4 attempts" in failure.body
+    assert len(notifications.matching(lambda n: "late.wav" in text_of(n) and "Waiting" in text_of(n))) == 1
+    assert len(notifications.matching(lambda n: "never.wav" in text_of(n) and "Waiting" in text_of(n))) == 1
+    tray_app.wait_probe(lambda p: p["state"] == "attention" and p["status"] == "1 file failed", what="the failed item")
+    retry_item = tray_app.probe()["menu"][7]["submenu"][0]  # type: ignore[index]
+    assert retry_item == {"text": "Retry all (1)", "enabled": True}
+    tray_app.choose("Failed items", "Retry all")
+    notifications.wait_for(lambda n: n.summary == "Retrying failed items" and "Sent 1 message" in n.body, what="the retry notice")
+
+
+def test_live_config_in_place_atomic_and_recreated_and_a_broken_one(tray_app: TrayApp, aws: Setup, tray_config: Path,
+                                                                     private_home: Path, notifications: NotificationServer) -> None:
+    tray_app.start()
+    data = yaml.safe_load(tray_config.read_text(encoding="utf-8"))
+
+    def saved(folder: str) -> None:
+        tray_app.wait_probe(lambda p: p["download_folder"] == str(private_home / folder), 30, f"the switch to {folder}")
+
+    data["download_folder"] = str(private_home / "in-place")
+    with open(tray_config, "w", encoding="utf-8") as handle:
+        handle.write(yaml.safe_dump(data))
+    saved("in-place")
+    aws.put("one.wav", b"1")
+    wait_until(lambda: (private_home / "in-place" / "one.wav").exists(), 30, "one.wav in the new folder")
+
+    data["download_folder"] = str(private_home / "atomic")
+    temporary = tray_config.with_name(".config.yaml.swp")
+    temporary.write_text(yaml.safe_dump(data), encoding="utf-8")
+    os.replace(temporary, tray_config)
+    saved("atomic")
+    aws.put("two.wav", b"2")
+    wait_until(lambda: (private_home / "atomic" / "two.wav").exists(), 30, "two.wav in the folder set by an atomic replace")
+
+    data["download_folder"] = str(private_home / "recreated")
+    tray_config.unlink()
+    tray_config.write_text(yaml.safe_dump(data), encoding="utf-8")
+    saved("recreated")
+    aws.put("three.wav", b"3")
+    wait_until(lambda: (private_home / "recreated" / "three.wav").exists(), 30, "three.wav in the folder of a recreated file")
+
+    good = tray_config.read_text(encoding="utf-8")
+    broken = good + "concurrency: lots\n"
+    tray_config.write_text(broken, encoding="utf-8")
+    line = broken.splitlines().index("concurrency: lots") + 1
+    notice = notifications.wait_for(lambda n: n.summary == "Config file has errors", 30, "the bad-config notice")
+    assert f"{tray_config}:{line}: concurrency: expected a whole number" in notice.body
+    assert "The last good config keeps running." in notice.body
+    probe = tray_app.wait_state("attention")
+    assert probe["status"] == f"Config error (line {line}, concurrency): using the last good config"
+    aws.put("four.wav", b"4")
+    wait_until(lambda: (private_home / "recreated" / "four.wav").exists(), 30, "four.wav under the last good config")
+    assert tray_app.alive()
+
+    tray_config.write_text(good.replace("recreated", "fixed"), encoding="utf-8")
+    saved("fixed")
+    tray_app.wait_state("idle")
+    # Four valid saves, four applies: the watcher's own reads and an editor's several events never reload twice.
+    assert applied_count(tray_app) == 4
+
+
+def test_choose_download_folder_writes_the_config(tray_app: TrayApp, desktop: Desktop, aws: Setup, tray_config: Path,
+                                                   private_home: Path) -> None:
+    tray_config.write_text("# my comment stays\n" + tray_config.read_text(encoding="utf-8"), encoding="utf-8")
+    chosen = private_home / "chosen folder"
+    chosen.mkdir()
+    tray_app.start()
+    tray_app.choose("Choose download folder…")
+    desktop.focus("^Choose download folder$")
+    time.sleep(0.3)  # Tk selects the entry's text once it has the focus; typing then replaces it
+    desktop.run("xdotool", "type", "--delay", "20", str(chosen))
+    desktop.run("xdotool", "key", "--delay", "300", "Return", "Return")  # Tk's dialog: go to the folder, then choose it
+    tray_app.wait_probe(lambda p: p["download_folder"] == str(chosen), 30, "the chosen folder to be applied")
+    text = tray_config.read_text(encoding="utf-8")
+    assert text.startswith("# my comment stays\n") and f"download_folder: {chosen}" in text
+    aws.put("picked.wav", b"picked")
+    wait_until(lambda: (chosen / "picked.wav").exists(), 30, "picked.wav in the chosen folder")
+
+
+def test_a_second_launch_says_already_running_and_exits_0(tray_app: TrayApp, notifications: NotificationServer) -> None:
+    tray_app.start()
+    second = subprocess.run([sys.executable, "-m", "agent", "tray", "--config", str(tray_app.config)], cwd=ROOT,
+                            env=tray_app.env(), capture_output=True, text=True, timeout=60)
+    assert second.returncode == 0, second.stderr
+    assert "already running" in second.stderr
+    notifications.wait_for(lambda n: n.summary == "S3 SQS Agent is already running", what="the already-running notice")
+    assert tray_app.alive()
+
+
+def test_without_a_display_it_says_so_and_how_to_run_headless(tray_config: Path, desktop: Desktop,
+                                                              notifications: NotificationServer) -> None:
+    env = desktop.env()
+    env.pop("DISPLAY")
+    result = subprocess.run([sys.executable, "-m", "agent", "tray", "--config", str(tray_config)], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "There is no graphical session here" in result.stderr
+    assert "s3-sqs-agent run --headless" in result.stderr
+    notifications.wait_for(lambda n: n.summary == "S3 SQS Agent: no system tray", what="the no-tray notice")
+
+
+def test_without_gi_it_names_the_fix_and_can_keep_running(tray_config: Path, desktop: Desktop, private_home: Path,
+                                                          aws: Setup, notifications: NotificationServer) -> None:
+    shim = private_home / "no-gi"
+    (shim / "gi").mkdir(parents=True)
+    (shim / "gi" / "__init__.py").write_text('raise ImportError("No module named gi (hidden by the test)")\n')
+    app = TrayApp(desktop, tray_config, private_home, extra_env={"PYTHONPATH": os.pathsep.join([str(shim), str(ROOT)])})
+    app.start(wait_docked=False)
+    try:
+        desktop.focus("^S3 SQS Agent: no system tray$", 60)
+        notice = notifications.wait_for(lambda n: n.summary == "S3 SQS Agent: no system tray", what="the no-tray notice")
+        assert "PyGObject" in notice.body and "apt install python3-gi" in notice.body
+        desktop.run("xdotool", "key", "Return")  # Yes: keep running without an icon
+        wait_until(lambda: "Running without a tray icon: yes" in app.log(), 30, "the answer to be taken")
+        aws.put("headless.wav", b"still working")
+        wait_until(lambda: (private_home / "downloads" / "headless.wav").exists(), 30, "downloads to go on without an icon")
+        assert "PyGObject (the 'gi' module) is not installed" in app.read_output()
+    finally:
+        assert app.stop() == 0
