@@ -6,6 +6,7 @@ import dataclasses
 import difflib
 import os
 import re
+import reprlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -232,10 +233,15 @@ SECTIONS = ("notifications", "plugins")
 KNOWN_KEYS = (*SCALARS, *SECTIONS)
 
 
+_SHORT_REPR = reprlib.Repr()
+_SHORT_REPR.maxlevel, _SHORT_REPR.maxlist, _SHORT_REPR.maxdict, _SHORT_REPR.maxstring, _SHORT_REPR.maxother = 2, 4, 4, 60, 60
+
+
 def _describe(value: Any) -> str:
+    """A short description of a YAML value; bounded even for aliases nested a billion elements deep."""
     if value is None:
         return "nothing"
-    text = repr(value)
+    text = _SHORT_REPR.repr(value)
     return f"{type(value).__name__} {text[:60]}{'...' if len(text) > 60 else ''}"
 
 
@@ -261,6 +267,28 @@ def _key_lines(node: yaml.Node, prefix: str = "", lines: dict[str, int] | None =
             lines.setdefault(path, item.start_mark.line + 1)
             _key_lines(item, path + ".", lines, seen)
     return lines
+
+
+def _duplicate_keys(node: yaml.Node, prefix: str = "", seen: set[int] | None = None) -> list[tuple[str, int, int]]:
+    """(dotted key, line, first line) for every key given twice in one mapping: YAML silently keeps the last."""
+    seen = set() if seen is None else seen
+    if id(node) in seen:
+        return []
+    seen.add(id(node))
+    found: list[tuple[str, int, int]] = []
+    if isinstance(node, yaml.MappingNode):
+        first: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                path, line = f"{prefix}{key_node.value}", key_node.start_mark.line + 1
+                if path in first:
+                    found.append((path, line, first[path]))
+                first.setdefault(path, line)
+                found.extend(_duplicate_keys(value_node, path + ".", seen))
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            found.extend(_duplicate_keys(item, f"{prefix}{index}.", seen))
+    return found
 
 
 def parse(text: str, source: Path | None = None) -> Config:
@@ -292,6 +320,8 @@ def parse(text: str, source: Path | None = None) -> Config:
     lines = _key_lines(node) if node is not None else {}
     problems: list[ConfigProblem] = []
     values: dict[str, Any] = {}
+    for key, line, first in (_duplicate_keys(node) if node is not None else []):
+        problems.append(problem(f"appears more than once (first on line {first}); YAML would keep only the last, so remove one", key, line))
 
     for key, raw in data.items():
         line = lines.get(str(key))
