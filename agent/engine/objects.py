@@ -156,10 +156,19 @@ class ObjectHandler:
         natural = folder / relative
         if record and (record.path == natural or record.path.parent == natural.parent) and record.path.is_relative_to(folder):
             return PurePosixPath(record.path.relative_to(folder).as_posix())
-        claim = self._claim(natural)
-        owner = self._reserved.get(claim) or self.ledger.owner_of(claim)
-        taken = owner not in (None, (event.bucket, event.key)) or (owner is None and os.path.lexists(natural))
-        return paths.disambiguate(relative, f"{event.bucket}/{event.key}") if taken else relative
+        identity = f"{event.bucket}/{event.key}"
+        candidate = relative
+        for attempt in range(100):  # a name taken by another key (even one spelled like a disambiguated name) is skipped
+            path = folder / candidate
+            claim = self._claim(path)
+            owner = self._reserved.get(claim) or self.ledger.owner_of(claim)
+            mine = owner == (event.bucket, event.key)
+            taken = (owner is not None and not mine) or (owner is None and os.path.lexists(path)) or \
+                (os.path.isdir(path) and not os.path.islink(path))  # a folder of the same name: the file goes beside it
+            if not taken:
+                return candidate
+            candidate = paths.disambiguate(relative, identity if attempt == 0 else f"{identity}#{attempt}")
+        raise PermanentFailure(f"no free name for {event.key!r} near {relative}")
 
     def _fetch(self, event: ObjectEvent, folder: Path) -> Path:
         assert event.size is not None
