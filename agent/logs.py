@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 import sys
 from pathlib import Path
 
@@ -11,6 +12,16 @@ from agent import dirs
 
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 CONSOLE_FORMAT = "%(asctime)s %(levelname)-7s %(message)s"
+
+
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating log whose every file, including each new one after a rollover, is readable by the user only."""
+
+    def _open(self):  # type: ignore[no-untyped-def]  # logging's own signature
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        if os.name != "nt":
+            os.fchmod(fd, 0o600)  # a file left by an older version may be wider
+        return os.fdopen(fd, "a", encoding=self.encoding, errors=self.errors)
 
 
 def log_file() -> Path:
@@ -26,8 +37,7 @@ def setup(level: str = "INFO", console: bool = True) -> Path | None:
     path: Path | None = log_file()
     try:
         dirs.ensure_private_dir(path.parent)
-        file_handler = logging.handlers.RotatingFileHandler(path, maxBytes=5 * 1024 * 1024, backupCount=3, encoding="utf-8")
-        path.chmod(0o600)
+        file_handler = PrivateRotatingFileHandler(path, maxBytes=5 * 1024 * 1024, backupCount=3, encoding="utf-8")
         file_handler.setFormatter(logging.Formatter(FORMAT))
         root.addHandler(file_handler)
     except OSError as exc:

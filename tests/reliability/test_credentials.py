@@ -19,8 +19,11 @@ from tests.reliability.proxy import FaultProxy
 
 
 @pytest.mark.parametrize("operation", ["GetObject", "ReceiveMessage"])
-def test_access_denied_keeps_messages_reports_and_backs_off(moto_endpoint: str, proxy: FaultProxy, tmp_path: Path, operation: str) -> None:
+def test_access_denied_keeps_messages_reports_and_backs_off(moto_endpoint: str, proxy: FaultProxy, tmp_path: Path, operation: str,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     aws = make_setup(moto_endpoint, notify=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", SECRET_KEY_ID)  # the engine's clients use these; moto accepts any
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
     expected = {f"denied/{i}.wav": os.urandom(3000) for i in range(5)}
     for key, data in expected.items():
         aws.put(key, data)
@@ -44,6 +47,8 @@ def test_access_denied_keeps_messages_reports_and_backs_off(moto_endpoint: str, 
         wait_for(lambda: run.downloaded() == len(expected), 60, what="every file once access is granted")
     finally:
         run.stop()
+    published = repr(run.events) + "\n".join(run.log.records)  # what notifications and the log would show
+    assert SECRET_KEY_ID not in published and SECRET_KEY not in published
     # Backing off: holds of up to 4 s make a few tries in 8 s (botocore adds none: 403 is not retried).
     assert 1 <= tries <= 10, f"{tries} {operation} requests in 8 s"
     assert_final(out, expected, aws)
