@@ -13,7 +13,6 @@ from agent.engine.events import ObjectEvent
 
 log = logging.getLogger(__name__)
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_BAD_ESCAPE = re.compile("%(?![0-9A-Fa-f]{2})")
 
 
 class MalformedMessage(ValueError):
@@ -32,8 +31,6 @@ def decode_key(raw: Any) -> str:
     """Decode a notification key exactly once: `+` is a space, `%2B` a plus. Never use this on listed keys."""
     if not isinstance(raw, str) or not raw:
         raise MalformedMessage(f"the object key is missing or not a string ({raw!r:.80})")
-    if _BAD_ESCAPE.search(raw):  # S3 writes a literal % as %25: this key was not encoded by S3
-        raise MalformedMessage(f"the object key {raw!r:.200} has an invalid percent escape")
     try:
         key = unquote_plus(raw, encoding="utf-8", errors="strict")
     except UnicodeDecodeError:
