@@ -7,6 +7,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait as wait_all
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Container
@@ -128,17 +129,23 @@ class Downloader:
         assert event.size is not None
         os.ftruncate(fd, event.size)  # reserve the space now: a full disk fails before any byte is fetched
         chunk = self._settings.chunk_size
-        futures = [self._ranges.submit(self._fetch_range, event, fd, (start, min(start + chunk, event.size) - 1), on_progress)
+        abort = threading.Event()
+        futures = [self._ranges.submit(self._fetch_range, event, fd, (start, min(start + chunk, event.size) - 1), on_progress, abort)
                    for start in range(0, event.size, chunk)]
         try:
             for future in futures:
                 future.result()
         except BaseException:
+            abort.set()
             for future in futures:
                 future.cancel()
+            # The caller closes `fd` next, and the number can be reused at once by another file: no range may
+            # still be writing to it by then.
+            wait_all(futures)
             raise
 
-    def _fetch_range(self, event: ObjectEvent, fd: int, byte_range: tuple[int, int] | None, on_progress: Callable[[int], None]) -> None:
+    def _fetch_range(self, event: ObjectEvent, fd: int, byte_range: tuple[int, int] | None, on_progress: Callable[[int], None],
+                     abort: threading.Event | None = None) -> None:
         args = self._object_args(event)
         offset = 0
         if byte_range is not None:
@@ -149,6 +156,8 @@ class Downloader:
             for data in body.iter_chunks(_READ_SIZE):
                 if self._cancel.is_set():
                     raise Cancelled("the agent is shutting down")
+                if abort is not None and abort.is_set():
+                    raise Cancelled("another range of this download failed")
                 if self._limiter:
                     self._limiter.consume(len(data))
                 _pwrite(fd, data, offset)
