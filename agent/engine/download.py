@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import threading
 import time
@@ -127,7 +128,7 @@ class Downloader:
 
     def _fetch_ranges(self, event: ObjectEvent, fd: int, on_progress: Callable[[int], None]) -> None:
         assert event.size is not None
-        os.ftruncate(fd, event.size)  # reserve the space now: a full disk fails before any byte is fetched
+        _reserve(fd, event.size)  # a full disk fails now, before any byte is fetched
         chunk = self._settings.chunk_size
         abort = threading.Event()
         futures = [self._ranges.submit(self._fetch_range, event, fd, (start, min(start + chunk, event.size) - 1), on_progress, abort)
@@ -175,6 +176,19 @@ class Downloader:
     def close(self) -> None:
         self.cancel_all()
         self._ranges.shutdown(wait=False, cancel_futures=True)
+
+
+def _reserve(fd: int, size: int) -> None:
+    """Allocate `size` bytes for real where the file system can (ftruncate alone makes a sparse file, which
+    reserves nothing); the file's length becomes `size` either way."""
+    if size > 0 and hasattr(os, "posix_fallocate"):
+        try:
+            os.posix_fallocate(fd, 0, size)
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+                raise
+    os.ftruncate(fd, size)
 
 
 _seek_lock = threading.Lock()

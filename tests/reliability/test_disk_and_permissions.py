@@ -131,3 +131,32 @@ def test_unreadable_config_folder_is_a_clear_error(tmp_path: Path, private_home:
         assert result.returncode == 2, result.stderr
         assert "Traceback" not in result.stderr, result.stderr
         assert "config.yaml" in result.stderr and "permission denied" in result.stderr.lower(), result.stderr
+
+
+@needs_root
+def test_a_large_file_that_cannot_fit_fails_before_any_byte_is_fetched(moto_endpoint: str, tmp_path: Path, mounts: list[Path]) -> None:
+    """Regression: the space for ranged downloads was "reserved" with ftruncate, which reserves nothing (a sparse
+    file), so each try fetched megabytes before the disk said no."""
+    from tests.aws import make_setup
+    from tests.reliability.proxy import FaultProxy
+
+    aws = make_setup(moto_endpoint)
+    proxy = FaultProxy(moto_endpoint)
+    proxy.up()
+    out = tmp_path / "out"
+    _mount(out, "size=8m,mode=0755")
+    mounts.append(out)
+    data = random.Random(9).randbytes(17 * 1024 * 1024)
+    aws.put("big/ranged.wav", data)
+    run = start_engine(aws.config(str(out), endpoint_url=proxy.url, retry_base_seconds=1, retry_max_seconds=2), tmp_path)
+    try:
+        wait_for(lambda: [n for n in run.needs_user() if n.title == "Disk full"], 60, what="a Disk full notification")
+        wait_for(lambda: run.log.count("disk holding the download folder is full") >= 2, 30, what="a second try")
+        assert proxy.count("GetObject") == 0
+        assert temp_files(out) == []
+        subprocess.run(["mount", "-o", "remount,size=32m", str(out)], check=True)  # space is freed
+        wait_for(lambda: (out / "big/ranged.wav").exists(), 90, what="the file once space was freed")
+    finally:
+        run.stop()
+        proxy.down()
+    assert_final(out, {"big/ranged.wav": data}, aws)
