@@ -63,6 +63,12 @@ class FolderNotWritableError(NeedsUserError):
     title = "Download folder not writable"
 
 
+class FolderMissingError(NeedsUserError):
+    """The download folder is gone, or is no longer the disk it was (an unplugged drive, an unmounted share)."""
+
+    title = "Download folder missing"
+
+
 class OfflineError(NeedsUserError):
     """The endpoint cannot be reached. The agent retries by itself."""
 

@@ -19,6 +19,7 @@ from agent.engine.download import Downloader, commit
 from agent.engine.events import Conflict, Downloaded, EventBus, ObjectEvent, Skipped
 from agent.engine.ledger import FileRecord, Ledger
 from agent.engine.retry import PermanentFailure
+from agent.errors import FolderMissingError
 from agent.plugins.manager import PluginHost
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ class ObjectHandler:
         self.plugins = plugins
         self.bus = bus
         self.policy = paths.detect_policy(config.download_folder)
+        self._folder_device = _device(config.download_folder)
         self.progress = Progress()
         self._progress_lock = threading.Lock()
         self._placement_lock = threading.Lock()  # two workers must never claim one path
@@ -71,6 +73,7 @@ class ObjectHandler:
         if relative is None:
             raise PermanentFailure(f"the path {str(chosen)!r} chosen for {event.key!r} has no usable name")
 
+        self._check_folder()
         event = self.downloader.describe(event)
         record = self.ledger.file(event.bucket, event.key)
         if record and self._is_current(record, event):
@@ -112,6 +115,20 @@ class ObjectHandler:
         downloaded = Downloaded(event, final, info.st_size, seconds)
         self.bus.publish(downloaded)
         return downloaded
+
+    def _check_folder(self) -> None:
+        """The folder must still exist, on the disk it was on at start: writing into the empty mount point of an
+        unplugged drive would fill the system disk with files the user will not find."""
+        folder = self.config.download_folder
+        device = _device(folder)
+        if device is None:
+            raise FolderMissingError(f"The download folder {folder} is missing. Reconnect its drive or create it again; "
+                                     "downloads resume by themselves.")
+        if self._folder_device is None:
+            self._folder_device = device
+        elif device != self._folder_device:
+            raise FolderMissingError(f"The download folder {folder} is no longer on the disk it was on (an unplugged drive "
+                                     "or unmounted share?). Reconnect it, or restart the agent to use the folder as it is now.")
 
     def _adopt(self, event: ObjectEvent, relative: PurePosixPath) -> bool:
         """A file already at the object's natural path with exactly its content (a run killed between the rename and
@@ -222,6 +239,14 @@ class KeyedLocks:
                 entry[1] -= 1
                 if entry[1] == 0:
                     del self._locks[key]
+
+
+def _device(folder: Path) -> int | None:
+    try:
+        info = os.stat(folder)
+    except OSError:
+        return None
+    return info.st_dev if stat.S_ISDIR(info.st_mode) else None
 
 
 MiB = 1024 * 1024

@@ -73,6 +73,8 @@ def classify(exc: BaseException) -> Failure:
     """What a failure means for its message."""
     if isinstance(exc, (MalformedMessage, UnsafePathError, PermanentFailure)):
         return Failure(Kind.GIVE_UP, str(exc))
+    if isinstance(exc, errors.NeedsUserError):
+        return _wait(exc)
     if isinstance(exc, ClientError):
         code = error_code(exc)
         message = exc.response.get("Error", {}).get("Message") or code

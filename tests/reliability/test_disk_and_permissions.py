@@ -160,3 +160,36 @@ def test_a_large_file_that_cannot_fit_fails_before_any_byte_is_fetched(moto_endp
         run.stop()
         proxy.down()
     assert_final(out, {"big/ranged.wav": data}, aws)
+
+
+@needs_root
+def test_an_unplugged_or_deleted_download_folder_waits_and_recovers(aws: Setup, tmp_path: Path, mounts: list[Path]) -> None:
+    """Regression: with the folder's drive unmounted, keys went to the empty mount point on the system disk, and
+    with the folder deleted, every download failed as an ordinary error until its message was given up."""
+    out = tmp_path / "out"
+    _mount(out, "size=4m,mode=0755")
+    mounts.append(out)
+    aws.put("first.wav", b"1" * 1000)
+    run = start_engine(aws.config(str(out), retry_base_seconds=1, retry_max_seconds=2, max_attempts=2), tmp_path)
+    try:
+        wait_for(lambda: (out / "first.wav").exists(), 30, what="the first file")
+        subprocess.run(["umount", str(out)], check=True)  # the drive is unplugged
+        mounts.remove(out)
+        aws.put("second.wav", b"2" * 1000)
+        problem = wait_for(lambda: [n for n in run.needs_user() if n.title == "Download folder missing"], 30, what="a notification")
+        assert "no longer on the disk" in problem[0].message
+        wait_for(lambda: run.log.count("no longer on the disk") >= 3, 30, what="more tries, backing off")
+        assert list(out.iterdir()) == [] and run.engine.status().given_up == 0 and sum(aws.counts()) == 1
+        _mount(out, "size=4m,mode=0755")  # plugged back in (an empty drive here)
+        mounts.append(out)
+        (out / "first.wav").write_bytes(b"1" * 1000)
+        wait_for(lambda: (out / "second.wav").exists(), 30, what="the second file")
+        subprocess.run(["umount", str(out)], check=True)
+        mounts.remove(out)
+        out.rmdir()  # now the folder is deleted outright
+        aws.put("third.wav", b"3" * 1000)
+        wait_for(lambda: run.log.count(f"The download folder {out} is missing") >= 2, 30, what="the missing folder noticed")
+        assert run.engine.status().given_up == 0 and sum(aws.counts()) == 1
+    finally:
+        run.stop()
+    assert not out.exists()
