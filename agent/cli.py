@@ -195,12 +195,24 @@ def _catch_up(args: argparse.Namespace) -> int:
             log.info("Catch-up: %d listed, %d already here, %d downloaded, %d skipped, %d failed%s", state.listed,
                      state.already, state.downloaded, state.skipped, state.failed, "" if state.done else f" ({state.current})")
 
+    cancel = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        if cancel.is_set():
+            raise KeyboardInterrupt  # a second Ctrl+C: leave now (temporary files are still removed)
+        log.info("Stopping the catch-up (signal %d): the downloads running now finish; run it again to go on", signum)
+        cancel.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
     try:
-        result = engine.catch_up(args.prefix, args.since, progress=progress)
+        result = engine.catch_up(args.prefix, args.since, progress=progress, cancel=cancel)
     finally:
         engine.ledger.close()
     for key, reason in result.failures[:20]:
         _say(f"  failed: {key}: {reason}")
+    if cancel.is_set():
+        return EXIT_ERROR
     return EXIT_GAVE_UP if result.failed else EXIT_OK
 
 

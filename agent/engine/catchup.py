@@ -100,23 +100,36 @@ def catch_up(handler: ObjectHandler, ledger: Ledger, events: Iterator[ObjectEven
 
     pending: set[Future[None]] = set()
     with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="catch-up") as pool:
-        for event in events:
-            if stop_error or (cancel is not None and cancel.is_set()):
-                break
-            with lock:
-                state.listed += 1
-            if is_present(ledger, event):
-                with lock:
-                    state.already += 1
-                    if state.listed % 100 == 0:
-                        report(state)
-                continue
-            pending.add(pool.submit(work, event))
-            if len(pending) >= concurrency * 4:  # never hold a whole large listing in memory
-                _, pending = wait(pending, return_when=FIRST_COMPLETED)
+        try:
+            _submit_all(pool, pending, events, work, state, lock, ledger, concurrency, report, stop_error, cancel)
+        except BaseException:  # Ctrl+C: start nothing more; the downloads running now finish
+            for future in pending:
+                future.cancel()
+            raise
         wait(pending)
     state.done = True
     report(state)
     if stop_error:
         raise stop_error[0]
     return state
+
+
+def _submit_all(pool: ThreadPoolExecutor, pending: set[Future[None]], events: Iterator[ObjectEvent], work: Callable[[ObjectEvent], None],
+                state: CatchUpProgress, lock: threading.Lock, ledger: Ledger, concurrency: int, report: ProgressCallback,
+                stop_error: list[BaseException], cancel: threading.Event | None) -> None:
+    """Hand listed objects that are missing to the pool, never more than a few per worker at a time."""
+    for event in events:
+        if stop_error or (cancel is not None and cancel.is_set()):
+            break
+        with lock:
+            state.listed += 1
+        if is_present(ledger, event):
+            with lock:
+                state.already += 1
+                if state.listed % 100 == 0:
+                    report(state)
+            continue
+        pending.add(pool.submit(work, event))
+        if len(pending) >= concurrency * 4:  # never hold a whole large listing in memory
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            pending.difference_update(done)

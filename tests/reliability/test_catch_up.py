@@ -120,3 +120,33 @@ def test_a_start_after_longer_than_the_retention_offers_catch_up(aws: Setup, tmp
     assert suggested.last_run < datetime.now(timezone.utc) - timedelta(seconds=retention)
     assert _start(aws, tmp_path / "recent", time.time() - 3600) == []
     assert _start(aws, tmp_path / "first", None) == []
+
+
+def test_stopping_a_catch_up_leaves_nothing_partial_and_a_second_run_finishes(aws: Setup, tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+    from tests.reliability.helpers import temp_files
+
+    expected = {f"many/{i:02d}.wav": os.urandom(200_000) for i in range(30)}
+    for key, data in expected.items():
+        aws.put(key, data)
+    aws.sqs.purge_queue(QueueUrl=aws.queue_url)
+    out = tmp_path / "out"
+    slow = write_config(tmp_path / "slow.yaml", aws.config(str(out), max_bandwidth="400KB/s", concurrency=2))
+    process = subprocess.Popen([sys.executable, "-m", "agent", "catch-up", "--config", str(slow)], cwd=ROOT,
+                               stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: out.exists() and temp_files(out), 60, what="a download in progress")
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 1, stderr
+    assert "Stopping the catch-up" in stderr
+    assert temp_files(out) == []
+    partial = files_under(out)
+    assert 0 < len(partial) < len(expected) and all(expected[k] == v for k, v in partial.items())
+    fast = write_config(tmp_path / "fast.yaml", aws.config(str(out)))
+    result = run_agent("catch-up", "--config", str(fast))
+    assert result.returncode == 0, result.stderr
+    assert files_under(out) == expected
