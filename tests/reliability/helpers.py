@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -109,11 +108,3 @@ def assert_final(out: Path, expected: dict[str, bytes], aws: Setup, *, dead: int
 
 def random_files(count: int, prefix: str, rng: Any, low: int = 200, high: int = 20_000) -> dict[str, bytes]:
     return {f"{prefix}/{i:03d} take.wav": rng.randbytes(rng.randint(low, high)) for i in range(count)}
-
-
-def folder_is_clean(out: Path) -> bool:
-    return not temp_files(out)
-
-
-def walk_names(root: Path) -> list[str]:
-    return sorted(os.path.relpath(os.path.join(d, n), root) for d, _, names in os.walk(root) for n in names)
