@@ -80,6 +80,7 @@ class Engine:
         self.plugins.startup(self.config)
         self._consumer = Consumer(self.config, queue, info, handler, self.plugins, self.ledger, self.bus,
                                   dead_letter=dead_letter, drain=self.drain, on_change=self._refresh_state)
+        self._consumer.info_known = info_known
         if paused:
             self._consumer.paused.set()
         self._consumer.start()

@@ -71,6 +71,7 @@ class Consumer:
         self.active = 0
         self._hold_delay = 0.0
         self._last_noted = 0.0
+        self.info_known = True  # False: `info` holds assumed defaults because the queue did not answer at start
         self._systemic_receipts: dict[str, int] = {}
         self._tracked: dict[str, Message] = {}
         self._lock = threading.Lock()
@@ -168,6 +169,8 @@ class Consumer:
             if self.offline or (self.problem is not None and self._problem_source == "receive"):
                 self._clear_problem()
             self._note_receive()
+            if not self.info_known:
+                self._refresh_info()
             if self.stopping.is_set() or self.paused.is_set():
                 for message in messages:
                     self._release(message)
@@ -182,6 +185,17 @@ class Consumer:
             elif self.drain and self.idle() and self._queue_empty():
                 self.drained.set()
                 return
+
+    def _refresh_info(self) -> None:
+        """The queue did not answer at start, so its settings were assumed; read them now that it answers."""
+        try:
+            self.info = self.queue.info()
+        except Exception as exc:  # noqa: BLE001 - keep the assumed settings; try again after the next receive
+            log.debug("Could not read the queue's settings yet: %s", exc)
+            return
+        self.info_known = True
+        log.info("Read the queue's settings: visibility timeout %d s, redrive policy %s", self.info.visibility_timeout,
+                 "yes" if self.info.has_redrive_policy else "no")
 
     def _note_receive(self) -> None:
         """Remember, about once a minute, that the queue answered: a later start can tell how long the agent was away."""
@@ -350,10 +364,10 @@ class Consumer:
 
     def _heartbeat_loop(self) -> None:
         """Extend the visibility of every message held, so a long download is never delivered twice."""
-        timeout = self.info.visibility_timeout
-        margin = max(2.0, timeout / 3)
         next_progress = time.monotonic() + PROGRESS_LOG_SECONDS
-        while not self._closed.wait(min(1.0, max(0.2, timeout / 6))):
+        while not self._closed.wait(min(1.0, max(0.2, self.info.visibility_timeout / 6))):
+            timeout = self.info.visibility_timeout  # read each time: the settings can be learnt late
+            margin = max(2.0, timeout / 3)
             now = time.monotonic()
             if now >= next_progress:
                 next_progress = now + PROGRESS_LOG_SECONDS

@@ -55,9 +55,9 @@ class Queue:
                 int(attrs.get("ApproximateNumberOfMessagesDelayed", 0)))
 
     def receive(self, max_messages: int, wait_seconds: int, visibility_timeout: int) -> list[Message]:
-        response = self.client.receive_message(
+        response = self.client.receive_message(  # the timeout is explicit: the heartbeat's schedule relies on it
             QueueUrl=self.url, MaxNumberOfMessages=max(1, min(10, max_messages)), WaitTimeSeconds=wait_seconds,
-            AttributeNames=["All"], MessageAttributeNames=["All"])
+            VisibilityTimeout=visibility_timeout, AttributeNames=["All"], MessageAttributeNames=["All"])
         now = time.monotonic()
         return [
             Message(

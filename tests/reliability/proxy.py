@@ -68,6 +68,10 @@ class FaultProxy:
         """Refuse connections from now on, and break every open one (as a crashed server would)."""
         listener, self._listener = self._listener, None
         if listener is not None:
+            try:
+                listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept(); close() alone would let it take one more
+            except OSError:
+                pass
             listener.close()
         with self._lock:
             connections, self._connections = set(self._connections), set()

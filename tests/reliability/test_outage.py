@@ -3,6 +3,10 @@
 moto keeps its state in memory, so stopping its process would lose the data; instead the fault proxy in front
 of it closes its listening socket and every open connection: for the agent this is exactly a stopped server
 (connections refused, long polls cut), and when the proxy listens again the same data is behind it.
+
+A refused connection never reaches the proxy, so the requests made during the outage are counted from the
+engine's side: each failed attempt (receive or download) logs one "Cannot reach the endpoint" line, and botocore
+adds at most its own three tries to each. A busy loop would log thousands in 20 s; backoff logs a handful.
 """
 
 from __future__ import annotations
@@ -49,3 +53,25 @@ def test_outage_mid_drain_goes_offline_backs_off_and_recovers(moto_endpoint: str
     assert 1 <= during <= 12, f"{during} failed attempts logged in {OUTAGE_SECONDS} s"
     assert run.log.count("Back to normal") >= 1
     assert_final(out, expected, aws)
+
+
+def test_started_while_offline_the_heartbeat_still_matches_the_queue(moto_endpoint: str, proxy: FaultProxy, tmp_path: Path) -> None:
+    """Regression: started while the endpoint was down, the agent assumed a 30 s visibility timeout it never
+    checked again; on a 2 s queue a download longer than 2 s was delivered a second time."""
+    aws = make_setup(moto_endpoint, visibility_timeout=2)
+    data = random.Random(4).randbytes(200_000)
+    aws.put("late/slow.wav", data)
+    proxy.down()
+    out = tmp_path / "out"
+    run = start_engine(aws.config(str(out), endpoint_url=proxy.url, retry_base_seconds=1, retry_max_seconds=2), tmp_path)
+    try:
+        wait_for(lambda: run.engine.status().state is State.OFFLINE, 30, what="the offline state")
+        proxy.faults.stall_bodies = 1
+        proxy.faults.stall_seconds = 6
+        proxy.up()
+        wait_for(lambda: run.downloaded() == 1, 60, what="the download")
+        time.sleep(3)  # a second delivery would come within a visibility timeout or two
+    finally:
+        run.stop()
+    assert proxy.count("GetObject") == 1 and run.log.count("duplicate notification") == 0
+    assert_final(out, {"late/slow.wav": data}, aws)
