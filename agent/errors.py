@@ -35,6 +35,12 @@ class ConfigProblem:
         return f"ConfigProblem({str(self)!r})"
 
 
+class LedgerError(AgentError):
+    """The ledger (the agent's local record of downloads) cannot be opened."""
+
+    title = "S3 SQS Agent cannot open its ledger"
+
+
 class NeedsUserError(AgentError):
     """A condition the user must fix. Messages are kept safe while it lasts; the agent backs off and retries."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import threading
@@ -9,6 +10,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
+
+from agent.errors import LedgerError
+
+log = logging.getLogger(__name__)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
@@ -84,12 +89,34 @@ class Ledger:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             if not path.exists():
                 os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
         self._lock = threading.Lock()
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(SCHEMA)
+        try:
+            self._db = self._open()
+        except sqlite3.OperationalError as exc:  # locked, unreadable, read-only: the user must look
+            raise LedgerError(f"Cannot open the ledger {path} ({exc}). Check that the file and its folder are readable "
+                              "and writable by you, and that no other copy of the agent is using it.") from None
+        except sqlite3.DatabaseError as exc:  # damaged: keep it aside for inspection and start a new one
+            aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+            for suffix in ("", "-wal", "-shm"):
+                source = Path(f"{path}{suffix}")
+                if source.exists():
+                    os.replace(source, Path(f"{aside}{suffix}"))
+            log.warning("The ledger %s was damaged (%s); kept it as %s and started a new one. Files already downloaded "
+                        "are recognised by their content.", path, exc, aside.name)
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+            self._db = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=30)
+        try:
+            with self._lock:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+                db.executescript(SCHEMA)
+        except BaseException:
+            db.close()
+            raise
+        return db
 
     def close(self) -> None:
         with self._lock:
