@@ -137,11 +137,18 @@ def _run_headless(args: argparse.Namespace) -> int:
     from agent import logs
     from agent.engine import Engine
     from agent.engine.ledger import Ledger
+    from agent.instance import InstanceLock
 
     config = load_config_or_create(args.config)
     if config is None:
         return EXIT_USAGE
     logs.setup(args.log_level)
+    lock = InstanceLock()
+    if not lock.acquire():  # autostart plus a manual start must never mean two consumers
+        pid = lock.owner_pid()
+        _say(f"{APP_NAME} is already running{f' (process {pid})' if pid else ''} for this user; stop it first, "
+             "or quit it from the tray.")
+        return EXIT_ERROR
     engine = Engine(config, Ledger(dirs.ledger_file()), drain=args.drain)
     stop = threading.Event()
 

@@ -17,7 +17,7 @@ from agent.desktop import dialogs, opener
 from agent.desktop.icons import IconState
 from agent.desktop.notify import APP_TITLE, Notifier
 from agent.engine import Engine, State, Status
-from agent.engine.events import EngineEvent, Failed
+from agent.engine.events import CatchUpSuggested, EngineEvent, Failed
 from agent.engine.ledger import Ledger
 from agent.errors import AgentError, ConfigError
 
@@ -92,6 +92,8 @@ class Controller:
         self._listeners: list[Callable[[], None]] = []
         self._actions = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tray-action")
         self._unsubscribe: Callable[[], None] | None = None
+        self._catch_up_running = threading.Event()
+        self._catch_up_cancel = threading.Event()
 
     # ------------------------------------------------------------ listeners
 
@@ -106,6 +108,11 @@ class Controller:
     def _on_event(self, event: EngineEvent) -> None:
         if isinstance(event, Failed):
             self._session_failures.add(event.message_id)
+        if isinstance(event, CatchUpSuggested):
+            days = event.retention_seconds / 86_400
+            self.notifier.notify("Some notifications may have been lost",
+                                 f"The agent last ran {event.last_run:%Y-%m-%d}, and the queue keeps messages for {days:g} days. "
+                                 "Click to download missing files.", on_click=lambda: self.run_action(self.download_missing))
         self.notifier.handle(event)
         self._changed()
 
@@ -163,6 +170,7 @@ class Controller:
     def stop(self, grace: float = 3.0) -> None:
         """Quit: stop receiving, let running downloads finish for `grace` seconds, release the rest."""
         self._actions.shutdown(wait=False, cancel_futures=True)
+        self._catch_up_cancel.set()
         with self._engine_lock:
             if self.engine is not None:
                 self.engine.stop(grace)
@@ -253,6 +261,39 @@ class Controller:
         opener.open_folder(dirs.log_dir())
 
     def about(self) -> None:
+        engine = self.engine
+        plugins = [p for p in engine.plugins.describe() if not p.builtin] if engine else []
+        listed = ", ".join(f"{p.name} {p.version or ''}".strip() + ("" if p.status == "loaded" else f" ({p.status})") for p in plugins)
         self.notifier.notify(f"{APP_TITLE} {__version__}",
-                             f"Downloads new S3 objects announced on an SQS queue.\nConfig: {self.config_path}\n"
-                             f"Log: {logs.log_file()}\nCommand: {APP_NAME}")
+                             f"Downloads new S3 objects announced on an SQS queue.\nPlugins: {listed or 'none'}\n"
+                             f"Config: {self.config_path}\nLog: {logs.log_file()}\nCommand: {APP_NAME}")
+
+    @property
+    def can_catch_up(self) -> bool:
+        engine = self.engine
+        return bool(engine and engine.config.s3_bucket_name and not self._catch_up_running.is_set())
+
+    def download_missing(self) -> None:
+        """"Download missing files…": list the bucket and fetch what the folder lacks, with progress notices."""
+        engine = self.engine
+        if engine is None or self._catch_up_running.is_set():
+            return
+        self._catch_up_running.set()
+        self.notifier.notify("Looking for missing files", f"Comparing s3://{engine.config.s3_bucket_name or '?'} with {engine.config.download_folder}…")
+
+        def run() -> None:
+            try:
+                result = engine.catch_up(cancel=self._catch_up_cancel)
+                self.notifier.notify("Missing files downloaded" if result.downloaded else "Nothing was missing",
+                                     f"{result.downloaded} downloaded, {result.already} already here, {result.failed} failed "
+                                     f"(of {result.listed} objects).")
+            except AgentError as error:
+                self.notifier.error(error.title, str(error))
+            except Exception as exc:  # noqa: BLE001  reported, never raised into the tray
+                log.exception("Catch-up failed")
+                self.notifier.error("Catch-up failed", str(exc))
+            finally:
+                self._catch_up_running.clear()
+                self._changed()
+
+        threading.Thread(target=run, name="catch-up", daemon=True).start()

@@ -273,6 +273,7 @@ class Tray:
                      enabled=lambda item: bool(self.view and self.view.retryable)),
                 Item("Open log", action(controller.open_log)),
             )),
+            Item("Download missing files…", action(controller.download_missing), enabled=lambda item: controller.can_catch_up),
             Menu.SEPARATOR,
             Item("Open config file", action(controller.open_config)),
             Item("Open log folder", action(controller.open_log_folder)),

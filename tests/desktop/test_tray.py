@@ -71,7 +71,8 @@ def test_icon_docks_menu_opens_and_every_state_is_drawn(tray_app: TrayApp, deskt
     tray_app.close_menu()
     texts = [item.get("text") for item in tray_app.probe()["menu"] if not item.get("separator")]  # type: ignore[index]
     assert texts == ["Up to date: 0 files today", "Pause", "Open download folder", "Choose download folder…", "Recent files",
-                     "Failed items", "Open config file", "Open log folder", "About S3 SQS Agent 0.1.0", "Quit"]
+                     "Failed items", "Download missing files…", "Open config file", "Open log folder", "About S3 SQS Agent 0.1.0",
+                     "Quit"]
 
     # Syncing: a slow download (rate-limited by a live config change).
     applied = applied_count(tray_app)
@@ -162,7 +163,8 @@ def test_menu_items_and_notification_clicks_call_the_opener(tray_app: TrayApp, a
         assert tray_app.opened() == expected
 
     tray_app.choose("About")
-    notifications.wait_for(lambda n: n.summary == "S3 SQS Agent 0.1.0" and str(tray_config) in n.body, what="the About notice")
+    notifications.wait_for(lambda n: n.summary == "S3 SQS Agent 0.1.0" and str(tray_config) in n.body and "Plugins: none" in n.body,
+                           what="the About notice, with the loaded plugins")
 
     downloaded = notifications.wait_for(lambda n: n.summary == "1 file downloaded", what="the batched downloads notice")
     assert "song.wav" in downloaded.body and "default" in downloaded.actions
@@ -194,6 +196,22 @@ def test_retry_is_notified_once_per_object_and_a_give_up_is_notified(tray_app: T
     assert retry_item == {"text": "Retry all (1)", "enabled": True}
     tray_app.choose("Failed items", "Retry all")
     notifications.wait_for(lambda n: n.summary == "Retrying failed items" and "Sent 1 message" in n.body, what="the retry notice")
+
+
+def test_download_missing_files_catches_up_on_lost_notifications(tray_app: TrayApp, aws: Setup, tray_config: Path,
+                                                                 private_home: Path, notifications: NotificationServer) -> None:
+    tray_app.start()
+    tray_app.choose("Pause")
+    tray_app.wait_probe(lambda p: p["paused"], what="the pause")
+    expected = {"lost/a.wav": b"a" * 100, "lost/b.wav": b"b" * 200}
+    for key, data in expected.items():
+        aws.put(key, data)
+    aws.sqs.purge_queue(QueueUrl=aws.queue_url)  # the notifications are gone, as after a fortnight away
+    tray_app.choose("Download missing files…")
+    done = notifications.wait_for(lambda n: n.summary == "Missing files downloaded", 60, "the catch-up result")
+    assert done.body.startswith("2 downloaded")
+    downloads = private_home / "downloads"
+    assert {p.relative_to(downloads).as_posix(): p.read_bytes() for p in downloads.rglob("*.wav")} == expected
 
 
 def test_live_config_in_place_atomic_and_recreated_and_a_broken_one(tray_app: TrayApp, aws: Setup, tray_config: Path,

@@ -253,3 +253,21 @@ def test_visibility_heartbeat_keeps_a_slow_download_from_being_delivered_twice(m
     assert files_under(out) == {"slow.wav": data}
     assert result.stderr.count("Downloaded slow.wav") == 1
     assert "duplicate notification" not in result.stderr
+
+
+def test_a_second_headless_agent_refuses_to_consume_the_same_queue(aws: Setup, tmp_path: Path) -> None:
+    config = write_config(tmp_path / "c.yaml", aws.config(str(tmp_path / "out")))
+    first = subprocess.Popen([sys.executable, "-m", "agent", "run", "--headless", "--config", str(config)],
+                             cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    try:
+        log_file = Path(os.environ["XDG_STATE_HOME"]) / "s3-sqs-agent" / "log" / "agent.log"
+        deadline = time.monotonic() + 30
+        while not (log_file.exists() and "Watching" in log_file.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        second = drain(config)
+        assert second.returncode == 1
+        assert "already running (process" in second.stderr
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.communicate(timeout=30)
+    assert first.returncode == 0
