@@ -6,8 +6,9 @@ import logging
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 import yaml
@@ -56,6 +57,18 @@ def run_agent(*args: str, timeout: float = 120, **kwargs: Any) -> subprocess.Com
     """Run `python -m agent ARGS` in a child process, as a user would."""
     return subprocess.run([sys.executable, "-m", "agent", *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=timeout, env=os.environ.copy(), **kwargs)
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = 30, what: str = "a condition", interval: float = 0.1) -> Any:
+    """Poll until `condition()` is truthy; returns its value. Fails the test (never hangs) naming `what` on timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(interval)
 
 
 def files_under(folder: Path) -> dict[str, bytes]:

@@ -16,23 +16,12 @@ from typing import Any, Callable, Iterator
 
 from PIL import Image, ImageGrab
 
+from tests.conftest import wait_until
 from tests.desktop.notification_server import NotificationServer
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "desktop"
 TOOLS = ("Xvfb", "trayer", "xdotool", "dbus-daemon")
-
-
-def wait_until(condition: Callable[[], Any], timeout: float = 30, what: str = "a condition", interval: float = 0.1) -> Any:
-    """Poll until `condition()` is truthy; returns its value. Raises AssertionError naming `what` on timeout."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(interval)
 
 
 def _xlib(display: str) -> Any:

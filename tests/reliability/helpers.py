@@ -17,19 +17,10 @@ from agent.engine.events import Downloaded, NeedsUser, State, StateChanged
 from agent.engine.ledger import Ledger
 from agent.engine.paths import is_temp_name
 from tests.aws import Setup
-from tests.conftest import files_under
+from tests.conftest import files_under, wait_until
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 60.0, interval: float = 0.1, what: str = "a condition") -> Any:
-    """Poll until `predicate()` is truthy; fail the test (not hang) after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(interval)
+wait_for = wait_until
 
 
 class LogCounter(logging.Handler):
