@@ -19,6 +19,8 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_GAVE_UP = 3
+DIALOG_COMMAND = "_dialog"
+"""Hidden: `s3-sqs-agent _dialog ...` runs a native dialog (agent.desktop.dialogs) in a frozen build."""
 
 log = logging.getLogger("agent")
 
@@ -78,10 +80,20 @@ def build_parser() -> argparse.ArgumentParser:
     retry = failed_commands.add_parser("retry", help="send them back to their queue",
                                        description="Send every failed message back to its queue for another try.")
     retry.add_argument("--config", type=Path, metavar="FILE", help="config file (for credentials and endpoint)")
+
+    autostart = commands.add_parser("autostart", help="start the tray app at login, or not",
+                                    description="Turn starting the tray app at login on or off for this user, or show "
+                                                "what is set up (the same as the tray's 'Start at login').")
+    autostart.add_argument("autostart_command", choices=["enable", "disable", "status"], metavar="ACTION",
+                           help="enable, disable or status")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if list(sys.argv[1:] if argv is None else argv)[:1] == [DIALOG_COMMAND]:  # the frozen app's own dialog child
+        from agent.desktop import dialogs
+
+        return dialogs.main(list(sys.argv[2:] if argv is None else argv[1:]))
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -97,6 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _status(args)
         if args.command == "failed":
             return _failed(args)
+        if args.command == "autostart":
+            return _autostart(args)
         return _tray(args)
     except ConfigError as exc:
         _say(f"The config has {'an error' if len(exc.problems) == 1 else f'{len(exc.problems)} errors'}:\n{exc}")
@@ -294,4 +308,18 @@ def _failed(args: argparse.Namespace) -> int:
     engine = Engine(config_module.load(_config_path(args.config)), ledger)
     count = engine.retry_failed()
     print(f"Sent {count} messages back to their queue")
+    return EXIT_OK
+
+
+def _autostart(args: argparse.Namespace) -> int:
+    from agent.desktop import autostart
+
+    entry = autostart.for_platform()
+    if args.autostart_command == "enable":
+        entry.enable()
+    elif args.autostart_command == "disable":
+        entry.disable()
+    state = entry.status()
+    if sys.stdout is not None:
+        print(state.describe())
     return EXIT_OK

@@ -21,6 +21,8 @@ class DialogUnavailable(Exception):
 
 
 def _command(*args: str) -> list[str]:
+    if getattr(sys, "frozen", False):  # a PyInstaller build has no `-m`: its executable runs the hidden `_dialog` command
+        return [sys.executable, "_dialog", *args]
     return [sys.executable, "-m", "agent.desktop.dialogs", *args]
 
 
@@ -66,7 +68,12 @@ def ask_yes_no(title: str, message: str, timeout: float | None = None) -> bool:
     return _run("yesno", title, message, timeout=timeout).returncode == EXIT_CHOSEN
 
 
-def _main(argv: list[str]) -> int:
+def main(argv: list[str]) -> int:
+    """Run one dialog (the child process's whole job); see the module docstring for the exit codes."""
+    if sys.stdout is None:  # a windowed build: the parent's pipe is still file descriptor 1
+        sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115
+    if sys.stderr is None:
+        sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
     try:
         import tkinter
         from tkinter import filedialog, messagebox
@@ -95,4 +102,4 @@ def _main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(_main(sys.argv[1:]))
+    sys.exit(main(sys.argv[1:]))
