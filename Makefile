@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo install clean system-deps icons
+.PHONY: test demo install clean system-deps icons bench
 
 $(STAMP): pyproject.toml | system-deps
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed"; exit 1; }
@@ -35,6 +35,18 @@ system-deps:
 	    $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	  fi; \
 	fi
+
+# The benchmark (docs/performance.md): the agent with its speed extra, and the reference tools and server in their own
+# venv (bench/.tools: ministack wants Python 3.11, the AWS CLI its own botocore), rclone from Debian.
+BENCH_TOOLS := bench/.tools
+BENCH_PYTHON ?= $(shell command -v python3.11 || echo $(PYTHON))
+
+bench: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[bench]'
+	@command -v rclone >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rclone; }
+	@[ -x $(BENCH_TOOLS)/bin/ministack ] && [ $(BENCH_TOOLS)/.installed -nt bench/requirements-tools.txt ] || { \
+	  $(BENCH_PYTHON) -m venv $(BENCH_TOOLS) && $(BENCH_TOOLS)/bin/pip install --quiet -r bench/requirements-tools.txt && touch $(BENCH_TOOLS)/.installed; }
+	$(PY) bench/run.py --tools $(BENCH_TOOLS)
 
 icons: $(STAMP)
 	$(PY) -m agent.desktop.icons assets
