@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo install clean system-deps icons bench
+.PHONY: test demo install clean system-deps icons installer bench
 
 $(STAMP): pyproject.toml | system-deps
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed"; exit 1; }
@@ -24,7 +24,7 @@ demo: $(STAMP)
 # Debian/Ubuntu packages for the desktop tests (Xvfb, a tray host, D-Bus, xdotool, tkinter) and for building
 # PyGObject; installed only when one is missing, with sudo only when not root.
 SYSTEM_DEPS := xvfb xauth trayer xdotool dbus x11-utils gir1.2-gtk-3.0 gir1.2-ayatanaappindicator3-0.1 \
-	libgirepository1.0-dev libcairo2-dev pkg-config python3-tk
+	libgirepository1.0-dev libcairo2-dev pkg-config python3-tk desktop-file-utils
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 system-deps:
@@ -47,6 +47,17 @@ bench: $(STAMP)
 	@[ -x $(BENCH_TOOLS)/bin/ministack ] && [ $(BENCH_TOOLS)/.installed -nt bench/requirements-tools.txt ] || { \
 	  $(BENCH_PYTHON) -m venv $(BENCH_TOOLS) && $(BENCH_TOOLS)/bin/pip install --quiet -r bench/requirements-tools.txt && touch $(BENCH_TOOLS)/.installed; }
 	$(PY) bench/run.py --tools $(BENCH_TOOLS)
+
+# The installers for the machine this runs on: dist/s3-sqs-agent/ (PyInstaller, one folder) and, on Linux,
+# dist/s3-sqs-agent_<version>_<arch>.deb. Windows (Inno Setup) and macOS (.dmg) steps: see installer/README.md.
+INSTALLER_STAMP := $(VENV)/.installer-deps
+
+$(INSTALLER_STAMP): pyproject.toml $(STAMP)
+	$(PY) -m pip install --quiet -e '.[test,installer]'
+	touch $(INSTALLER_STAMP)
+
+installer: $(INSTALLER_STAMP)
+	$(PY) installer/build.py
 
 icons: $(STAMP)
 	$(PY) -m agent.desktop.icons assets
