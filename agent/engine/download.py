@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Callable, Container
 
 
+from agent.engine.crt import CrtGetter
 from agent.engine.events import ObjectEvent
 from agent.engine.paths import TEMP_PREFIX, TEMP_SUFFIX, is_temp_name
 from agent.engine.retry import IncompleteDownload
@@ -67,6 +68,8 @@ class Downloader:
         self._settings = settings
         self._ranges = ThreadPoolExecutor(max_workers=max(4, settings.concurrency), thread_name_prefix="range")
         self._limiter = RateLimiter(settings.max_bandwidth) if settings.max_bandwidth else None
+        # Native GETs when awscrt is installed (docs/performance.md); boto3 when it is not, or to limit bandwidth.
+        self._crt = None if self._limiter else CrtGetter.create(s3_client, settings.chunk_size)
         self._cancel = threading.Event()
         self._active: set[str] = set()  # temporary files of this run, which the start-up cleanup must spare
 
@@ -110,7 +113,9 @@ class Downloader:
             raise
         try:
             try:
-                if event.size > self._settings.multipart_threshold:
+                if self._crt is not None:
+                    self._fetch_crt(event, fd, on_progress)
+                elif event.size > self._settings.multipart_threshold:
                     self._fetch_ranges(event, fd, on_progress)
                 else:
                     self._fetch_range(event, fd, None, on_progress)
@@ -125,6 +130,21 @@ class Downloader:
             self.forget_temp(temp)
             raise
         return temp
+
+    def _fetch_crt(self, event: ObjectEvent, fd: int, on_progress: Callable[[int], None]) -> None:
+        """One CRT request: it splits a large object into parallel ranged GETs itself, each with If-Match."""
+        assert self._crt is not None and event.size is not None
+        if event.size > self._settings.multipart_threshold:
+            _reserve(fd, event.size)  # a full disk fails now, before any byte is fetched
+        etag = f'"{event.etag}"' if event.etag else None
+        try:
+            written = self._crt.get(event.bucket, event.key, event.version_id, etag, fd, 0, None, on_progress, self._cancel.is_set)
+        except Exception:
+            if self._cancel.is_set():
+                raise Cancelled("the agent is shutting down") from None
+            raise
+        if written != event.size:
+            raise IncompleteDownload(f"got {written} of {event.size} bytes")
 
     def _fetch_ranges(self, event: ObjectEvent, fd: int, on_progress: Callable[[int], None]) -> None:
         assert event.size is not None
