@@ -1,0 +1,50 @@
+"""The frozen app's tray docks in a real tray host under Xvfb: the bundled GTK, AppIndicator and pystray backends work."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.aws import Setup
+from tests.conftest import wait_until, write_config
+from tests.desktop.harness import TrayApp
+from tests.installer.conftest import Build
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
+
+
+class FrozenTrayApp(TrayApp):
+    """The harness's tray app, started from the frozen executable instead of `python -m agent`."""
+
+    def __init__(self, exe: Path, *args: Any) -> None:
+        super().__init__(*args)
+        self.exe = exe
+
+    def start(self, wait_docked: bool = True) -> FrozenTrayApp:
+        self.probe_path.unlink(missing_ok=True)
+        with open(self.output, "ab") as output:
+            self.process = subprocess.Popen([str(self.exe), "tray", "--config", str(self.config)], cwd=self.home,
+                                            env=self.env(), stdout=output, stderr=subprocess.STDOUT)
+        return self
+
+
+def test_frozen_tray_docks(build: Build, desktop: Any, aws: Setup, private_home: Path) -> None:
+    config = write_config(private_home / "config" / "s3-sqs-agent" / "config.yaml", aws.config(str(private_home / "downloads")))
+    app = FrozenTrayApp(build.exe, desktop, config, private_home).start()
+    try:
+        probe = app.wait_probe(lambda p: p["status"] != "Starting…", timeout=60, what="the frozen tray to draw")
+        assert probe["backend"] in ("appindicator", "gtk")
+        assert probe["pid"] == app.process.pid if app.process else False
+        x, y, width, height = wait_until(app.icon, 60, "the frozen app's icon to dock in trayer")
+        assert width > 0 and height > 0
+        labels = [item.get("text") for item in probe["menu"] if not item.get("separator")]
+        assert "Quit" in labels
+        aws.put("docked.txt", b"hello")
+        app.wait_state("idle", timeout=60)
+        wait_until(lambda: (private_home / "downloads" / "docked.txt").exists(), 60, "the frozen tray app to download")
+    finally:
+        code = app.stop()
+    assert code == 0, app.read_output()
