@@ -94,6 +94,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from agent.desktop import dialogs
 
         return dialogs.main(list(sys.argv[2:] if argv is None else argv[1:]))
+    if sys.stdout is None:  # a windowed build without a console: argparse's --version and --help must not crash
+        import os
+
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
