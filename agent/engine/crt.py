@@ -33,7 +33,7 @@ class CrtGetter:
     def __init__(self, s3_client: Any, part_size: int) -> None:
         from awscrt.auth import AwsCredentials, AwsCredentialsProvider
         from awscrt.io import ClientBootstrap, DefaultHostResolver, EventLoopGroup
-        from awscrt.s3 import S3Client, S3RequestTlsMode
+        from awscrt.s3 import S3Client, S3RequestTlsMode, S3RetryConfig, S3RetryMode
 
         endpoint = urlsplit(s3_client.meta.endpoint_url)
         self._secure = endpoint.scheme == "https"
@@ -55,7 +55,9 @@ class CrtGetter:
             bootstrap=ClientBootstrap(loop, DefaultHostResolver(loop)), region=s3_client.meta.region_name,
             credential_provider=AwsCredentialsProvider.new_delegate(current),
             tls_mode=S3RequestTlsMode.ENABLED if self._secure else S3RequestTlsMode.DISABLED,
-            part_size=part_size, connect_timeout_ms=5000)
+            part_size=part_size, connect_timeout_ms=5000,
+            # No retries of its own: every broken transfer reaches the engine's policy (attempts, backoff, offline, log).
+            retry_config=S3RetryConfig(retry_mode=S3RetryMode.NONE))
 
     @classmethod
     def create(cls, s3_client: Any, part_size: int) -> CrtGetter | None:

@@ -234,14 +234,40 @@ def commit(temp: Path, target: Path) -> None:
     fsync_dir(target.parent)
 
 
+class _FolderSyncs:
+    """Makes renames durable with as few directory fsyncs as possible: an fsync that starts after a rename covers
+    it, so workers that renamed into one folder meanwhile share the next fsync instead of queueing one each."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._folders: dict[str, list[Any]] = {}  # folder -> [its fsync lock, requests, requests covered]
+
+    def sync(self, folder: Path) -> None:
+        with self._lock:
+            entry = self._folders.setdefault(os.fspath(folder), [threading.Lock(), 0, 0])
+            entry[1] += 1
+            ticket = entry[1]
+        with entry[0]:
+            if entry[2] >= ticket:  # an fsync that started after this caller's rename has finished
+                return
+            with self._lock:
+                covered = entry[1]
+            fd = os.open(folder, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            entry[2] = covered
+
+
+_folder_syncs = _FolderSyncs()
+
+
 def fsync_dir(folder: Path) -> None:
+    """Make the renames done in `folder` so far durable."""
     if os.name == "nt":
         return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    _folder_syncs.sync(folder)
 
 
 def remove_stale_temp_files(folder: Path, keep: Container[str] = frozenset()) -> int:

@@ -15,7 +15,7 @@ from typing import Iterator
 
 from agent.config import Config
 from agent.engine import paths
-from agent.engine.download import Downloader, commit
+from agent.engine.download import Downloader, fsync_dir
 from agent.engine.events import Conflict, Downloaded, EventBus, ObjectEvent, Skipped
 from agent.engine.ledger import FileRecord, Ledger
 from agent.engine.retry import PermanentFailure
@@ -100,10 +100,11 @@ class ObjectHandler:
                     final = self._conflict_path(target)
                     log.warning("%s changed on disk since it was downloaded; keeping it and writing the new version to %s", target, final.name)
                     self.bus.publish(Conflict(event, target, final))
-                commit(temp, final)
-                info = os.stat(final)
-                self.ledger.record_file(FileRecord(event.bucket, event.key, event.etag, event.version_id, info.st_size,
-                                                   final, self._claim(final), info.st_mtime_ns, False, time.time()))
+                os.replace(temp, final)  # atomic; the name stays reserved (self._reserved) until recorded below
+            fsync_dir(final.parent)  # outside the lock: workers' renames in one folder share one fsync
+            info = os.stat(final)
+            self.ledger.record_file(FileRecord(event.bucket, event.key, event.etag, event.version_id, info.st_size,
+                                               final, self._claim(final), info.st_mtime_ns, False, time.time()))
         finally:
             if temp is not None:
                 self.downloader.forget_temp(temp)
