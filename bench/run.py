@@ -8,6 +8,7 @@ import concurrent.futures as cf
 import contextlib
 import datetime as dt
 import json
+import math
 import os
 import platform
 import re
@@ -65,7 +66,7 @@ def summary(values: Sequence[float]) -> dict[str, float]:
 def percentile(values: Sequence[float], fraction: float) -> float:
     """Nearest-rank percentile."""
     ordered = sorted(values)
-    return ordered[max(0, min(len(ordered) - 1, round(fraction * len(ordered) + 0.5) - 1))]
+    return ordered[max(0, min(len(ordered) - 1, math.ceil(fraction * len(ordered)) - 1))]
 
 
 def log(text: str) -> None:
