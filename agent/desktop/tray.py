@@ -19,7 +19,7 @@ from types import ModuleType
 from typing import Any, Callable
 
 from agent import APP_NAME, __version__
-from agent.desktop import icons
+from agent.desktop import autostart, icons
 from agent.desktop.controller import Controller, TrayView
 
 log = logging.getLogger(__name__)
@@ -256,6 +256,11 @@ class Tray:
     def _menu(self) -> Any:
         Menu, Item = self.pystray.Menu, self.pystray.MenuItem
         controller = self.controller
+        login = autostart.for_platform()
+
+        def toggle_login() -> None:
+            login.set_enabled(not login.is_enabled())
+            self._ui(lambda: self._apply(self.view, force=True) if self.view else None)  # show the new tick now
 
         def action(function: Callable[[], None]) -> Callable[[Any, Any], None]:
             return lambda icon, item: controller.run_action(function)
@@ -277,6 +282,7 @@ class Tray:
             Menu.SEPARATOR,
             Item("Open config file", action(controller.open_config)),
             Item("Open log folder", action(controller.open_log_folder)),
+            Item("Start at login", action(toggle_login), checked=lambda item: login.is_enabled()),  # read from disk each time: the CLI may change it
             Menu.SEPARATOR,
             Item(f"About S3 SQS Agent {__version__}", action(controller.about)),
             Item("Quit", lambda icon, item: self.quit()),
@@ -306,6 +312,8 @@ class Tray:
                     entries.append({"separator": True})
                     continue
                 entry: dict[str, Any] = {"text": item.text, "enabled": item.enabled}
+                if item.checked is not None:  # a checkbox
+                    entry["checked"] = item.checked
                 if item.submenu:
                     entry["submenu"] = describe(item.submenu)
                 entries.append(entry)
