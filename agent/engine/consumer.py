@@ -162,7 +162,8 @@ class Consumer:
             if self.problem is not None:
                 capacity = 1  # probe with one message while something is wrong
             try:
-                messages = self.queue.receive(capacity, DRAIN_POLL_SECONDS if self.drain else LONG_POLL_SECONDS, self.info.visibility_timeout)
+                # Draining: short polls, so the last (empty) receive does not add a second to every run.
+                messages = self.queue.receive(capacity, 0 if self.drain else LONG_POLL_SECONDS, self.info.visibility_timeout)
             except Exception as exc:
                 self._hold(classify(exc), source="receive")
                 continue
@@ -185,6 +186,8 @@ class Consumer:
             elif self.drain and self.idle() and self._queue_empty():
                 self.drained.set()
                 return
+            elif self.drain:
+                self._sleep(DRAIN_POLL_SECONDS / 5)  # nothing visible yet: wait for a running download or a new message
 
     def _refresh_info(self) -> None:
         """The queue did not answer at start, so its settings were assumed; read them now that it answers."""
