@@ -809,6 +809,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not 1024 <= args.port < 32768:
         parser.error("--port must be below 32768 (the ephemeral range starts there)")
     work = Path(tempfile.mkdtemp(prefix="bench-"))
+    args.tools = args.tools.resolve()
     server = Ministack(args.tools, args.port)
     bench = Bench(server, Tools(args.tools), args.runs, args.small, 64 * KiB, args.large_mib * MiB, args.latency_seconds,
                   args.latency_rate, args.bucket_others, 200, args.idle_seconds, work)
