@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import threading
 import time
@@ -19,6 +20,7 @@ from agent.engine.events import ObjectEvent
 from agent.engine.paths import TEMP_PREFIX, TEMP_SUFFIX, is_temp_name
 from agent.engine.retry import IncompleteDownload
 
+log = logging.getLogger(__name__)
 MiB = 1024 * 1024
 _OPEN_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
 _READ_SIZE = 256 * 1024
@@ -70,6 +72,7 @@ class Downloader:
         self._limiter = RateLimiter(settings.max_bandwidth) if settings.max_bandwidth else None
         # Native GETs when awscrt is installed (docs/performance.md); boto3 when it is not, or to limit bandwidth.
         self._crt = None if self._limiter else CrtGetter.create(s3_client, settings.chunk_size)
+        log.info("Downloads go through %s", "the AWS Common Runtime" if self._crt else "boto3")
         self._cancel = threading.Event()
         self._active: set[str] = set()  # temporary files of this run, which the start-up cleanup must spare
 

@@ -12,7 +12,7 @@ import threading
 import time
 from pathlib import Path
 
-import boto3
+import pytest
 from boto3.s3.transfer import TransferConfig
 
 from tests.aws import Setup, make_setup, s3_event_body
@@ -31,7 +31,17 @@ def drain(config: Path, *extra: str, timeout: float = 120) -> subprocess.Complet
     return run_agent("run", "--headless", "--config", str(config), "--drain", *extra, timeout=timeout)
 
 
-def test_seed_config_drains_real_notifications(aws: Setup, tmp_path: Path) -> None:
+@pytest.fixture(params=["crt", "boto3"])
+def download_client(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both GET paths: the AWS Common Runtime (when installed) and boto3."""
+    if request.param == "boto3":
+        monkeypatch.setenv("S3_SQS_AGENT_NO_CRT", "1")
+    else:
+        pytest.importorskip("awscrt")
+    return request.param
+
+
+def test_seed_config_drains_real_notifications(aws: Setup, tmp_path: Path, download_client: str) -> None:
     expected = {key: os.urandom(2000 + i) for i, key in enumerate(AWKWARD_KEYS)}
     for key, data in expected.items():
         aws.put(key, data)
@@ -41,6 +51,7 @@ def test_seed_config_drains_real_notifications(aws: Setup, tmp_path: Path) -> No
     assert files_under(out) == expected
     assert aws.counts() == (0, 0)
     assert "Downloaded takes/take 01.wav" in result.stderr and "Downloaded 5 files" in result.stderr
+    assert f"Downloads go through {'the AWS Common Runtime' if download_client == 'crt' else 'boto3'}" in result.stderr
 
 
 def test_missing_object_that_appears_later(aws: Setup, tmp_path: Path) -> None:
@@ -126,7 +137,7 @@ def test_duplicates_make_one_file(aws: Setup, tmp_path: Path) -> None:
     assert files_under(out) == {"dup.wav": data}
 
 
-def test_multipart_object_downloads_in_ranges(aws: Setup, tmp_path: Path) -> None:
+def test_multipart_object_downloads_in_ranges(aws: Setup, tmp_path: Path, download_client: str) -> None:
     data = os.urandom(40 * 1024 * 1024 + 123)
     source = tmp_path / "big.wav"
     source.write_bytes(data)
@@ -134,6 +145,7 @@ def test_multipart_object_downloads_in_ranges(aws: Setup, tmp_path: Path) -> Non
     out = tmp_path / "out"
     result = drain(write_config(tmp_path / "c.yaml", aws.config(str(out))))
     assert result.returncode == 0, result.stderr
+    assert ("AWS Common Runtime" in result.stderr) == (download_client == "crt")
     assert (out / "big/take.wav").read_bytes() == data  # moto sends Put and CompleteMultipartUpload: still one file
     assert files_under(out).keys() == {"big/take.wav"}
 
