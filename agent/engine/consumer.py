@@ -15,7 +15,7 @@ from agent.engine.events import EventBus, Failed, NeedsUser, ObjectEvent, Retryi
 from agent.engine.ledger import Ledger
 from agent.engine.objects import ObjectHandler, human_size
 from agent.engine.retry import Backoff, Failure, Kind, PermanentFailure, classify
-from agent.engine.sqs import DeleteBatcher, Message, Queue, QueueInfo, dead_letter_attributes, summarize_body
+from agent.engine.sqs import BATCH, DeleteBatcher, Message, Queue, QueueInfo, dead_letter_attributes, summarize_body
 from agent.errors import NeedsUserError, OfflineError
 from agent.plugins.manager import PluginError, PluginHost
 
@@ -78,7 +78,10 @@ class Consumer:
         self._wake = threading.Event()
         self._closed = threading.Event()
         self._work: queue.Queue[Message | None] = queue.Queue()
-        self._max_tracked = config.concurrency * 2
+        # Received and not yet handled: enough to keep every worker busy while the next full batch is received.
+        # Messages only waiting for their batched delete do not count, or the delete's latency would cap throughput.
+        self._max_waiting = config.concurrency + 2 * BATCH
+        self._max_tracked = self._max_waiting * 4  # a bound, should deletes stall
         self._deleter = DeleteBatcher(queue_, self._untrack)
         self._threads: list[threading.Thread] = []
         self._workers: list[threading.Thread] = []
@@ -155,9 +158,9 @@ class Consumer:
             if wait_for > 0:
                 self._sleep(wait_for)
                 continue
-            capacity = self._max_tracked - self.tracked
-            if capacity <= 0:
-                self._sleep(0.5)
+            capacity = min(self._max_waiting - self._work.qsize() - self.active, self._max_tracked - self.tracked)
+            if capacity < BATCH:  # receive full batches: fewer requests, and less work for the server per message
+                self._sleep(0.5)  # woken when a worker finishes or a delete frees a place
                 continue
             if self.problem is not None:
                 capacity = 1  # probe with one message while something is wrong
@@ -262,6 +265,7 @@ class Consumer:
             finally:
                 with self._lock:
                     self.active -= 1
+                self._wake.set()  # room for the receiver
                 self.on_change()
 
     def _process(self, message: Message) -> None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 log = logging.getLogger(__name__)
+BATCH = 10  # the most messages SQS handles in one receive or batch request
 
 
 @dataclass
@@ -56,7 +57,7 @@ class Queue:
 
     def receive(self, max_messages: int, wait_seconds: int, visibility_timeout: int) -> list[Message]:
         response = self.client.receive_message(  # the timeout is explicit: the heartbeat's schedule relies on it
-            QueueUrl=self.url, MaxNumberOfMessages=max(1, min(10, max_messages)), WaitTimeSeconds=wait_seconds,
+            QueueUrl=self.url, MaxNumberOfMessages=max(1, min(BATCH, max_messages)), WaitTimeSeconds=wait_seconds,
             VisibilityTimeout=visibility_timeout, AttributeNames=["All"], MessageAttributeNames=["All"])
         now = time.monotonic()
         return [
@@ -77,15 +78,15 @@ class Queue:
     def change_visibility_batch(self, messages: list[Message], seconds: int) -> list[Message]:
         """Returns the messages whose visibility could not be changed (their receipt expired or they were deleted)."""
         failed: list[Message] = []
-        for start in range(0, len(messages), 10):
-            chunk = messages[start:start + 10]
+        for start in range(0, len(messages), BATCH):
+            chunk = messages[start:start + BATCH]
             response = self.client.change_message_visibility_batch(QueueUrl=self.url, Entries=[
                 {"Id": str(i), "ReceiptHandle": m.receipt_handle, "VisibilityTimeout": seconds} for i, m in enumerate(chunk)])
             failed.extend(chunk[int(entry["Id"])] for entry in response.get("Failed", []))
         return failed
 
     def delete_batch(self, messages: list[Message]) -> list[Message]:
-        """Delete up to 10 messages in one request. Returns the ones that failed."""
+        """Delete up to BATCH messages in one request. Returns the ones that failed."""
         response = self.client.delete_message_batch(QueueUrl=self.url, Entries=[
             {"Id": str(i), "ReceiptHandle": m.receipt_handle} for i, m in enumerate(messages)])
         return [messages[int(entry["Id"])] for entry in response.get("Failed", [])]
@@ -111,7 +112,8 @@ class DeleteBatcher:
     def add(self, message: Message) -> None:
         with self._cond:
             self._pending.append(message)
-            self._cond.notify()
+            if len(self._pending) in (1, BATCH):  # the thread waits for the first message, then for a full batch
+                self._cond.notify()
 
     def close(self, timeout: float = 10.0) -> None:
         """Delete everything still pending, then stop."""
@@ -127,11 +129,11 @@ class DeleteBatcher:
                     self._cond.wait()
                 if not self._pending and self._closed:
                     return
-                if len(self._pending) < 10 and not self._closed:
-                    self._cond.wait(self._max_delay)
-                batch, self._pending = self._pending[:10], self._pending[10:]
-            if batch:
-                self._delete(batch)
+                deadline = time.monotonic() + self._max_delay
+                while len(self._pending) < BATCH and not self._closed and (left := deadline - time.monotonic()) > 0:
+                    self._cond.wait(left)
+                batch, self._pending = self._pending[:BATCH], self._pending[BATCH:]
+            self._delete(batch)
 
     def _delete(self, batch: list[Message]) -> None:
         for attempt in range(5):
