@@ -436,6 +436,7 @@ class Bench:
                           "mib_per_s": summary([n * size / MiB / t for t in times])}
 
         add("agent", self.timed_runs("agent", lambda dest: run_agent_drain(wired, "small", dest, n)))
+        self._startup(wired)
         for tool, why in available_tools(self.tools).items():
             if why:
                 rows[tool] = {"error": why}
@@ -446,6 +447,12 @@ class Bench:
             "curl, 8 connections, files/s": summary([n / self._curl(wired, keys, 8) for _ in range(self.runs)]),
         }
         self.results["small"] = {"count": n, "size": size, "tools": rows, "ceilings": ceilings}
+
+    def _startup(self, wired: Wired) -> None:
+        """The agent's fixed cost in those wall times: `run --headless --drain` on an empty queue, launch to exit."""
+        if "startup" not in self.results:
+            wired.bodies["empty"] = []
+            self.results["startup"] = summary(self.timed_runs("agent, empty queue", lambda dest: run_agent_drain(wired, "empty", dest, 0)))
 
     def _curl(self, wired: Wired, keys: Sequence[str], parallel: int) -> float:
         folder = self.fresh(f"curl-{uuid.uuid4().hex[:6]}")
@@ -474,6 +481,7 @@ class Bench:
             rows[name] = {"seconds": summary(times), "mib_per_s": summary([size / MiB / t for t in times])}
 
         add("agent", self.timed_runs("agent", lambda dest: run_agent_drain(wired, "large", dest, 1)))
+        self._startup(wired)
         for tool, why in available_tools(self.tools).items():
             if why:
                 rows[tool] = {"error": why}
@@ -726,6 +734,8 @@ def render(results: dict[str, Any]) -> str:
                 continue
             lines.append(f"| {name} | {fmt(row['files_per_s'])} | {fmt(row['mib_per_s'], digits=1)} | {fmt(row['seconds'], digits=2)} | "
                          f"{ratio(row, s5, 'files_per_s')} |")
+        if startup := results.get("startup"):
+            lines.append(f"| agent start-up and exit alone (empty queue), in each agent run above | | | {fmt(startup, digits=2)} | |")
         for name, stats in small["ceilings"].items():
             lines.append(f"| server ceiling: {name} | {fmt(stats)} | | | |")
         lines.append("")
@@ -739,6 +749,8 @@ def render(results: dict[str, Any]) -> str:
                 lines.append(f"| {name} | n/a: {row['error']} | | |")
                 continue
             lines.append(f"| {name} | {fmt(row['mib_per_s'])} | {fmt(row['seconds'], digits=2)} | {ratio(row, best, 'mib_per_s')} |")
+        if startup := results.get("startup"):
+            lines.append(f"| agent start-up and exit alone (empty queue), in each agent run above | | {fmt(startup, digits=2)} | |")
         for name, stats in large["ceilings"].items():
             lines.append(f"| server ceiling: {name} | {fmt(stats)} | | |")
         lines.append("")
@@ -779,7 +791,10 @@ def render(results: dict[str, Any]) -> str:
                 continue
             targets.append((f"idle, {mode}: requests/min", "≤ 3", f"{row['requests_per_min']:.1f}", "yes" if row["requests_per_min"] <= 3 else "no"))
             targets.append((f"idle, {mode}: CPU", "< 0.5% of a core", f"{row['cpu_percent']:.2f}%", "yes" if row["cpu_percent"] < 0.5 else "no"))
-            targets.append((f"idle, {mode}: RSS", "< 80 MB", f"{row['rss_mb']:.0f} MB", "yes" if row["rss_mb"] < 80 else "no"))
+            if mode == "headless":
+                targets.append((f"idle, {mode}: RSS", "< 80 MB", f"{row['rss_mb']:.0f} MB", "yes" if row["rss_mb"] < 80 else "no"))
+            else:  # the RSS target is the headless agent's; the tray's is shown for comparison
+                targets.append((f"idle, {mode}: RSS", "(no target)", f"{row['rss_mb']:.0f} MB", ""))
     if targets:
         lines += ["**Targets** (3. latency, 4. bucket size, 5. idle, and the ratios above).", "",
                   "| target | goal | measured | met |", "|---|---|---|---|"]
