@@ -342,6 +342,7 @@ class CountingProxy:
         self.port = free_port()
         self.requests = 0
         self.listings = 0
+        self._writers: set[asyncio.StreamWriter] = set()
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True, name="counting-proxy")
@@ -360,6 +361,10 @@ class CountingProxy:
             self._loop.run_forever()
         finally:
             server.close()
+            for writer in self._writers:  # close the connections while their loop still runs
+                writer.close()
+            self._loop.run_until_complete(asyncio.sleep(0))
+            self._loop.close()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -367,6 +372,7 @@ class CountingProxy:
         except OSError:
             writer.close()
             return
+        self._writers.update((writer, up_writer))
 
         async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter, count: bool) -> None:
             try:
@@ -380,6 +386,7 @@ class CountingProxy:
                 pass
             finally:
                 dst.close()
+                self._writers.discard(dst)
 
         await asyncio.gather(pipe(reader, up_writer, True), pipe(up_reader, writer, False))
 

@@ -46,11 +46,18 @@ def test_agent_drain_replayed_notifications_and_the_table(bench: Any, endpoint: 
                    "agent": {"files_per_s": bench.summary([5, 6]), "mib_per_s": bench.summary([1, 2]), "seconds": bench.summary([1, 1])},
                    "s5cmd": {"files_per_s": bench.summary([5, 5]), "mib_per_s": bench.summary([1, 1]), "seconds": bench.summary([1, 1])},
                    "rclone": {"error": "not installed"}}},
-               "bucket": {"notifications": 5, "others": 10, "empty": bench.summary([1.0]), "full": bench.summary([1.05]), "ratio": 1.05},
+               "startup": bench.summary([0.5, 0.6]),
+               "bucket": {"notifications": 5, "others": 10, "runs": 5, "empty": bench.summary([1.0]), "full": bench.summary([1.05]),
+                          "ratio": 1.05, "requests": {"empty": {"all": 20, "listings": 0}, "full": {"all": 21, "listings": 1}},
+                          "server_get_seconds": {"empty": bench.summary([0.4]), "full": bench.summary([0.5])}, "server_ratio": 1.25},
                "idle": {"seconds": 1, "modes": {"headless": {"requests_per_min": 3, "cpu_percent": 0.1, "rss_mb": 60},
-                                                "tray": {"error": "no display"}}}}
+                                                "tray": {"requests_per_min": 3, "cpu_percent": 0.1, "rss_mb": 150}}}}
     table = bench.render(results)
     assert "| agent | 6 (5–6) |" in table and "1.10×" in table and "n/a: not installed" in table
+    assert "start-up and exit alone (empty queue), in each agent run above | | | 0.55 (0.50–0.60) |" in table
+    assert "5 alternating runs | ≤ 1.1 | 1.05" in table
+    assert "| no listing | 21 vs 20, of which listings 1 vs 0 | no |" in table  # a listing fails the target
+    assert "| idle, tray: RSS | (no target) | 150 MB |  |" in table and "| idle, headless: RSS | < 80 MB | 60 MB | yes |" in table
     doc = tmp_path / "performance.md"
     doc.write_text(f"# Performance\n\nbefore\n\n{bench.TABLE_START}\nold\n{bench.TABLE_END}\n\nafter\n")
     bench.update_doc(table, doc)
@@ -65,7 +72,13 @@ def test_counting_proxy_counts_requests(bench: Any, endpoint: str) -> None:
         s3.list_buckets()
         sqs.list_queues()
         s3.list_buckets()
-        assert proxy.requests == 3
+        assert proxy.requests == 3 and proxy.listings == 0
+        s3.create_bucket(Bucket="listed")
+        s3.put_object(Bucket="listed", Key="a/b.bin", Body=b"z")
+        s3.get_object(Bucket="listed", Key="a/b.bin")["Body"].read()
+        assert proxy.listings == 0
+        s3.list_objects_v2(Bucket="listed", Prefix="a/")
+        assert proxy.listings == 1
     finally:
         proxy.close()
 
