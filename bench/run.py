@@ -361,9 +361,12 @@ class CountingProxy:
             self._loop.run_forever()
         finally:
             server.close()
-            for writer in self._writers:  # close the connections while their loop still runs
+            for writer in self._writers:  # close the connections, and end their pipes, while their loop still runs
                 writer.close()
-            self._loop.run_until_complete(asyncio.sleep(0))
+            pending = asyncio.all_tasks(self._loop)
+            for task in pending:
+                task.cancel()
+            self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             self._loop.close()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
