@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import compileall
 import concurrent.futures as cf
 import contextlib
 import datetime as dt
@@ -874,6 +875,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--port must be below 32768 (the ephemeral range starts there)")
     work = Path(tempfile.mkdtemp(prefix="bench-"))
     args.tools = args.tools.resolve()
+    # An installed agent runs from the bytecode pip compiled at install time. This checkout is installed in editable
+    # mode, and where PYTHONDONTWRITEBYTECODE is set each launch would compile every module of the agent again.
+    compileall.compile_dir(ROOT / "agent", quiet=1)
     server = Ministack(args.tools, args.port)
     bench = Bench(server, Tools(args.tools), args.runs, args.small, 64 * KiB, args.large_mib * MiB, args.latency_seconds,
                   args.latency_rate, args.bucket_others, 200, args.idle_seconds, work)

@@ -78,9 +78,10 @@ class Consumer:
         self._wake = threading.Event()
         self._closed = threading.Event()
         self._work: queue.Queue[Message | None] = queue.Queue()
-        # Received and not yet handled: enough to keep every worker busy while the next full batch is received.
-        # Messages only waiting for their batched delete do not count, or the delete's latency would cap throughput.
-        self._max_waiting = config.concurrency + 2 * BATCH
+        # Received and not yet handled: every worker busy, and a batch in reserve while the next one is received (two
+        # in reserve measured no faster). Messages only waiting for their batched delete do not count, or the delete's
+        # latency would cap throughput.
+        self._max_waiting = config.concurrency + BATCH
         self._max_tracked = self._max_waiting * 4  # a bound, should deletes stall
         self._deleter = DeleteBatcher(queue_, self._untrack)
         self._threads: list[threading.Thread] = []
