@@ -551,7 +551,8 @@ class Bench:
                 shutil.rmtree(folder, ignore_errors=True)
                 requests[label] = {"all": proxy.requests, "listings": proxy.listings}
             server_get[label] = summary([timed_gets(wired, keys) for _ in range(self.runs)])
-        self.results["bucket"] = {"notifications": n, "others": others, "runs": len(times["empty"]), "empty": summary(times["empty"]), "full": summary(times["full"]),
+        self.results["bucket"] = {"notifications": n, "others": others, "runs": len(times["empty"]),
+                                  "empty": summary(times["empty"]), "full": summary(times["full"]),
                                   "ratio": statistics.median(times["full"]) / statistics.median(times["empty"]),
                                   "requests": requests, "server_get_seconds": server_get,
                                   "server_ratio": server_get["full"]["median"] / server_get["empty"]["median"]}
