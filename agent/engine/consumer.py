@@ -25,6 +25,11 @@ LONG_POLL_SECONDS = 20
 DRAIN_POLL_SECONDS = 1
 HOLD_MAX_SECONDS = 60.0
 PROGRESS_LOG_SECONDS = 10.0
+# A brownout: this many different objects failed with the server's own errors (5xx, throttling) and none succeeded
+# since. The server is at fault, not the objects: hold everything, as when offline, and count no attempts, for up to
+# BROWNOUT_GRACE_SECONDS; past that, attempts count again, so a few objects that always fail still reach the dead end.
+BROWNOUT_OBJECTS = 3
+BROWNOUT_GRACE_SECONDS = 1800.0
 LAST_RUN_STATE = "last_receive"  # ledger state: when the queue last answered (for the catch-up suggestion)
 LAST_RUN_EVERY_SECONDS = 60.0
 
@@ -73,6 +78,8 @@ class Consumer:
         self._last_noted = 0.0
         self.info_known = True  # False: `info` holds assumed defaults because the queue did not answer at start
         self._systemic_receipts: dict[str, int] = {}
+        self._busy_objects: set[str] = set()  # objects that failed with server errors since the last success
+        self._busy_since = 0.0
         self._tracked: dict[str, Message] = {}
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -298,12 +305,18 @@ class Consumer:
             self._fail(message, None, _classify(exc), attempt)
         else:
             self._systemic_receipts.pop(message.message_id, None)
+            with self._lock:
+                self._busy_objects.clear()
             if self.problem is not None and self._problem_source == "download":
                 self._clear_problem()
             self._deleter.add(message)
 
     def _fail(self, message: Message, event: ObjectEvent | None, failure: Failure, attempt: int) -> None:
         what = event.key if event else f"message {message.message_id}"
+        if failure.server_busy and self._brownout(what):
+            failure = Failure(Kind.WAIT, failure.reason, OfflineError(
+                f"The server is failing requests for many files at once ({failure.reason}). Holding downloads and "
+                "retrying by itself; no attempts are counted meanwhile."))
         if failure.kind is Kind.WAIT:
             self._systemic_receipts[message.message_id] = self._systemic_receipts.get(message.message_id, 0) + 1
             self._hold(failure, source="download")
@@ -318,6 +331,15 @@ class Consumer:
         else:
             reason = failure.reason if failure.kind is Kind.GIVE_UP else f"gave up after {attempt} attempts: {failure.reason}"
             self._give_up(message, event, reason, attempt)
+
+    def _brownout(self, what: str) -> bool:
+        """Note a server error for `what`; True while they add up to a brownout (see BROWNOUT_OBJECTS)."""
+        now = time.monotonic()
+        with self._lock:
+            if not self._busy_objects:
+                self._busy_since = now
+            self._busy_objects.add(what)
+            return len(self._busy_objects) >= BROWNOUT_OBJECTS and now - self._busy_since < BROWNOUT_GRACE_SECONDS
 
     def _give_up(self, message: Message, event: ObjectEvent | None, reason: str, attempt: int) -> None:
         try:

@@ -24,6 +24,12 @@ log = logging.getLogger(__name__)
 
 READ_TIMEOUT = 30.0  # seconds without a byte before a GET is abandoned (botocore's read_timeout in aws.py)
 _PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
+_S3_ANSWERS = {  # CRT error name -> (S3 error code, HTTP status) as botocore would report them
+    "AWS_ERROR_S3_SLOW_DOWN": ("SlowDown", 503),
+    "AWS_ERROR_S3_INTERNAL_ERROR": ("InternalError", 500),
+    "AWS_ERROR_S3_REQUEST_TIMEOUT": ("RequestTimeout", 400),
+    "AWS_ERROR_S3_OBJECT_MODIFIED": ("PreconditionFailed", 412),
+}
 _UNREACHABLE = re.compile(r"CONNECTION_REFUSED|DNS|NO_ROUTE|NETWORK_DOWN|SOCKET_TIMEOUT|CONNECT|TLS_ERROR_NEGOTIATION|HOST_UNREACHABLE")
 
 
@@ -152,6 +158,10 @@ class CrtGetter:
             return ClientError({"Error": {"Code": code, "Message": _tag(body, "Message") or code},
                                 "ResponseMetadata": {"HTTPStatusCode": exc.status_code}}, "GetObject")
         if isinstance(exc, AwsCrtError):
+            if exc.name in _S3_ANSWERS:  # the CRT reports some of S3's answers as its own errors, without the response
+                code, status = _S3_ANSWERS[exc.name]
+                return ClientError({"Error": {"Code": code, "Message": exc.message or code},
+                                    "ResponseMetadata": {"HTTPStatusCode": status}}, "GetObject")
             if "CREDENTIALS" in exc.name:
                 return NoCredentialsError()
             if _UNREACHABLE.search(exc.name):

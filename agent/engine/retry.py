@@ -46,6 +46,7 @@ class Failure:
     kind: Kind
     reason: str
     error: errors.NeedsUserError | None = None
+    server_busy: bool = False  # the server's own error (5xx, throttling): if many objects get it at once, it is the server
 
 
 class IncompleteDownload(Exception):
@@ -83,7 +84,7 @@ def classify(exc: BaseException) -> Failure:
         if code in PRECONDITION:
             return Failure(Kind.SUPERSEDED, "the object changed after this notification was sent")
         if code in THROTTLED or code.startswith("5"):
-            return Failure(Kind.RETRY, f"the server is busy ({code})")
+            return Failure(Kind.RETRY, f"the server is busy ({code})", server_busy=True)
         if code in CREDENTIALS:
             return _wait(errors.CredentialsError(
                 f"AWS rejected the credentials ({code}: {message}). Refresh them (for SSO: aws sso login), "

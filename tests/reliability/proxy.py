@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 
 S3_DENIED = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
              b"<Message>Access Denied</Message><RequestId>FAULT</RequestId></Error>")
+S3_SLOW_DOWN = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code>'
+                b"<Message>Please reduce your request rate.</Message><RequestId>FAULT</RequestId></Error>")
 SQS_DENIED = (b'{"__type": "com.amazon.coral.service#AccessDeniedException", '
               b'"message": "User is not authorized to perform: sqs:ReceiveMessage"}')
 
@@ -28,6 +30,7 @@ class Faults:
 
     latency: float = 0.0
     deny: set[str] = field(default_factory=set)  # operation names answered with 403 AccessDenied
+    busy: set[str] = field(default_factory=set)  # S3 operation names answered with 503 SlowDown (a brownout)
     drop: dict[str, int] = field(default_factory=dict)  # operation -> how many more requests to drop unanswered
     cut_bodies: int = 0  # GetObject: send half the body, then close the connection
     truncate_bodies: int = 0  # GetObject: send half the body with a matching Content-Length (a "clean" short body)
@@ -121,6 +124,9 @@ class FaultProxy:
                 if operation in self.faults.deny:
                     _send(conn, 403, [("Content-Type", "application/xml" if operation in ("GetObject", "HeadObject") else "application/x-amz-json-1.0")],
                           S3_DENIED if operation in ("GetObject", "HeadObject") else SQS_DENIED)
+                    continue
+                if operation in self.faults.busy:
+                    _send(conn, 503, [("Content-Type", "application/xml")], b"" if method == "HEAD" else S3_SLOW_DOWN)
                     continue
                 upstream.request(method, target, body=body, headers={k: v for k, v in headers if k.lower() != "connection"})
                 response = upstream.getresponse()

@@ -1,0 +1,52 @@
+"""What each failure means for its message (retry, wait for the user, give up, skip), and the backoff's bounds."""
+
+from __future__ import annotations
+
+import errno
+import random
+
+import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError, ReadTimeoutError
+
+from agent import errors
+from agent.engine.retry import Backoff, IncompleteDownload, Kind, PermanentFailure, classify
+
+
+def client_error(code: str, status: int = 400) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, "GetObject")
+
+
+@pytest.mark.parametrize(("error", "kind", "server_busy"), [
+    (client_error("NoSuchKey", 404), Kind.RETRY, False),
+    (client_error("SlowDown", 503), Kind.RETRY, True),
+    (client_error("InternalError", 500), Kind.RETRY, True),
+    (client_error("502", 502), Kind.RETRY, True),
+    (client_error("PreconditionFailed", 412), Kind.SUPERSEDED, False),
+    (client_error("AccessDenied", 403), Kind.WAIT, False),
+    (client_error("ExpiredToken", 400), Kind.WAIT, False),
+    (NoCredentialsError(), Kind.WAIT, False),
+    (EndpointConnectionError(endpoint_url="http://127.0.0.1:1"), Kind.WAIT, False),
+    (ReadTimeoutError(endpoint_url="http://127.0.0.1:1"), Kind.RETRY, False),
+    (IncompleteDownload("got 1 of 2 bytes"), Kind.RETRY, False),
+    (PermanentFailure("wrong bucket"), Kind.GIVE_UP, False),
+    (OSError(errno.ENOSPC, "No space left on device"), Kind.WAIT, False),
+])
+def test_classify(error: BaseException, kind: Kind, server_busy: bool) -> None:
+    failure = classify(error)
+    assert failure.kind is kind
+    assert failure.server_busy is server_busy  # only the server's own errors can add up to a brownout
+    assert (failure.error is not None) == (kind is Kind.WAIT)
+
+
+def test_what_the_user_must_fix_says_what_to_do() -> None:
+    assert isinstance(classify(OSError(errno.ENOSPC, "full")).error, errors.DiskFullError)
+    assert "aws sso login" in classify(client_error("ExpiredToken")).reason
+    assert "s3:GetObject" in classify(client_error("AccessDenied", 403)).reason
+
+
+def test_backoff_grows_with_equal_jitter_and_stays_under_its_cap() -> None:
+    backoff, rng = Backoff(base=2, maximum=300), random.Random(1)
+    for attempt, ceiling in [(1, 2), (2, 4), (3, 8), (9, 300), (40, 300)]:
+        delays = [backoff.delay(attempt, rng) for _ in range(200)]
+        assert all(ceiling / 2 <= d <= ceiling for d in delays), (attempt, min(delays), max(delays))
+    assert Backoff.visibility(0.2) == 1 and Backoff.visibility(-1) == 0 and Backoff.visibility(10**9) == 43_200
