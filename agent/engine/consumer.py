@@ -27,7 +27,7 @@ HOLD_MAX_SECONDS = 60.0
 PROGRESS_LOG_SECONDS = 10.0
 # A brownout: this many different objects failed with the server's own errors (5xx, throttling) and none succeeded
 # since. The server is at fault, not the objects: hold everything, as when offline, and count no attempts, for up to
-# BROWNOUT_GRACE_SECONDS; past that, attempts count again, so a few objects that always fail still reach the dead end.
+# BROWNOUT_GRACE_SECONDS; past that, attempts count again, so a few objects that always fail still get given up.
 BROWNOUT_OBJECTS = 3
 BROWNOUT_GRACE_SECONDS = 1800.0
 LAST_RUN_STATE = "last_receive"  # ledger state: when the queue last answered (for the catch-up suggestion)
