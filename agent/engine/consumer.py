@@ -305,8 +305,9 @@ class Consumer:
             self._fail(message, None, _classify(exc), attempt)
         else:
             self._systemic_receipts.pop(message.message_id, None)
-            with self._lock:
-                self._busy_objects.clear()
+            if self._busy_objects:  # read without the lock: every message passes here
+                with self._lock:
+                    self._busy_objects.clear()
             if self.problem is not None and self._problem_source == "download":
                 self._clear_problem()
             self._deleter.add(message)

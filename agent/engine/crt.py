@@ -155,19 +155,22 @@ class CrtGetter:
             code = _tag(body, "Code") or str(exc.status_code)
             if exc.status_code == 412:
                 code = "PreconditionFailed"
-            return ClientError({"Error": {"Code": code, "Message": _tag(body, "Message") or code},
-                                "ResponseMetadata": {"HTTPStatusCode": exc.status_code}}, "GetObject")
+            return _client_error(code, _tag(body, "Message") or code, exc.status_code)
         if isinstance(exc, AwsCrtError):
             if exc.name in _S3_ANSWERS:  # the CRT reports some of S3's answers as its own errors, without the response
                 code, status = _S3_ANSWERS[exc.name]
-                return ClientError({"Error": {"Code": code, "Message": exc.message or code},
-                                    "ResponseMetadata": {"HTTPStatusCode": status}}, "GetObject")
+                return _client_error(code, exc.message or code, status)
             if "CREDENTIALS" in exc.name:
                 return NoCredentialsError()
             if _UNREACHABLE.search(exc.name):
                 return EndpointConnectionError(endpoint_url=self._endpoint_url)
             return ConnectionClosedError(endpoint_url=f"{self._endpoint_url} ({exc.name})")
         return exc
+
+
+def _client_error(code: str, message: str, status: int) -> ClientError:
+    """The error botocore would raise for this answer to a GetObject."""
+    return ClientError({"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}}, "GetObject")
 
 
 def _tag(xml: str, name: str) -> str | None:
