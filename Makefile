@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo install clean system-deps icons installer bench
+.PHONY: test lint demo install clean system-deps icons installer bench
 
 $(STAMP): pyproject.toml | system-deps
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed"; exit 1; }
@@ -15,8 +15,13 @@ $(STAMP): pyproject.toml | system-deps
 
 install: $(STAMP)
 
-test: system-deps $(STAMP)
+test: system-deps $(STAMP) lint
 	$(PY) -m pytest -q
+
+# ruff (the rules are chosen in pyproject.toml) on everything, and mypy --strict on agent/.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check agent tests bench installer
+	$(VENV)/bin/mypy
 
 demo: $(STAMP)
 	$(PY) -m tests.demo

@@ -8,12 +8,17 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING
 
-from agent import APP_NAME, __version__, dirs
+from agent import dirs
+from agent.api import APP_NAME, __version__
 from agent.errors import AgentError, ConfigError
+
+if TYPE_CHECKING:
+    from agent.config import Config
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -135,7 +140,7 @@ def _config_path(path: Path | None) -> Path:
     return path if path is not None else dirs.default_config_file()
 
 
-def load_config_or_create(path: Path | None):  # noqa: ANN201 - returns Config or None
+def load_config_or_create(path: Path | None) -> Config | None:
     """The config to run with. A first run with no config writes a commented template and says what to do."""
     from agent import config as config_module
 
@@ -153,9 +158,10 @@ def load_config_or_create(path: Path | None):  # noqa: ANN201 - returns Config o
 
 def _run_headless(args: argparse.Namespace) -> int:
     from agent import logs
-    from agent.engine import Engine
+    from agent.engine.engine import Engine
     from agent.engine.ledger import Ledger
     from agent.instance import InstanceLock
+    from agent.plugins.manager import PluginHost
 
     config = load_config_or_create(args.config)
     if config is None:
@@ -167,7 +173,7 @@ def _run_headless(args: argparse.Namespace) -> int:
         _say(f"{APP_NAME} is already running{f' (process {pid})' if pid else ''} for this user; stop it first, "
              "or quit it from the tray.")
         return EXIT_ERROR
-    engine = Engine(config, Ledger(dirs.ledger_file()), drain=args.drain)
+    engine = Engine(config, Ledger(dirs.ledger_file()), hooks=PluginHost, drain=args.drain)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: object) -> None:
@@ -203,14 +209,16 @@ def _parse_since(text: str) -> datetime:
 
 def _catch_up(args: argparse.Namespace) -> int:
     from agent import logs
-    from agent.engine import CatchUpProgress, Engine
+    from agent.engine.catchup import CatchUpProgress
+    from agent.engine.engine import Engine
     from agent.engine.ledger import Ledger
+    from agent.plugins.manager import PluginHost
 
     config = load_config_or_create(args.config)
     if config is None:
         return EXIT_USAGE
     logs.setup(args.log_level)
-    engine = Engine(config, Ledger(dirs.ledger_file()))
+    engine = Engine(config, Ledger(dirs.ledger_file()), hooks=PluginHost)
     shown = [0.0]
 
     def progress(state: CatchUpProgress) -> None:
@@ -307,9 +315,10 @@ def _failed(args: argparse.Namespace) -> int:
         print(f"{len(failures)} failed messages", file=sys.stderr)
         return EXIT_OK
     from agent import config as config_module
-    from agent.engine import Engine
+    from agent.engine.engine import Engine
+    from agent.plugins.manager import PluginHost
 
-    engine = Engine(config_module.load(_config_path(args.config)), ledger)
+    engine = Engine(config_module.load(_config_path(args.config)), ledger, hooks=PluginHost)
     count = engine.retry_failed()
     print(f"Sent {count} messages back to their queue")
     return EXIT_OK

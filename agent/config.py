@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import io
 import os
 import re
 import reprlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlparse
 
 import yaml
 
-from agent import dirs
 from agent.errors import ConfigError, ConfigProblem
 
 MAX_CONFIG_BYTES = 1024 * 1024
@@ -324,25 +325,25 @@ def parse(text: str, source: Path | None = None) -> Config:
         problems.append(problem(f"appears more than once (first on line {first}); YAML would keep only the last, so remove one", key, line))
 
     for key, raw in data.items():
-        line = lines.get(str(key))
+        key_line = lines.get(str(key))
         if not isinstance(key, str):
-            problems.append(problem(f"keys must be names, got {_describe(key)}", line=line))
+            problems.append(problem(f"keys must be names, got {_describe(key)}", line=key_line))
             continue
         if key in CREDENTIAL_KEYS:
             problems.append(problem(
                 "credentials are never read from the config file; remove it and use environment variables, "
-                "a profile in ~/.aws/credentials (with aws_profile), SSO, or an instance role", key, line))
+                "a profile in ~/.aws/credentials (with aws_profile), SSO, or an instance role", key, key_line))
             continue
         if key not in KNOWN_KEYS:
             close = difflib.get_close_matches(key, KNOWN_KEYS, n=1, cutoff=0.6)
             hint = f"; did you mean '{close[0]}'?" if close else f"; known keys are: {', '.join(KNOWN_KEYS)}"
-            problems.append(problem(f"unknown key{hint}", key, line))
+            problems.append(problem(f"unknown key{hint}", key, key_line))
             continue
         if key in SCALARS:
             try:
                 values[key] = SCALARS[key](raw)
             except ValueError as exc:
-                problems.append(problem(str(exc), key, line))
+                problems.append(problem(str(exc), key, key_line))
     for key in REQUIRED_KEYS:
         if key not in data or data[key] in (None, ""):
             problems.append(problem(f"is required; add it, for example: {_EXAMPLES[key]}", key, lines.get(key)))
@@ -401,10 +402,9 @@ def _plugins(raw: Any, lines: dict[str, int], problem: Callable[..., ConfigProbl
         problems.append(problem(f"expected a list such as [{{name: by-date}}], got {_describe(raw)}", "plugins", lines.get("plugins")))
         return ()
     specs = []
-    for index, item in enumerate(raw):
+    for index, entry in enumerate(raw):
         path = f"plugins.{index}"
-        if isinstance(item, str):
-            item = {"name": item}
+        item = {"name": entry} if isinstance(entry, str) else entry
         if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"]:
             problems.append(problem(f"expected {{name: PLUGIN, options: {{...}}}}, got {_describe(item)}", path, lines.get(path)))
             continue
@@ -458,23 +458,101 @@ def load(path: Path) -> Config:
 
 def write_template(path: Path) -> None:
     """Create a commented config for a first run, readable by the user only."""
-    dirs.ensure_private_dir(path.parent)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(TEMPLATE)
 
 
-def set_key(path: Path, key: str, value: Any) -> None:
-    """Change one top-level key in the file, keeping the user's comments and the other lines as they are."""
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    rendered = yaml.safe_dump({key: value}, default_flow_style=True, allow_unicode=True, width=10_000).strip()[1:-1]
-    pattern = re.compile(rf"^{re.escape(key)}\s*:.*$", re.MULTILINE)
-    new_text = pattern.sub(lambda _: rendered, text, count=1) if pattern.search(text) else text.rstrip("\n") + f"\n{rendered}\n"
-    parse(new_text, path)  # never write a file that would not load
+class _Remove:
+    def __repr__(self) -> str:
+        return "REMOVE"
+
+
+REMOVE: Any = _Remove()
+"""A value for update_file(): delete the key from the file (its default applies again)."""
+
+
+def update_file(path: Path, changes: Mapping[str, Any]) -> Config:
+    """Set keys in the config file (REMOVE deletes one), keeping the user's comments, key order and quoting.
+
+    A key that is only a commented example in the file (`# aws_region: us-east-2`, as in the template) is set in
+    that place. Mappings such as `notifications` are merged key by key; lists are replaced. The result is validated
+    before anything is written (ConfigError, file untouched), then written atomically. A missing file starts from
+    the template. Returns the new config. The watcher applies the change to a running agent.
+    """
+    from ruamel.yaml import YAML  # round-trips comments; only writers of the file need it
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = TEMPLATE
+    for key, value in changes.items():
+        if value is not REMOVE and not isinstance(value, Mapping):  # a new block mapping goes at the end instead
+            text = _uncomment_example(text, key)
+    yaml_rt = YAML(typ="rt")
+    yaml_rt.preserve_quotes = True
+    yaml_rt.width = 4096
+    document = yaml_rt.load(text) if text.strip() else None
+    if document is None:
+        document = yaml_rt.load("{}")
+        document.fa.set_block_style()
+    if not isinstance(document, dict):
+        raise ConfigError([ConfigProblem(str(path), "expected a mapping of keys to values at the top", line=1)])
+    _merge(document, changes)
+    stream = io.StringIO()
+    yaml_rt.dump(document, stream)
+    new_text = stream.getvalue()
+    config = parse(new_text, path)  # never write a file that would not load
+    write_text_atomically(path, new_text)
+    return config
+
+
+def _uncomment_example(text: str, key: str) -> str:
+    """`# key: example  # note` at the top level becomes `key: null  # note`, so the value lands where it is explained."""
+    if re.search(rf"^{re.escape(key)}\s*:", text, re.MULTILINE):
+        return text
+    pattern = re.compile(rf"^#\s?{re.escape(key)}\s*:[^#\n]*(#.*)?$", re.MULTILINE)
+    return pattern.sub(lambda m: f"{key}: null" + (f"  {m.group(1)}" if m.group(1) else ""), text, count=1)
+
+
+def _merge(target: Any, changes: Mapping[str, Any]) -> None:
+    from ruamel.yaml.comments import CommentedSeq
+
+    for key, value in changes.items():
+        current = target.get(key)
+        if value is REMOVE:
+            target.pop(key, None)
+        elif isinstance(value, Mapping) and isinstance(current, dict):
+            _merge(current, value)
+        elif isinstance(value, (list, tuple)) and isinstance(current, list):
+            current[:] = _plain(value)  # keeps the list's own style (block or flow) and its comments
+        elif isinstance(value, (list, tuple)):
+            sequence = CommentedSeq(_plain(value))
+            sequence.fa.set_flow_style()  # `include: ['*.wav']`, as the template writes lists
+            target[key] = sequence
+        else:
+            target[key] = _plain(value)
+
+
+def _plain(value: Any) -> Any:
+    """Values as YAML writes them: paths as strings, tuples as lists."""
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items() if v is not REMOVE}
+    return value
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    """Write a file readable by the user only: a temporary file beside it, fsynced, then renamed over it."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = path.with_name(f".{path.name}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(new_text)
+        handle.write(text)
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)

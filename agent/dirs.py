@@ -6,7 +6,7 @@ from pathlib import Path
 
 import platformdirs
 
-from agent import APP_NAME
+from agent.api import APP_NAME
 
 
 def config_dir() -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import logging.handlers
 import os
@@ -17,7 +18,7 @@ CONSOLE_FORMAT = "%(asctime)s %(levelname)-7s %(message)s"
 class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
     """A rotating log whose every file, including each new one after a rollover, is readable by the user only."""
 
-    def _open(self):  # type: ignore[no-untyped-def]  # logging's own signature
+    def _open(self) -> io.TextIOWrapper:
         fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         if os.name != "nt":
             os.fchmod(fd, 0o600)  # a file left by an older version may be wider
@@ -36,6 +37,7 @@ def setup(level: str = "INFO", console: bool = True) -> Path | None:
         root.removeHandler(handler)
     path: Path | None = log_file()
     try:
+        assert path is not None
         dirs.ensure_private_dir(path.parent)
         file_handler = PrivateRotatingFileHandler(path, maxBytes=5 * 1024 * 1024, backupCount=3, encoding="utf-8")
         file_handler.setFormatter(logging.Formatter(FORMAT))

@@ -24,9 +24,10 @@ import threading
 import time
 import urllib.request
 import uuid
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 import boto3
 import yaml
@@ -83,7 +84,7 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 def clients(endpoint: str) -> tuple[Any, Any]:
     config = BotoConfig(max_pool_connections=32, s3={"addressing_style": "path"}, retries={"mode": "standard", "max_attempts": 5})
-    common = dict(region_name=REGION, endpoint_url=endpoint, aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET, config=config)
+    common = {"region_name": REGION, "endpoint_url": endpoint, "aws_access_key_id": KEY_ID, "aws_secret_access_key": SECRET, "config": config}
     return boto3.client("s3", **common), boto3.client("sqs", **common)
 
 
@@ -100,7 +101,7 @@ class Ministack:
         self.port = port
         self.endpoint = f"http://127.0.0.1:{port}"
         env = clean_env(BIND_HOST="127.0.0.1", GATEWAY_PORT=str(port), SERVICES="sqs,s3", LOG_LEVEL="WARNING")
-        self.log = tempfile.NamedTemporaryFile(prefix="bench-ministack-", suffix=".log", delete=False)
+        self.log = tempfile.NamedTemporaryFile(prefix="bench-ministack-", suffix=".log", delete=False)  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen([str(tools / "bin" / "ministack")], env=env, stdout=self.log, stderr=subprocess.STDOUT,
                                         cwd=tempfile.gettempdir())
         wait_until(self._up, 30, f"ministack on port {port}")
@@ -794,8 +795,8 @@ def render(results: dict[str, Any]) -> str:
                             f"{full['all']} vs {empty['all']}, of which listings {full['listings']} vs {empty['listings']}",
                             "yes" if full["listings"] == empty["listings"] == 0 else "no"))
             targets.append(("bucket size: the server's own GET time for those objects (boto3, one at a time)", "",
-                            f"{bucket['server_ratio']:.2f} ({fmt(bucket['server_get_seconds']['full'], digits=2)} s vs "
-                            f"{fmt(bucket['server_get_seconds']['empty'], digits=2)} s)", ""))
+                            (f"{bucket['server_ratio']:.2f} ({fmt(bucket['server_get_seconds']['full'], digits=2)} s vs "
+                             f"{fmt(bucket['server_get_seconds']['empty'], digits=2)} s)"), ""))
     if idle := results.get("idle"):
         for mode, row in idle["modes"].items():
             if "error" in row:
@@ -840,7 +841,7 @@ def plot(results: dict[str, Any], path: Path) -> bool:
     if not panels:
         return False
     figure, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.5), squeeze=False)
-    for axis, (key, metric, title) in zip(axes[0], panels):
+    for axis, (key, metric, title) in zip(axes[0], panels, strict=True):
         rows = {name: row[metric] for name, row in results[key]["tools"].items() if metric in row}
         names = list(rows)
         medians = [rows[n]["median"] for n in names]

@@ -9,11 +9,12 @@ import sys
 import threading
 from pathlib import Path
 
-from agent import APP_NAME, dirs, logs
 from agent import config as config_module
+from agent import dirs, logs
+from agent.api import APP_NAME, APP_TITLE
 from agent.desktop import dialogs, icons
 from agent.desktop.controller import Controller
-from agent.desktop.notify import APP_TITLE, Notifier, default_backend, notify_once
+from agent.desktop.notify import Notifier, default_backend, notify_once
 from agent.desktop.tray import Tray, TrayUnavailable, load_pystray
 from agent.desktop.watcher import ConfigWatcher
 from agent.engine.ledger import Ledger

@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
-from agent import APP_NAME, __version__, dirs, logs
 from agent import config as config_module
+from agent import dirs, logs
+from agent.api import APP_NAME, APP_TITLE, __version__
 from agent.config import Config
 from agent.desktop import dialogs, opener
 from agent.desktop.icons import IconState
-from agent.desktop.notify import APP_TITLE, Notifier
-from agent.engine import Engine, State, Status
-from agent.engine.events import CatchUpSuggested, EngineEvent, Failed
+from agent.desktop.notify import Notifier
+from agent.engine.engine import Engine, Status
+from agent.engine.events import CatchUpSuggested, EngineEvent, Failed, State
 from agent.engine.ledger import Ledger
 from agent.errors import AgentError, ConfigError
+from agent.plugins.manager import PluginHost
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +139,7 @@ class Controller:
         with self._engine_lock:
             try:
                 if self.engine is None:
-                    engine = Engine(config, self.ledger)
+                    engine = Engine(config, self.ledger, hooks=PluginHost)
                     self._unsubscribe = engine.subscribe(self._on_event)
                     self.engine = engine
                     engine.start(paused=engine.paused_by_user)
@@ -189,7 +192,7 @@ class Controller:
             pending, recent = [], []
         failed = len(self._session_failures | {f.message_id for f in pending})
         state, line = describe(status, config_error=self._config_error, start_error=self._start_error, failed=failed)
-        paused = bool(engine and (status and status.state is State.PAUSED or engine.paused_by_user))
+        paused = bool(engine and ((status and status.state is State.PAUSED) or engine.paused_by_user))
         folder = str(engine.config.download_folder) if engine else ""
         return TrayView(state, line, paused, tuple(recent), len(pending), folder)
 
@@ -205,10 +208,8 @@ class Controller:
             finally:
                 self._changed()
 
-        try:
+        with contextlib.suppress(RuntimeError):  # quitting: the pool takes no more work
             self._actions.submit(guarded)
-        except RuntimeError:  # quitting
-            pass
 
     def toggle_pause(self) -> None:
         with self._engine_lock:
@@ -234,7 +235,7 @@ class Controller:
         if chosen is None:
             return
         try:
-            config_module.set_key(self.config_path, "download_folder", str(chosen))
+            config_module.update_file(self.config_path, {"download_folder": str(chosen)})
         except ConfigError as error:
             self.notifier.notify("Fix the config file first", str(error))
             return
@@ -262,7 +263,8 @@ class Controller:
 
     def about(self) -> None:
         engine = self.engine
-        plugins = [p for p in engine.plugins.describe() if not p.builtin] if engine else []
+        host = engine.plugins if engine else None
+        plugins = [p for p in host.describe() if not p.builtin] if isinstance(host, PluginHost) else []
         listed = ", ".join(f"{p.name} {p.version or ''}".strip() + ("" if p.status == "loaded" else f" ({p.status})") for p in plugins)
         self.notifier.notify(f"{APP_TITLE} {__version__}",
                              f"Downloads new S3 objects announced on an SQS queue.\nPlugins: {listed or 'none'}\n"
@@ -279,7 +281,8 @@ class Controller:
         if engine is None or self._catch_up_running.is_set():
             return
         self._catch_up_running.set()
-        self.notifier.notify("Looking for missing files", f"Comparing s3://{engine.config.s3_bucket_name or '?'} with {engine.config.download_folder}…")
+        self.notifier.notify("Looking for missing files",
+                             f"Comparing s3://{engine.config.s3_bucket_name or '?'} with {engine.config.download_folder}…")
 
         def run() -> None:
             try:
@@ -289,7 +292,7 @@ class Controller:
                                      f"(of {result.listed} objects).")
             except AgentError as error:
                 self.notifier.error(error.title, str(error))
-            except Exception as exc:  # noqa: BLE001  reported, never raised into the tray
+            except Exception as exc:
                 log.exception("Catch-up failed")
                 self.notifier.error("Catch-up failed", str(exc))
             finally:

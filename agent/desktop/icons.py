@@ -10,6 +10,7 @@ import enum
 import sys
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, ImageDraw
 
@@ -113,10 +114,10 @@ def write_assets(folder: Path = ASSETS) -> list[Path]:
             draw(state, size).save(path, optimize=True)
             written.append(path)
     master = app_icon(1024)
-    targets = {
-        folder / "app.png": dict(format="PNG"),
-        folder / "app.ico": dict(format="ICO", sizes=[(s, s) for s in ICO_SIZES]),
-        folder / "app.icns": dict(format="ICNS"),
+    targets: dict[Path, dict[str, Any]] = {
+        folder / "app.png": {"format": "PNG"},
+        folder / "app.ico": {"format": "ICO", "sizes": [(s, s) for s in ICO_SIZES]},
+        folder / "app.icns": {"format": "ICNS"},
     }
     for path, options in targets.items():
         (app_icon(512) if path.suffix == ".png" else master).save(path, **options)

@@ -12,20 +12,22 @@ import asyncio
 import logging
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
+from agent.api import APP_TITLE, ObjectEvent
 from agent.config import NotificationSettings
-from agent.engine.events import Downloaded, EngineEvent, Failed, NeedsUser, ObjectEvent, Retrying
+from agent.engine.events import Downloaded, EngineEvent, Failed, NeedsUser, Retrying
 from agent.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-APP_TITLE = "S3 SQS Agent"
 DOWNLOADS, PER_FILE, RETRIES, FAILURES, ERRORS, INFO = "downloads", "per_file", "retries", "failures", "errors", "info"
 MAX_BODY = 240
+DEFAULT_SETTINGS = NotificationSettings()
 
 
 class Backend(Protocol):
@@ -56,7 +58,8 @@ class _Batch:
 def default_backend(icon: Path | None = None) -> Backend:
     from desktop_notifier import DesktopNotifier, Icon
 
-    return DesktopNotifier(app_name=APP_TITLE, app_icon=Icon(path=icon) if icon else None)
+    notifier: Backend = DesktopNotifier(app_name=APP_TITLE, app_icon=Icon(path=icon) if icon else None)  # type: ignore[assignment]
+    return notifier  # its send() takes named options only, which is all the notifier passes
 
 
 def object_name(event: ObjectEvent | None, fallback: str = "a file") -> str:
@@ -75,7 +78,7 @@ def _plural(count: int, word: str) -> str:
 class Notifier:
     """Owns the notifier thread. Every public method is safe to call from any thread."""
 
-    def __init__(self, settings: NotificationSettings = NotificationSettings(), *,
+    def __init__(self, settings: NotificationSettings = DEFAULT_SETTINGS, *,
                  backend_factory: Callable[[], Backend] = default_backend,
                  open_folder: Callable[[], None] | None = None,
                  reveal: Callable[[Path], None] | None = None,
@@ -132,7 +135,7 @@ class Notifier:
             return
         try:
             asyncio.run_coroutine_threadsafe(self._flush_all(), loop).result(timeout)
-        except Exception:  # noqa: BLE001  a notification server that hangs must not hold up quitting
+        except Exception:
             log.debug("Could not flush notifications before quitting", exc_info=True)
 
         async def finish() -> None:
@@ -143,7 +146,7 @@ class Notifier:
 
         try:
             asyncio.run_coroutine_threadsafe(finish(), loop).result(timeout)
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.debug("Could not cancel pending notifications", exc_info=True)
         loop.call_soon_threadsafe(loop.stop)
         if self._thread:
@@ -295,12 +298,12 @@ class Notifier:
         if previous:
             try:
                 await self._backend.clear(previous)
-            except Exception:  # noqa: BLE001  already closed by the user or the server
+            except Exception:
                 log.debug("Could not close notification %s", previous, exc_info=True)
         try:
             identifier = await self._backend.send(title=notice.title, message=notice.body,
                                                   on_clicked=_guarded(notice.on_click) if notice.on_click else None)
-        except Exception:  # noqa: BLE001  no notification server: the log line above is the record
+        except Exception:
             log.warning("Could not show a notification (%s)", notice.title, exc_info=True)
             return None
         if replaces:
@@ -328,7 +331,7 @@ def notify_once(title: str, body: str, timeout: float = 5.0, backend_factory: Ca
     started = time.monotonic()
     try:
         asyncio.run(asyncio.wait_for(send(), timeout))
-    except Exception:  # noqa: BLE001
+    except Exception:
         log.warning("Could not show a notification (%s) after %.1f s", title, time.monotonic() - started, exc_info=True)
         return False
     return True

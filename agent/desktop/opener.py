@@ -9,8 +9,9 @@ import shutil
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Literal
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ _override: Opener | None = None
 
 def set_opener(opener: Opener | None) -> None:
     """Replace the platform opener (None restores it). For tests and embedding."""
-    global _override
+    global _override  # noqa: PLW0603 - one process-wide choice, set once by tests or an embedding app
     _override = opener
 
 
@@ -73,7 +74,7 @@ def _platform_open(action: Action, path: Path) -> None:
         if action == "reveal" and path.exists():
             _spawn(["explorer", f"/select,{path}"])
         else:
-            os.startfile(path if action != "reveal" else path.parent)  # type: ignore[attr-defined]  # noqa: S606
+            os.startfile(path if action != "reveal" else path.parent)  # type: ignore[attr-defined]
     elif sys.platform == "darwin":
         _spawn(["open", "-R", str(path)] if action == "reveal" and path.exists() else ["open", str(path)])
     else:

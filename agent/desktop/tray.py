@@ -6,6 +6,7 @@ itself when there is no StatusNotifier host), then `gtk`. pystray's `xorg` backe
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import logging
@@ -14,11 +15,12 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
-from agent import APP_NAME, __version__
+from agent.api import APP_NAME, __version__
 from agent.desktop import autostart, icons
 from agent.desktop.controller import Controller, TrayView
 
@@ -234,7 +236,7 @@ class Tray:
                 log.exception("Could not compute the tray's state")
                 continue
             if view != self.view:
-                self._ui(lambda view=view: self._apply(view))
+                self._ui(functools.partial(self._apply, view))
 
     def _apply(self, view: TrayView, force: bool = False) -> None:
         """On the UI thread: redraw what changed."""

@@ -13,8 +13,8 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from watchdog.events import (
     FileClosedEvent,
@@ -26,6 +26,7 @@ from watchdog.events import (
     FileSystemEventHandler,
 )
 from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
 
 from agent import config as config_module
 from agent.config import Config
@@ -51,7 +52,7 @@ class ConfigWatcher(FileSystemEventHandler):
         self.on_valid = on_valid
         self.on_invalid = on_invalid
         self.debounce_seconds = debounce_seconds
-        self._observer: Observer | None = None  # type: ignore[valid-type]
+        self._observer: BaseObserver | None = None
         self._due: float | None = None
         self._wake = threading.Condition()
         self._stopping = False

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Iterator
+from typing import Any
 
-from agent.engine.events import ObjectEvent
+from agent.api import ObjectEvent
 from agent.engine.ledger import Ledger
 from agent.engine.objects import ObjectHandler
 from agent.engine.retry import Kind, classify

@@ -9,19 +9,19 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent.api import ObjectEvent, PermanentFailure
 from agent.config import Config
 from agent.engine.download import Cancelled
-from agent.engine.events import EventBus, Failed, NeedsUser, ObjectEvent, Retrying
+from agent.engine.events import EventBus, Failed, NeedsUser, Retrying
+from agent.engine.hooks import Hooks, PluginError
 from agent.engine.ledger import Ledger
 from agent.engine.objects import ObjectHandler, human_size
-from agent.engine.retry import Backoff, Failure, Kind, PermanentFailure, classify
-from agent.engine.sqs import BATCH, DeleteBatcher, Message, Queue, QueueInfo, dead_letter_attributes, summarize_body
+from agent.engine.retry import Backoff, Failure, Kind, classify
+from agent.engine.sqs import BATCH, LONG_POLL_SECONDS, DeleteBatcher, Message, Queue, QueueInfo, dead_letter_attributes, summarize_body
 from agent.errors import NeedsUserError, OfflineError
-from agent.plugins.manager import PluginError, PluginHost
 
 log = logging.getLogger(__name__)
 
-LONG_POLL_SECONDS = 20
 DRAIN_POLL_SECONDS = 1
 HOLD_MAX_SECONDS = 60.0
 PROGRESS_LOG_SECONDS = 10.0
@@ -53,7 +53,7 @@ class _ObjectFailed(Exception):
 class Consumer:
     """Runs the threads that turn queue messages into files. Knows nothing of who listens to its events."""
 
-    def __init__(self, config: Config, queue_: Queue, info: QueueInfo, handler: ObjectHandler, plugins: PluginHost,
+    def __init__(self, config: Config, queue_: Queue, info: QueueInfo, handler: ObjectHandler, plugins: Hooks,
                  ledger: Ledger, bus: EventBus, *, dead_letter: Queue | None, drain: bool, on_change: Any) -> None:
         self.config = config
         self.queue = queue_
@@ -175,7 +175,7 @@ class Consumer:
             try:
                 # Draining: short polls, so the last (empty) receive does not add a second to every run.
                 messages = self.queue.receive(capacity, 0 if self.drain else LONG_POLL_SECONDS, self.info.visibility_timeout)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - every receive failure is classified; the loop goes on
                 self._hold(classify(exc), source="receive")
                 continue
             if self.offline or (self.problem is not None and self._problem_source == "receive"):
@@ -224,7 +224,7 @@ class Consumer:
     def _queue_empty(self) -> bool:
         try:
             return self.queue.counts() == (0, 0, 0)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - classified like a receive failure
             self._hold(classify(exc), source="receive")
             return False
 
@@ -267,7 +267,7 @@ class Consumer:
             self.on_change()
             try:
                 self._process(message)
-            except BaseException:  # noqa: BLE001  never let one message take a worker down
+            except BaseException:
                 log.exception("Unexpected error handling message %s; releasing it", message.message_id)
                 self._release(message)
             finally:
@@ -301,7 +301,7 @@ class Consumer:
                 self._release(message)
                 return
             self._fail(message, failed.event, failed.failure, attempt)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - every failure is classified; none may take a worker down
             self._fail(message, None, _classify(exc), attempt)
         else:
             self._systemic_receipts.pop(message.message_id, None)
@@ -356,7 +356,7 @@ class Consumer:
                                            event.bucket if event else None, event.key if event else None)
                 disposition = "kept in the local ledger (retry with 's3-sqs-agent failed retry')"
                 self._deleter.add(message)
-        except Exception as exc:  # the dead-letter queue is unreachable: keep the message and wait
+        except Exception as exc:  # noqa: BLE001 - the dead-letter queue is unreachable: keep the message and wait
             log.error("Could not dead-letter message %s: %s", message.message_id, exc)
             self._hold(classify(exc), source="download")
             self._release(message, Backoff.visibility(self.hold_until - time.monotonic()))
@@ -378,7 +378,7 @@ class Consumer:
         """Hand a message back to the queue: visible again after `seconds` (0: at once)."""
         try:
             self.queue.change_visibility(message, seconds)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - best effort: the visibility timeout brings it back anyway
             log.debug("Could not release message %s (%s); it comes back when its visibility times out", message.message_id, exc)
         self._untrack(message)
 
@@ -409,7 +409,7 @@ class Consumer:
                 continue
             try:
                 failed = self.queue.change_visibility_batch(due, timeout)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - best effort: tried again at the next beat
                 log.debug("Visibility heartbeat failed: %s", exc)
                 continue
             for message in due:

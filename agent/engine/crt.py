@@ -13,9 +13,9 @@ from __future__ import annotations
 import logging
 import os
 import re
-import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError, NoCredentialsError, ReadTimeoutError
@@ -128,7 +128,7 @@ class CrtGetter:
                     break
                 except TimeoutError:
                     pass
-                except BaseException as exc:
+                except BaseException as exc:  # noqa: BLE001 - re-raised below, as the botocore error it stands for
                     if failure:
                         raise failure[0] from None
                     raise self._translate(exc) from None
@@ -170,7 +170,8 @@ class CrtGetter:
 
 def _client_error(code: str, message: str, status: int) -> ClientError:
     """The error botocore would raise for this answer to a GetObject."""
-    return ClientError({"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}}, "GetObject")
+    response: Any = {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}}
+    return ClientError(response, "GetObject")
 
 
 def _tag(xml: str, name: str) -> str | None:

@@ -8,15 +8,15 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Callable, Container
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import wait as wait_all
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Container
+from typing import Any
 
-
+from agent.api import ObjectEvent
 from agent.engine.crt import CrtGetter
-from agent.engine.events import ObjectEvent
 from agent.engine.paths import TEMP_PREFIX, TEMP_SUFFIX, is_temp_name
 from agent.engine.retry import IncompleteDownload
 
@@ -231,12 +231,6 @@ def _pwrite(fd: int, data: bytes, offset: int) -> None:
         view = view[written:]
 
 
-def commit(temp: Path, target: Path) -> None:
-    """Atomically rename a finished temporary file into place, then make the rename durable."""
-    os.replace(temp, target)
-    fsync_dir(target.parent)
-
-
 class _FolderSyncs:
     """Makes renames durable with as few directory fsyncs as possible: an fsync that starts after a rename covers
     it, so workers that renamed into one folder meanwhile share the next fsync instead of queueing one each."""
@@ -277,7 +271,7 @@ def remove_stale_temp_files(folder: Path, keep: Container[str] = frozenset()) ->
     """Delete in-progress files left by a crash, except names in `keep` (this run's own, checked at each removal).
     Only the agent's own names are touched; links are not followed."""
     removed = 0
-    for root, dirnames, filenames in os.walk(folder):
+    for root, _dirnames, filenames in os.walk(folder):
         for name in filenames:
             if is_temp_name(name) and name not in keep:
                 try:

@@ -1,4 +1,4 @@
-"""The object event that plugins receive, the engine's events, and the bus that delivers them to subscribers."""
+"""The engine's events, and the bus that delivers them to subscribers on one thread."""
 
 from __future__ import annotations
 
@@ -6,29 +6,14 @@ import enum
 import logging
 import queue
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Union
+
+from agent.api import ObjectEvent
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ObjectEvent:
-    """One S3 object announced by a queue message. Public API: plugins receive and return these."""
-
-    bucket: str
-    key: str
-    """The object key, already decoded: exactly what S3 stores."""
-    size: int | None = None
-    etag: str | None = None
-    version_id: str | None = None
-    event_time: datetime | None = None
-    event_name: str = "ObjectCreated:Put"
-    source: str = "s3"
-    """`s3`, `sns`, `eventbridge`, or the name of the plugin that parsed the message."""
-    message_id: str = ""
 
 
 class State(str, enum.Enum):
@@ -115,7 +100,7 @@ class CatchUpSuggested:
     retention_seconds: int
 
 
-EngineEvent = Union[StateChanged, Downloaded, Skipped, Retrying, Failed, NeedsUser, Conflict, CatchUpSuggested]
+EngineEvent = StateChanged | Downloaded | Skipped | Retrying | Failed | NeedsUser | Conflict | CatchUpSuggested
 Subscriber = Callable[[EngineEvent], None]
 
 
@@ -124,7 +109,7 @@ class EventBus:
 
     def __init__(self) -> None:
         self._subscribers: list[Subscriber] = []
-        self._queue: queue.SimpleQueue[EngineEvent | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[EngineEvent | _Marker] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
@@ -152,7 +137,7 @@ class EventBus:
         if self._thread is None:
             return
         done = threading.Event()
-        self._queue.put(_Marker(done))  # type: ignore[arg-type]
+        self._queue.put(_Marker(done))
         done.wait(timeout)
 
     def _run(self) -> None:
@@ -165,7 +150,7 @@ class EventBus:
                 subscribers = list(self._subscribers)
             for callback in subscribers:
                 try:
-                    callback(event)  # type: ignore[arg-type]
+                    callback(event)
                 except Exception:
                     log.exception("An event subscriber failed on %s", type(event).__name__)
 

@@ -7,9 +7,10 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from agent.errors import LedgerError
 
@@ -155,8 +156,7 @@ class Ledger:
         return int(self._query("SELECT COUNT(*) FROM files WHERE downloaded_at >= ?", (moment,))[0][0])
 
     def iter_keys(self, bucket: str) -> Iterator[tuple[str, str | None]]:
-        for key, etag in self._query("SELECT key, etag FROM files WHERE bucket = ?", (bucket,)):
-            yield key, etag
+        yield from self._query("SELECT key, etag FROM files WHERE bucket = ?", (bucket,))
 
     # ------------------------------------------------------------ failures
 

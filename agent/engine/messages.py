@@ -5,18 +5,14 @@ from __future__ import annotations
 import json
 import logging
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote_plus
 
-from agent.engine.events import ObjectEvent
+from agent.api import MalformedMessage, ObjectEvent
 
 log = logging.getLogger(__name__)
 _SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-class MalformedMessage(ValueError):
-    """A body in a known format that cannot be used. Carries the reason for the dead-letter record."""
 
 
 def load_json(body: str) -> Any:
@@ -48,7 +44,7 @@ def parse_time(value: Any) -> datetime | None:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _size(value: Any) -> int | None:

@@ -8,19 +8,20 @@ import os
 import stat
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Iterator
+from typing import Any
 
+from agent.api import ObjectEvent, PermanentFailure
 from agent.config import Config
 from agent.engine import paths
 from agent.engine.download import Downloader, fsync_dir
-from agent.engine.events import Conflict, Downloaded, EventBus, ObjectEvent, Skipped
+from agent.engine.events import Conflict, Downloaded, EventBus, Skipped
+from agent.engine.hooks import Hooks
 from agent.engine.ledger import FileRecord, Ledger
-from agent.engine.retry import PermanentFailure
 from agent.errors import FolderMissingError
-from agent.plugins.manager import PluginHost
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ class Progress:
 class ObjectHandler:
     """Handles one object event at a time per calling thread; shared by all workers."""
 
-    def __init__(self, config: Config, ledger: Ledger, downloader: Downloader, plugins: PluginHost, bus: EventBus) -> None:
+    def __init__(self, config: Config, ledger: Ledger, downloader: Downloader, plugins: Hooks, bus: EventBus) -> None:
         self.config = config
         self.ledger = ledger
         self.downloader = downloader
@@ -59,7 +60,8 @@ class ObjectHandler:
     def _handle(self, event: ObjectEvent) -> Downloaded | None:
         config = self.config
         if config.s3_bucket_name and event.bucket != config.s3_bucket_name:
-            raise PermanentFailure(f"the notification is for bucket {event.bucket!r}, but this agent downloads only from {config.s3_bucket_name!r} (s3_bucket_name)")
+            raise PermanentFailure(f"the notification is for bucket {event.bucket!r}, but this agent downloads only from "
+                                   f"{config.s3_bucket_name!r} (s3_bucket_name)")
         default = paths.default_relative_path(event.key, self.policy)
         if default is None:
             log.info("Skipping %s: a key ending in '/' is a folder marker, not a file", event.key)
@@ -225,7 +227,7 @@ class KeyedLocks:
 
     def __init__(self) -> None:
         self._guard = threading.Lock()
-        self._locks: dict[object, list] = {}  # key -> [lock, users]
+        self._locks: dict[object, list[Any]] = {}  # key -> [lock, users]
 
     @contextmanager
     def hold(self, key: object) -> Iterator[None]:

@@ -77,7 +77,7 @@ def sanitize(path: str, policy: PathPolicy) -> PurePosixPath | None:
 
 def default_relative_path(key: str, policy: PathPolicy) -> PurePosixPath | None:
     """Where a key goes by default: its own folders and name, made safe. None for folder markers (keys ending in '/')."""
-    if key.endswith("/") or key.endswith("\\"):
+    if key.endswith(("/", "\\")):
         return None
     relative = sanitize(key, policy)
     if relative is None:

@@ -10,23 +10,23 @@ from dataclasses import dataclass
 
 from botocore.exceptions import (
     BotoCoreError,
+    ChecksumError,
     ClientError,
     ConnectionClosedError,
+    ConnectTimeoutError,
     EndpointConnectionError,
+    FlexibleChecksumError,
+    IncompleteReadError,
     NoCredentialsError,
     NoRegionError,
     PartialCredentialsError,
     ReadTimeoutError,
-    ConnectTimeoutError,
-    ChecksumError,
-    FlexibleChecksumError,
-    IncompleteReadError,
     ResponseStreamingError,
     TokenRetrievalError,
 )
 
 from agent import errors
-from agent.engine.messages import MalformedMessage
+from agent.api import MalformedMessage, PermanentFailure
 from agent.engine.paths import UnsafePathError
 
 
@@ -53,13 +53,11 @@ class IncompleteDownload(Exception):
     """The bytes on disk do not match the object's size."""
 
 
-class PermanentFailure(Exception):
-    """A message that can never succeed, with the reason for the dead-letter record."""
-
-
 NOT_READY = {"NoSuchKey", "404", "NotFound", "NoSuchVersion"}
-THROTTLED = {"SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequests", "RequestThrottled", "503", "500", "InternalError", "ServiceUnavailable", "RequestTimeout"}
-CREDENTIALS = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "ExpiredTokenException", "InvalidToken", "InvalidClientTokenId", "UnrecognizedClientException", "AuthFailure", "RequestExpired"}
+THROTTLED = {"SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequests", "RequestThrottled",
+             "503", "500", "InternalError", "ServiceUnavailable", "RequestTimeout"}
+CREDENTIALS = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "ExpiredTokenException", "InvalidToken",
+               "InvalidClientTokenId", "UnrecognizedClientException", "AuthFailure", "RequestExpired"}
 DENIED = {"AccessDenied", "403", "Forbidden", "AccessDeniedException", "AllAccessDisabled"}
 MISSING_BUCKET = {"NoSuchBucket"}
 MISSING_QUEUE = {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist", "NonExistentQueue"}
@@ -119,9 +117,11 @@ def classify(exc: BaseException) -> Failure:
 
 def _disk_failure(exc: OSError) -> Failure:
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return _wait(errors.DiskFullError(f"The disk holding the download folder is full ({exc.filename or ''}). Free some space; downloads resume by themselves."))
+        return _wait(errors.DiskFullError(f"The disk holding the download folder is full ({exc.filename or ''}). "
+                                          "Free some space; downloads resume by themselves."))
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return _wait(errors.FolderNotWritableError(f"Cannot write to {exc.filename or 'the download folder'} ({exc.strerror}). Fix its permissions or choose another folder."))
+        return _wait(errors.FolderNotWritableError(f"Cannot write to {exc.filename or 'the download folder'} ({exc.strerror}). "
+                                                   "Fix its permissions or choose another folder."))
     return Failure(Kind.RETRY, f"{exc.strerror or exc} ({exc.filename or ''})")
 
 

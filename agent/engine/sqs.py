@@ -6,11 +6,13 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 log = logging.getLogger(__name__)
 BATCH = 10  # the most messages SQS handles in one receive or batch request
+LONG_POLL_SECONDS = 20  # the longest wait SQS allows in one receive
 
 
 @dataclass
@@ -139,7 +141,7 @@ class DeleteBatcher:
         for attempt in range(5):
             try:
                 failed = self._queue.delete_batch(batch)
-            except Exception as exc:  # offline: keep trying for a while; the message would only come back as a duplicate
+            except Exception as exc:  # noqa: BLE001 - offline: keep trying for a while; the message would only come back as a duplicate
                 log.warning("Could not delete %d messages (%s); retrying", len(batch), exc)
                 time.sleep(min(8, 0.5 * 2**attempt))
                 continue

@@ -16,9 +16,8 @@ from typing import Any
 
 import pluggy
 
-from agent import PROJECT_NAME
+from agent.api import PROJECT_NAME, ObjectEvent
 from agent.config import Config
-from agent.engine.events import ObjectEvent
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 

@@ -8,16 +8,17 @@ import functools
 import inspect
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path, PurePath, PurePosixPath
-from typing import Any, Callable
+from typing import Any, cast
 
 import pluggy
 
-from agent import PROJECT_NAME
+from agent.api import PROJECT_NAME, ObjectEvent
 from agent.config import Config
-from agent.engine.events import ObjectEvent
+from agent.engine.hooks import PluginError
 from agent.errors import ConfigError, ConfigProblem
 from agent.plugins import hookspecs
 from agent.plugins.builtin import filters, formats, layout
@@ -37,14 +38,6 @@ BUILTIN_PLUGINS: tuple[tuple[str, Callable[[], object]], ...] = (
 HOOK_NAMES: frozenset[str] = frozenset(name for name in dir(hookspecs) if name.startswith("agent_"))
 NOTIFY_HOOKS = frozenset({"agent_object_failed", "agent_shutdown"})
 """Hooks that only tell plugins something: one plugin failing never stops the others hearing it."""
-
-
-class PluginError(Exception):
-    """A plugin raised (or returned something unusable). Names the plugin, so the user knows whom to blame."""
-
-    def __init__(self, plugin: str, hook: str, error: BaseException) -> None:
-        self.plugin, self.hook, self.error = plugin, hook, error
-        super().__init__(f"plugin {plugin!r} failed in {hook}: {type(error).__name__}: {error}")
 
 
 class BadReturnValue(TypeError):
@@ -291,7 +284,7 @@ class PluginHost:
                 return PurePosixPath(Path(chosen).relative_to(self.download_folder).as_posix())
             except ValueError:
                 pass
-        return chosen
+        return cast("str | PurePosixPath", chosen)  # checked by _checked() when the plugin returned it
 
     def object_downloaded(self, event: ObjectEvent, path: Path) -> None:
         self._call("agent_object_downloaded", event=event, path=path)

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
 from tests.aws import Setup
-from tests.conftest import write_config
+from tests.helpers import write_config
 
 if sys.platform != "linux":
     pytest.skip("the desktop tests need Linux (Xvfb, trayer, D-Bus)", allow_module_level=True)
 
-from tests.desktop.harness import Desktop, TrayApp, start_desktop  # noqa: E402
+from tests.desktop.harness import Desktop, TrayApp, start_desktop
 
 
 @pytest.fixture(scope="session")

@@ -9,15 +9,15 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from PIL import Image, ImageGrab
 
-from tests.conftest import wait_until
 from tests.desktop.notification_server import NotificationServer
+from tests.helpers import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "desktop"
@@ -82,7 +82,7 @@ class Desktop:
                     try:
                         names = child.get_wm_class() or ()
                         attributes = child.get_attributes()
-                    except Exception:  # noqa: BLE001  windows come and go
+                    except Exception:
                         continue
                     panel = inside_panel or "trayer" in names
                     if inside_panel and wm_class in names and attributes.map_state == 2:
@@ -112,7 +112,7 @@ class Desktop:
                     if prop is not None and popup in prop.value:
                         geometry = child.get_geometry()
                         menus.append((geometry.x, geometry.y, geometry.width, geometry.height))
-                except Exception:  # noqa: BLE001
+                except Exception:
                     continue
             return menus
         finally:
@@ -266,7 +266,7 @@ class TrayApp:
         for _ in range(3):
             self.desktop.run("xdotool", "mousemove", str(x + width // 2), str(y + height // 2), "click", "3")
             try:
-                return wait_until(lambda: self.desktop.popup_menus(), 5, "the menu to open")[0]
+                return wait_until(self.desktop.popup_menus, 5, "the menu to open")[0]
             except AssertionError:
                 continue  # the click landed while GTK was still mapping the icon
         raise AssertionError("right-clicking the icon did not open a menu")

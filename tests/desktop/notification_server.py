@@ -6,8 +6,9 @@ import asyncio
 import dataclasses
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Callable
+from typing import Annotated
 
 from dbus_fast.aio import MessageBus
 from dbus_fast.annotations import DBusDict, DBusInt32, DBusSignature, DBusStr, DBusUInt32
@@ -40,7 +41,7 @@ class _Interface(ServiceInterface):
         return self._server._record(Notification(0, app_name, summary, body, tuple(actions), replaces_id))
 
     @dbus_method()
-    def CloseNotification(self, id: DBusUInt32) -> None:  # noqa: A002  the spec's name
+    def CloseNotification(self, id: DBusUInt32) -> None:
         with self._server._lock:
             self._server.closed.append(id)
         self.NotificationClosed(id, 3)
@@ -54,11 +55,11 @@ class _Interface(ServiceInterface):
         return ("recording-test-server", "s3-sqs-agent tests", "1.0", "1.2")
 
     @dbus_signal()
-    def NotificationClosed(self, id: int, reason: int) -> DBusIdAndReason:  # noqa: A002
+    def NotificationClosed(self, id: int, reason: int) -> DBusIdAndReason:
         return (id, reason)
 
     @dbus_signal()
-    def ActionInvoked(self, id: int, action_key: str) -> DBusIdAndAction:  # noqa: A002
+    def ActionInvoked(self, id: int, action_key: str) -> DBusIdAndAction:
         return (id, action_key)
 
 
@@ -89,7 +90,7 @@ class NotificationServer:
         asyncio.set_event_loop(self._loop)
         try:
             self._loop.run_until_complete(self._connect())
-        except BaseException as exc:  # noqa: BLE001  reported by start()
+        except BaseException as exc:
             self._error = exc
             self._ready.set()
             return

@@ -17,7 +17,7 @@ from agent.desktop.autostart.base import launch_command
 from agent.desktop.autostart.linux import LOGIN_TRAY_WAIT_SECONDS, LinuxAutostart
 from agent.desktop.autostart.macos import BUNDLE_ID, MacAutostart
 from agent.desktop.autostart.windows import RUN_KEY, VALUE_NAME, WindowsAutostart
-from tests.conftest import run_agent
+from tests.helpers import run_agent
 
 AWKWARD = ["/opt/My Apps/s3-sqs-agent", "--odd=$HOME 100% \"quoted\""]
 

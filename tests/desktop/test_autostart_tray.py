@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import wait_until
 from tests.desktop.harness import TrayApp
+from tests.helpers import wait_until
 
 
 def login_item(probe: dict[str, Any]) -> dict[str, Any]:

@@ -19,12 +19,12 @@ from agent.desktop.icons import IconState
 from agent.desktop.notify import Notifier
 from agent.desktop.tray import TrayUnavailable, load_pystray
 from agent.desktop.watcher import ConfigWatcher
-from agent.engine import State, Status
-from agent.engine.events import Downloaded, Failed, NeedsUser, ObjectEvent, Retrying
+from agent.engine.engine import Status
+from agent.engine.events import Downloaded, Failed, NeedsUser, ObjectEvent, Retrying, State
 from agent.errors import ConfigError
 from agent.instance import InstanceLock
-from tests.conftest import ROOT
 from tests.desktop.harness import wait_until
+from tests.helpers import ROOT
 
 
 class RecordingBackend:
@@ -58,9 +58,9 @@ def backend() -> RecordingBackend:
     return RecordingBackend()
 
 
-def make_notifier(backend: RecordingBackend, settings: NotificationSettings = NotificationSettings(), **timing: float) -> Notifier:
+def make_notifier(backend: RecordingBackend, settings: NotificationSettings | None = None, **timing: float) -> Notifier:
     opened: list[str] = []
-    notifier = Notifier(settings, backend_factory=lambda: backend, open_folder=lambda: opened.append("folder"),
+    notifier = Notifier(settings or NotificationSettings(), backend_factory=lambda: backend, open_folder=lambda: opened.append("folder"),
                         quiet_seconds=timing.get("quiet", 0.0), debounce_seconds=timing.get("debounce", 0.2),
                         max_batch_seconds=timing.get("max_batch", 2.0))
     notifier.opened = opened  # type: ignore[attr-defined]
@@ -74,7 +74,8 @@ def test_downloads_are_batched_and_a_new_batch_replaces_the_last_notice(backend:
         for name in ("a.wav", "b.wav", "c.wav"):
             notifier.handle(downloaded(name))
         wait_until(lambda: backend.sent, 5, "the batched notice")
-        assert [(title, body) for _, title, body in backend.sent] == [("3 files downloaded", "Latest: a.wav, b.wav, c.wav. Click to open the folder.")]
+        assert [(title, body) for _, title, body in backend.sent] == [
+            ("3 files downloaded", "Latest: a.wav, b.wav, c.wav. Click to open the folder.")]
         notifier.handle(downloaded("d.wav"))
         wait_until(lambda: len(backend.sent) == 2, 5, "the second notice")
         assert backend.sent[1][1] == "4 files downloaded" and backend.cleared == ["n1"]
@@ -242,8 +243,8 @@ def test_installer_icons_are_generated(tmp_path: Path) -> None:
 
 
 def status(state: State, **fields: Any) -> Status:
-    values: dict[str, Any] = dict(state=state, detail="", active=0, bytes_done=0, bytes_total=0, downloaded=0,
-                                  downloaded_today=124, retries=0, given_up=0, failed_pending=0, retry_in=None, problem=None)
+    values: dict[str, Any] = {"state": state, "detail": "", "active": 0, "bytes_done": 0, "bytes_total": 0, "downloaded": 0,
+                                  "downloaded_today": 124, "retries": 0, "given_up": 0, "failed_pending": 0, "retry_in": None, "problem": None}
     values.update(fields)
     return Status(**values)
 

@@ -13,9 +13,9 @@ import yaml
 
 from agent.desktop.icons import COLORS, IconState
 from tests.aws import Setup, s3_event_body
-from tests.conftest import ROOT, write_config
-from tests.desktop.harness import ARTIFACTS, Desktop, TrayApp, wait_until
+from tests.desktop.harness import Desktop, TrayApp, wait_until
 from tests.desktop.notification_server import NotificationServer, text_of
+from tests.helpers import ROOT, write_config
 
 LOG_DIR_PARTS = ("state", "s3-sqs-agent", "log")
 
@@ -33,7 +33,7 @@ def assert_icon_shows(app: TrayApp, state: IconState) -> None:
 
     def matches() -> bool:
         colour = dominant_colour(app.icon_image())
-        return all(abs(a - b) <= 12 for a, b in zip(colour, expected))
+        return all(abs(a - b) <= 12 for a, b in zip(colour, expected, strict=True))
 
     wait_until(matches, 15, f"the docked icon to be drawn in the {state.value} colour {expected}")
 
@@ -60,7 +60,7 @@ def test_icon_docks_menu_opens_and_every_state_is_drawn(tray_app: TrayApp, deskt
     assert probe["status"] == "Up to date: 0 files today"
     assert probe["backend"] in ("appindicator", "gtk")
     assert f"Tray backend: {probe['backend']}" in tray_app.log()
-    x, y, width, height = tray_app.icon()  # type: ignore[misc]
+    _x, y, width, height = tray_app.icon()  # type: ignore[misc]
     assert 16 <= width <= 64 and 16 <= height <= 64 and y < 40, "the icon sits in the panel at the top"
     assert_icon_shows(tray_app, IconState.IDLE)
     save_state(desktop, tray_app, "docked-icon.png")
@@ -117,7 +117,7 @@ def test_pause_stops_downloads_survives_restart_and_resume_restarts_them(tray_ap
     downloads = private_home / "downloads"
     tray_app.start()
     aws.put("before.wav", b"before")
-    wait_until(lambda: (downloads / "before.wav").exists(), 30, "before.wav to download")
+    wait_until((downloads / "before.wav").exists, 30, "before.wav to download")
 
     tray_app.choose("Pause")
     tray_app.wait_probe(lambda p: p["paused"] and p["status"] == "Paused", what="Paused")
@@ -135,7 +135,7 @@ def test_pause_stops_downloads_survives_restart_and_resume_restarts_them(tray_ap
     assert aws.counts() == (1, 0) and not (downloads / "during.wav").exists()
 
     tray_app.choose("Resume")
-    wait_until(lambda: (downloads / "during.wav").exists(), 30, "during.wav to download after Resume")
+    wait_until((downloads / "during.wav").exists, 30, "during.wav to download after Resume")
     assert (downloads / "during.wav").read_bytes() == b"during"
     tray_app.wait_probe(lambda p: not p["paused"] and p["state"] == "idle", what="idle after Resume")
     wait_until(lambda: aws.counts() == (0, 0), 30, "the message to be deleted")
@@ -184,7 +184,7 @@ def test_retry_is_notified_once_per_object_and_a_give_up_is_notified(tray_app: T
     wait_until(lambda: "Retrying late.wav in" in tray_app.log() and "(attempt 2 of 4)" in tray_app.log(), 60,
                "a second failed attempt for late.wav")
     aws.put("late.wav", b"late")
-    wait_until(lambda: (private_home / "downloads" / "late.wav").exists(), 60, "late.wav to download once it exists")
+    wait_until((private_home / "downloads" / "late.wav").exists, 60, "late.wav to download once it exists")
 
     aws.send(s3_event_body(aws.bucket, "never.wav", size=4))
     failure = notifications.wait_for(lambda n: n.summary == "Could not download never.wav", 90, "the give-up notice")
@@ -227,7 +227,7 @@ def test_live_config_in_place_atomic_and_recreated_and_a_broken_one(tray_app: Tr
         handle.write(yaml.safe_dump(data))
     saved("in-place")
     aws.put("one.wav", b"1")
-    wait_until(lambda: (private_home / "in-place" / "one.wav").exists(), 30, "one.wav in the new folder")
+    wait_until((private_home / "in-place" / "one.wav").exists, 30, "one.wav in the new folder")
 
     data["download_folder"] = str(private_home / "atomic")
     temporary = tray_config.with_name(".config.yaml.swp")
@@ -235,14 +235,14 @@ def test_live_config_in_place_atomic_and_recreated_and_a_broken_one(tray_app: Tr
     os.replace(temporary, tray_config)
     saved("atomic")
     aws.put("two.wav", b"2")
-    wait_until(lambda: (private_home / "atomic" / "two.wav").exists(), 30, "two.wav in the folder set by an atomic replace")
+    wait_until((private_home / "atomic" / "two.wav").exists, 30, "two.wav in the folder set by an atomic replace")
 
     data["download_folder"] = str(private_home / "recreated")
     tray_config.unlink()
     tray_config.write_text(yaml.safe_dump(data), encoding="utf-8")
     saved("recreated")
     aws.put("three.wav", b"3")
-    wait_until(lambda: (private_home / "recreated" / "three.wav").exists(), 30, "three.wav in the folder of a recreated file")
+    wait_until((private_home / "recreated" / "three.wav").exists, 30, "three.wav in the folder of a recreated file")
 
     good = tray_config.read_text(encoding="utf-8")
     broken = good + "concurrency: lots\n"
@@ -254,7 +254,7 @@ def test_live_config_in_place_atomic_and_recreated_and_a_broken_one(tray_app: Tr
     probe = tray_app.wait_state("attention")
     assert probe["status"] == f"Config error (line {line}, concurrency): using the last good config"
     aws.put("four.wav", b"4")
-    wait_until(lambda: (private_home / "recreated" / "four.wav").exists(), 30, "four.wav under the last good config")
+    wait_until((private_home / "recreated" / "four.wav").exists, 30, "four.wav under the last good config")
     assert tray_app.alive()
 
     tray_config.write_text(good.replace("recreated", "fixed"), encoding="utf-8")
@@ -279,7 +279,7 @@ def test_choose_download_folder_writes_the_config(tray_app: TrayApp, desktop: De
     text = tray_config.read_text(encoding="utf-8")
     assert text.startswith("# my comment stays\n") and f"download_folder: {chosen}" in text
     aws.put("picked.wav", b"picked")
-    wait_until(lambda: (chosen / "picked.wav").exists(), 30, "picked.wav in the chosen folder")
+    wait_until((chosen / "picked.wav").exists, 30, "picked.wav in the chosen folder")
 
 
 def test_a_second_launch_says_already_running_and_exits_0(tray_app: TrayApp, notifications: NotificationServer) -> None:
@@ -318,7 +318,7 @@ def test_without_gi_it_names_the_fix_and_can_keep_running(tray_config: Path, des
         desktop.run("xdotool", "key", "Return")  # Yes: keep running without an icon
         wait_until(lambda: "Running without a tray icon: yes" in app.log(), 30, "the answer to be taken")
         aws.put("headless.wav", b"still working")
-        wait_until(lambda: (private_home / "downloads" / "headless.wav").exists(), 30, "downloads to go on without an icon")
+        wait_until((private_home / "downloads" / "headless.wav").exists, 30, "downloads to go on without an icon")
         assert "PyGObject (the 'gi' module) is not installed" in app.read_output()
     finally:
         assert app.stop() == 0

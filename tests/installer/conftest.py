@@ -6,14 +6,14 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 if sys.platform != "linux":
     pytest.skip("the installer tests build and install the Linux one-folder app and .deb; this is not Linux",

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from agent import __version__, cli
-from tests.conftest import run_agent
+from tests.helpers import run_agent
 
 
 def test_hidden_dialog_command_runs_the_dialog_child(monkeypatch: pytest.MonkeyPatch) -> None:

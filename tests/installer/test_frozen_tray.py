@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from tests.aws import Setup
-from tests.conftest import wait_until, write_config
 from tests.desktop.harness import TrayApp
+from tests.helpers import wait_until, write_config
 from tests.installer.conftest import Build
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
@@ -38,13 +38,13 @@ def test_frozen_tray_docks(build: Build, desktop: Any, aws: Setup, private_home:
         probe = app.wait_probe(lambda p: p["status"] != "Starting…", timeout=60, what="the frozen tray to draw")
         assert probe["backend"] in ("appindicator", "gtk")
         assert probe["pid"] == app.process.pid if app.process else False
-        x, y, width, height = wait_until(app.icon, 60, "the frozen app's icon to dock in trayer")
+        _x, _y, width, height = wait_until(app.icon, 60, "the frozen app's icon to dock in trayer")
         assert width > 0 and height > 0
         labels = [item.get("text") for item in probe["menu"] if not item.get("separator")]
         assert "Quit" in labels
         aws.put("docked.txt", b"hello")
         app.wait_state("idle", timeout=60)
-        wait_until(lambda: (private_home / "downloads" / "docked.txt").exists(), 60, "the frozen tray app to download")
+        wait_until((private_home / "downloads" / "docked.txt").exists, 60, "the frozen tray app to download")
     finally:
         code = app.stop()
     assert code == 0, app.read_output()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.aws import Setup
-from tests.conftest import files_under, write_config
+from tests.helpers import files_under, write_config
 from tests.installer.conftest import Build
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]

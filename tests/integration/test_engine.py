@@ -16,7 +16,7 @@ import pytest
 from boto3.s3.transfer import TransferConfig
 
 from tests.aws import Setup, make_setup, s3_event_body
-from tests.conftest import ROOT, files_under, run_agent, write_config
+from tests.helpers import ROOT, drain, files_under, run_agent, write_config
 
 AWKWARD_KEYS = [
     "takes/take 01.wav",
@@ -26,9 +26,6 @@ AWKWARD_KEYS = [
     "plain.wav",
 ]
 
-
-def drain(config: Path, *extra: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return run_agent("run", "--headless", "--config", str(config), "--drain", *extra, timeout=timeout)
 
 
 @pytest.fixture(params=["crt", "boto3"])
@@ -180,7 +177,7 @@ def test_hostile_keys_stay_inside_and_collisions_get_distinct_names(aws: Setup, 
     assert sorted(found.values()) == [b"1", b"2", b"3", b"4", b"5"]
     assert "escape.wav" in found and "abs.wav" in found and "x/y.wav" in found
     assert {found["a/b.wav"], *(v for k, v in found.items() if k.startswith("a/b ~"))} == {b"3", b"4"}
-    assert [p for p in (tmp_path / "box").iterdir()] == [out]
+    assert list((tmp_path / "box").iterdir()) == [out]
     assert not (tmp_path / "escape.wav").exists()
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,7 @@ import pytest
 
 from agent.plugins.manager import PluginHost, installed_plugins
 from tests.aws import Setup, make_setup, s3_event_body
-from tests.conftest import files_under, run_agent, write_config
+from tests.helpers import drain, files_under, run_agent, write_config
 from tests.plugin_pkg import DISTRIBUTION, ENTRY_POINT, install
 
 
@@ -20,9 +19,6 @@ from tests.plugin_pkg import DISTRIBUTION, ENTRY_POINT, install
 def test_plugin() -> None:
     install()
 
-
-def drain(config: Path) -> subprocess.CompletedProcess[str]:
-    return run_agent("run", "--headless", "--config", str(config), "--drain", timeout=120)
 
 
 def plugin_config(aws: Setup, out: Path, record: Path | None = None, **options: Any) -> dict[str, Any]:

@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 from tests.aws import Setup, make_setup, s3_event_body
-from tests.conftest import files_under, run_agent, write_config
+from tests.helpers import drain, files_under, write_config
 from tests.unit.test_plugin_audio_check import flac_bytes, wav_bytes
-
-
-def drain(config: Path) -> subprocess.CompletedProcess[str]:
-    return run_agent("run", "--headless", "--config", str(config), "--drain", timeout=120)
 
 
 def announce(aws: Setup, key: str, data: bytes, metadata: dict[str, str] | None = None) -> None:

@@ -8,9 +8,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
-from typing import Iterator
 
 HERE = Path(__file__).resolve().parent
 DISTRIBUTION = "s3-sqs-agent-testplugin"

@@ -7,18 +7,18 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 
 from agent import config as config_module
-from agent.engine import Engine
+from agent.engine.engine import Engine
 from agent.engine.events import Downloaded, NeedsUser, State, StateChanged
 from agent.engine.ledger import Ledger
 from agent.engine.paths import is_temp_name
+from agent.plugins.manager import PluginHost
 from tests.aws import Setup
-from tests.conftest import files_under, wait_until
-
+from tests.helpers import files_under, wait_until
 
 wait_for = wait_until
 
@@ -71,7 +71,7 @@ def start_engine(data: dict[str, Any], tmp_path: Path, *, drain: bool = False) -
     path = tmp_path / f"config-{time.monotonic_ns()}.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     config = config_module.load(path)
-    engine = Engine(config, Ledger(tmp_path / "ledger.sqlite3"), drain=drain)
+    engine = Engine(config, Ledger(tmp_path / "ledger.sqlite3"), hooks=PluginHost, drain=drain)
     running = Running(engine)
     engine.subscribe(running.events.append)
     root = logging.getLogger()

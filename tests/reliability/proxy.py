@@ -8,6 +8,7 @@ moto keeps its state in memory behind it; `up()` listens on the same port again.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import socket
 import threading
@@ -71,18 +72,14 @@ class FaultProxy:
         """Refuse connections from now on, and break every open one (as a crashed server would)."""
         listener, self._listener = self._listener, None
         if listener is not None:
-            try:
-                listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept(); close() alone would let it take one more
-            except OSError:
-                pass
+            with contextlib.suppress(OSError):  # wakes the blocked accept(); close() alone would let it take one more
+                listener.shutdown(socket.SHUT_RDWR)
             listener.close()
         with self._lock:
             connections, self._connections = set(self._connections), set()
         for conn in connections:
-            try:
+            with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             conn.close()
 
     def count(self, operation: str) -> int:
@@ -122,7 +119,8 @@ class FaultProxy:
                 if dropping:
                     return  # close the connection without an answer
                 if operation in self.faults.deny:
-                    _send(conn, 403, [("Content-Type", "application/xml" if operation in ("GetObject", "HeadObject") else "application/x-amz-json-1.0")],
+                    kind = "application/xml" if operation in ("GetObject", "HeadObject") else "application/x-amz-json-1.0"
+                    _send(conn, 403, [("Content-Type", kind)],
                           S3_DENIED if operation in ("GetObject", "HeadObject") else SQS_DENIED)
                     continue
                 if operation in self.faults.busy:
@@ -157,10 +155,8 @@ class FaultProxy:
             upstream.close()
             with self._lock:
                 self._connections.discard(conn)
-            try:
+            with contextlib.suppress(OSError):
                 conn.close()
-            except OSError:
-                pass
 
     def _take(self, name: str) -> bool:
         with self._lock:
@@ -205,5 +201,6 @@ def _operation(method: str, target: str, headers: list[tuple[str, str]]) -> str:
 
 def _send(conn: socket.socket, status: int, headers: list[tuple[str, str]], body: bytes, length: int | None = None) -> None:
     reason = http.client.responses.get(status, "Status")
-    head = [f"HTTP/1.1 {status} {reason}"] + [f"{k}: {v}" for k, v in headers] + [f"Content-Length: {len(body) if length is None else length}", "", ""]
+    head = [f"HTTP/1.1 {status} {reason}", *(f"{k}: {v}" for k, v in headers),
+            f"Content-Length: {len(body) if length is None else length}", "", ""]
     conn.sendall("\r\n".join(head).encode("latin-1") + body)

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from agent import config as config_module
-from agent.engine import Engine
 from agent.engine.consumer import LAST_RUN_STATE
+from agent.engine.engine import Engine
 from agent.engine.events import CatchUpSuggested
 from agent.engine.ledger import Ledger
+from agent.plugins.manager import PluginHost
 from tests.aws import Setup
-from tests.conftest import files_under, run_agent, write_config
+from tests.helpers import files_under, run_agent, write_config
 from tests.reliability.helpers import wait_for
 
 TRICKY = ["lost/a+b.wav", "lost/100%.wav", "lost/a%2Bb.wav", "lost/with space.wav", "lost/café.wav", "lost/x+y z%41.wav"]
@@ -99,7 +100,7 @@ def _start(aws: Setup, tmp_path: Path, last_run: float | None) -> list[object]:
     ledger = Ledger(tmp_path / "ledger.sqlite3")
     if last_run is not None:
         ledger.set_state(LAST_RUN_STATE, str(last_run))
-    engine = Engine(config, ledger)
+    engine = Engine(config, ledger, hooks=PluginHost)
     events: list[object] = []
     engine.subscribe(events.append)
     aws.send({"Event": "s3:TestEvent"})  # something to receive at once, rather than a 20 s long poll
@@ -117,7 +118,7 @@ def test_a_start_after_longer_than_the_retention_offers_catch_up(aws: Setup, tmp
     retention = 345_600  # the queue's default, 4 days
     [suggested] = _start(aws, tmp_path / "away", time.time() - retention - 3600)
     assert suggested.retention_seconds == retention
-    assert suggested.last_run < datetime.now(timezone.utc) - timedelta(seconds=retention)
+    assert suggested.last_run < datetime.now(UTC) - timedelta(seconds=retention)
     assert _start(aws, tmp_path / "recent", time.time() - 3600) == []
     assert _start(aws, tmp_path / "first", None) == []
 
@@ -127,7 +128,7 @@ def test_stopping_a_catch_up_leaves_nothing_partial_and_a_second_run_finishes(aw
     import subprocess
     import sys
 
-    from tests.conftest import ROOT
+    from tests.helpers import ROOT
     from tests.reliability.helpers import temp_files
 
     expected = {f"many/{i:02d}.wav": os.urandom(200_000) for i in range(30)}

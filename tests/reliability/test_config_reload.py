@@ -9,7 +9,7 @@ import pytest
 from agent import config as config_module
 from agent.errors import ConfigError
 from tests.aws import Setup
-from tests.conftest import write_config
+from tests.helpers import write_config
 from tests.reliability.helpers import start_engine, wait_for
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus" / "configs"
@@ -33,7 +33,7 @@ def test_broken_configs_leave_the_running_agent_on_its_last_good_one(aws: Setup,
             run.engine.reconfigure(config_module.load(unknown_plugin))
         assert rejected >= 15 and run.engine.config is good
         aws.put("after/reload.wav", b"still running")
-        wait_for(lambda: (out / "after/reload.wav").exists(), 60, what="a download after the rejected configs")
+        wait_for((out / "after/reload.wav").exists, 60, what="a download after the rejected configs")
     finally:
         run.stop()
     assert not (tmp_path / "elsewhere").exists()

@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 
 from agent.config import Config
+from agent.engine import aws as engine_aws
 from agent.engine.download import Downloader, TransferSettings, remove_stale_temp_files
 from agent.engine.events import EventBus, ObjectEvent
-from agent.engine.ledger import Ledger
+from agent.engine.ledger import FileRecord, Ledger
 from agent.engine.objects import ObjectHandler
-from agent.engine import aws as engine_aws
 from agent.plugins.manager import PluginHost
 from tests.aws import Setup
-from tests.conftest import files_under
+from tests.helpers import files_under
 
 
 class CrashingLedger(Ledger):
@@ -25,7 +25,7 @@ class CrashingLedger(Ledger):
 
     crashes = 1
 
-    def record_file(self, record):  # type: ignore[no-untyped-def]
+    def record_file(self, record: FileRecord) -> None:
         if self.crashes:
             self.crashes -= 1
             raise RuntimeError("simulated crash after the rename")

@@ -13,7 +13,7 @@ import pytest
 
 from agent.engine.events import State
 from tests.aws import Setup, make_setup
-from tests.conftest import ROOT, write_config
+from tests.helpers import ROOT, write_config
 from tests.reliability.helpers import assert_final, start_engine, wait_for
 from tests.reliability.proxy import FaultProxy
 

@@ -12,14 +12,14 @@ import random
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
 from agent.engine.events import State
 from tests.aws import Setup
-from tests.conftest import ROOT, write_config
+from tests.helpers import ROOT, write_config
 from tests.reliability.helpers import assert_final, start_engine, temp_files, wait_for
 
 IS_ROOT = sys.platform.startswith("linux") and os.geteuid() == 0
@@ -64,7 +64,7 @@ def test_disk_full_keeps_the_message_and_recovers_once_space_is_freed(aws: Setup
         wait_for(lambda: run.log.count("disk holding the download folder is full") >= attempts + 2, 30, what="two more tries")
         assert temp_files(out) == [] and not (out / "big/take.wav").exists()
         filler.unlink()
-        wait_for(lambda: (out / "big/take.wav").exists(), 60, what="the big file once space was freed")
+        wait_for((out / "big/take.wav").exists, 60, what="the big file once space was freed")
         wait_for(lambda: run.engine.status().state is State.IDLE, 30, what="the idle state")
         tries = run.log.count("disk holding the download folder is full")
     finally:
@@ -88,7 +88,7 @@ def test_read_only_download_folder_waits_then_recovers(aws: Setup, tmp_path: Pat
         assert sum(aws.counts()) == 1
         assert run.engine.status().given_up == 0 and run.engine.status().retries == 0
         subprocess.run(["mount", "-o", "remount,rw", str(out)], check=True)
-        wait_for(lambda: (out / "ro/a.wav").exists(), 60, what="the file after the folder became writable")
+        wait_for((out / "ro/a.wav").exists, 60, what="the file after the folder became writable")
     finally:
         run.stop()
     assert_final(out, expected, aws)
@@ -155,7 +155,7 @@ def test_a_large_file_that_cannot_fit_fails_before_any_byte_is_fetched(moto_endp
         assert proxy.count("GetObject") == 0
         assert temp_files(out) == []
         subprocess.run(["mount", "-o", "remount,size=32m", str(out)], check=True)  # space is freed
-        wait_for(lambda: (out / "big/ranged.wav").exists(), 90, what="the file once space was freed")
+        wait_for((out / "big/ranged.wav").exists, 90, what="the file once space was freed")
     finally:
         run.stop()
         proxy.down()
@@ -172,7 +172,7 @@ def test_an_unplugged_or_deleted_download_folder_waits_and_recovers(aws: Setup, 
     aws.put("first.wav", b"1" * 1000)
     run = start_engine(aws.config(str(out), retry_base_seconds=1, retry_max_seconds=2, max_attempts=2), tmp_path)
     try:
-        wait_for(lambda: (out / "first.wav").exists(), 30, what="the first file")
+        wait_for((out / "first.wav").exists, 30, what="the first file")
         subprocess.run(["umount", str(out)], check=True)  # the drive is unplugged
         mounts.remove(out)
         aws.put("second.wav", b"2" * 1000)
@@ -183,7 +183,7 @@ def test_an_unplugged_or_deleted_download_folder_waits_and_recovers(aws: Setup, 
         _mount(out, "size=4m,mode=0755")  # plugged back in (an empty drive here)
         mounts.append(out)
         (out / "first.wav").write_bytes(b"1" * 1000)
-        wait_for(lambda: (out / "second.wav").exists(), 30, what="the second file")
+        wait_for((out / "second.wav").exists, 30, what="the second file")
         subprocess.run(["umount", str(out)], check=True)
         mounts.remove(out)
         out.rmdir()  # now the folder is deleted outright

@@ -12,9 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from agent.engine.paths import PathPolicy
 from tests.aws import Setup, make_setup
-from tests.conftest import files_under, run_agent, write_config
+from tests.helpers import files_under, run_agent, write_config
 from tests.reliability.helpers import start_engine
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus" / "messages"
@@ -62,7 +61,7 @@ def test_every_hostile_body_gets_its_exact_outcome(moto_endpoint: str, tmp_path:
     run = start_engine(aws.config(str(out), dead_letter_queue_url=aws.dlq_url, exclude=["*.tmp"], concurrency=4), tmp_path, drain=True)
     try:
         assert run.engine.wait(180), "the drain did not finish"
-        alive = [t.name for t in run.engine._consumer._workers if t.is_alive()]  # noqa: SLF001 - the agent stayed up
+        alive = [t.name for t in run.engine._consumer._workers if t.is_alive()]
     finally:
         run.stop()
     assert len(alive) == 4

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.aws import make_setup
-from tests.conftest import ROOT, run_agent, write_config
+from tests.helpers import ROOT, run_agent, write_config
 from tests.reliability.helpers import assert_final, random_files
 
 FILES = 200
@@ -40,7 +40,7 @@ def test_kill_9_at_random_moments_loses_and_doubles_nothing(moto_endpoint: str, 
         time.sleep(rng.uniform(0.6, 2.6))  # the agent is up in about half a second; a full drain takes about 5 s
         process.send_signal(signal.SIGKILL)
         process.wait(10)
-        done = len([p for p in out.rglob("*.wav")]) if out.exists() else 0
+        done = len(list(out.rglob("*.wav"))) if out.exists() else 0
         killed_mid_drain += 0 < done < FILES
     assert killed_mid_drain >= 1, "no kill landed in the middle of the drain"
     final = run_agent("run", "--headless", "--config", str(config), "--drain", timeout=180)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from agent import __version__
-from tests.conftest import run_agent
+from tests.helpers import run_agent
 
 COMMANDS = [[], ["run"], ["config"], ["config", "path"], ["config", "show"], ["config", "validate"], ["status"],
             ["failed"], ["failed", "list"], ["failed", "retry"]]

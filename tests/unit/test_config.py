@@ -98,9 +98,34 @@ def test_bandwidth(text: object, rate: int) -> None:
     assert config.parse_rate(text) == rate
 
 
-def test_set_key_keeps_comments(tmp_path: Path) -> None:
+def test_update_file_keeps_comments(tmp_path: Path) -> None:
     path = tmp_path / "config.yaml"
     path.write_text("# mine\n" + SEED)
-    config.set_key(path, "download_folder", "/tmp/new folder")
+    config.update_file(path, {"download_folder": "/tmp/new folder"})
     text = path.read_text()
     assert text.startswith("# mine\n") and config.load(path).download_folder == Path("/tmp/new folder")
+
+
+def test_update_file_fills_the_template_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    config.write_template(path)
+    loaded = config.update_file(path, {"sqs_queue_url": "https://sqs.us-east-2.amazonaws.com/123456789012/takes",
+                                       "s3_bucket_name": "takes", "notifications": {"per_file": True}})
+    text = path.read_text()
+    assert loaded.s3_bucket_name == "takes" and loaded.aws_region == "us-east-2" and loaded.notifications.per_file
+    assert text.count("\n# ") >= config.TEMPLATE.count("\n# ") - 2  # the template's comments are kept
+    lines = text.splitlines()
+    bucket = next(i for i, line in enumerate(lines) if line.startswith("s3_bucket_name:"))
+    assert "refuse notifications for any other bucket" in lines[bucket]  # set where the template explains it
+    assert lines.index("# Optional.") < bucket
+
+
+def test_update_file_merges_sections_removes_keys_and_refuses_bad_values(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(SEED + "notifications:\n  retries: false  # too chatty\nconcurrency: 4\n")
+    config.update_file(path, {"notifications": {"per_file": True}, "concurrency": config.REMOVE})
+    text = path.read_text()
+    assert "retries: false  # too chatty" in text and "per_file: true" in text and "concurrency" not in text
+    with pytest.raises(config.ConfigError, match="concurrency"):
+        config.update_file(path, {"concurrency": 0})
+    assert path.read_text() == text

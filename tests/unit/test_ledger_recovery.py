@@ -11,7 +11,7 @@ import pytest
 from agent import dirs
 from agent.engine.ledger import Ledger
 from agent.errors import LedgerError
-from tests.conftest import run_agent
+from tests.helpers import run_agent
 
 
 def test_a_damaged_ledger_is_kept_aside_and_replaced(tmp_path: Path) -> None:

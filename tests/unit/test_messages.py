@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timezone
+from datetime import UTC
 
 import pytest
 
@@ -58,7 +58,7 @@ def test_eventbridge_object_created() -> None:
                              "reason": "PutObject"}}
     [event] = parse_body(body(event_body), "m3")
     assert (event.bucket, event.key, event.size, event.etag, event.version_id) == ("audio", "a b.wav", 5, "b1946ac9", "IYV3")
-    assert event.source == "eventbridge" and event.event_time.tzinfo == timezone.utc
+    assert event.source == "eventbridge" and event.event_time.tzinfo == UTC
 
 
 def test_test_event_holds_nothing() -> None:

@@ -7,8 +7,8 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 from urllib.parse import quote_plus
 
 import pytest
@@ -122,8 +122,9 @@ def test_distinct_keys_never_share_a_path_and_never_leave_the_folder(key_list: l
 
 def test_a_name_that_looks_like_a_disambiguated_one_gets_its_own_path() -> None:
     """`a/b.wav` and `a\\b.wav` share a natural name; a third key spelled like the second one's new name must not collide."""
-    from agent.engine.paths import disambiguate
     from pathlib import PurePosixPath
+
+    from agent.engine.paths import disambiguate
 
     lookalike = disambiguate(PurePosixPath("a/b.wav"), "bucket/a\\b.wav").as_posix()
     for order in (["a/b.wav", lookalike, "a\\b.wav"], ["a\\b.wav", "a/b.wav", lookalike], [lookalike, "a/b.wav", "a\\b.wav"]):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -11,7 +11,7 @@ import pytest
 from agent.engine.events import ObjectEvent
 from agent.plugins.builtin.by_date import ByDate
 
-MOMENT = datetime(2026, 11, 28, 23, 30, 5, tzinfo=timezone.utc)
+MOMENT = datetime(2026, 11, 28, 23, 30, 5, tzinfo=UTC)
 EVENT = ObjectEvent("bucket", "sessions/day one/take 01.wav", event_time=MOMENT)
 DEFAULT = PurePosixPath("sessions/day one/take 01.wav")
 
@@ -40,7 +40,7 @@ def test_a_key_without_folder_or_suffix_uses_the_missing_value() -> None:
 
 
 def test_an_event_without_a_time_uses_now() -> None:
-    before = datetime.now(timezone.utc).year
+    before = datetime.now(UTC).year
     year = ByDate(template="{year}/{name}", timezone="utc").agent_local_path(ObjectEvent("b", "x.wav"), PurePosixPath("x.wav")).split("/")[0]
     assert int(year) in (before, before + 1)
 

@@ -18,8 +18,8 @@ from agent import MalformedMessage, hookimpl
 from agent.config import Config, parse
 from agent.engine.events import ObjectEvent
 from agent.errors import ConfigError
-from agent.plugins.manager import PluginError, PluginHost, installed_plugins
-from tests.conftest import ROOT, run_agent, write_config
+from agent.plugins.manager import PluginError, PluginHost
+from tests.helpers import ROOT, run_agent, write_config
 
 EVENT = ObjectEvent("bucket", "a/b.wav")
 MODULE = __name__
@@ -266,7 +266,8 @@ def test_parsed_events_carry_the_parsers_name_and_the_message_id(tmp_path: Path)
     host = PluginHost(config(tmp_path, {"name": "parser"}))
     [event] = host.parse_message("key:x.wav", {"MessageId": "m-1"})
     assert (event.key, event.source, event.message_id) == ("key:x.wav", "parser", "m-1")
-    s3 = host.parse_message('{"Records": [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": "b"}, "object": {"key": "k"}}}]}', {"MessageId": "m-2"})
+    body = '{"Records": [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": "b"}, "object": {"key": "k"}}}]}'
+    s3 = host.parse_message(body, {"MessageId": "m-2"})
     assert s3 is not None and s3[0].source == "s3"
     with pytest.raises(PluginError) as caught:
         host.parse_message("malformed", {})

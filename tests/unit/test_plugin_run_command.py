@@ -65,7 +65,7 @@ def test_timeout_kills_the_command_and_what_it_started(audio: Path, tmp_path: Pa
     child = f"import time; time.sleep(3); open({str(late)!r}, 'w').write('x')"
     script = f"import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', {child!r}]); time.sleep(30)"
     plugin = RunCommand(command=[PY, "-c", script], timeout=0.5)
-    with pytest.raises(CommandFailed, match="took longer than 0.5 s"):
+    with pytest.raises(CommandFailed, match=r"took longer than 0\.5 s"):
         plugin.agent_object_downloaded(EVENT, audio)
     import time
 

@@ -95,7 +95,7 @@ def test_config_ledger_and_logs_are_private(tmp_path: Path) -> None:
     try:
         config = dirs.default_config_file()
         config_module.write_template(config)
-        config_module.set_key(config, "sqs_queue_url", "https://sqs.us-east-1.amazonaws.com/1/q")
+        config_module.update_file(config, {"sqs_queue_url": "https://sqs.us-east-1.amazonaws.com/1/q"})
         ledger = Ledger(dirs.ledger_file())
         ledger.set_state("x", "1")
         log_path = logs.setup("INFO", console=False)

@@ -7,9 +7,7 @@ import sys
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
-from agent import APP_NAME
-
-APP_TITLE = "S3 SQS Agent"
+from agent.api import APP_NAME
 
 
 def launch_command() -> list[str]:

@@ -7,7 +7,8 @@ import os
 from pathlib import Path
 
 from agent import APP_NAME
-from agent.desktop.autostart.base import APP_TITLE, Autostart, AutostartStatus
+from agent.api import APP_TITLE
+from agent.desktop.autostart.base import Autostart, AutostartStatus
 
 START_DELAY_SECONDS = 5
 """X-GNOME-Autostart-Delay: the panel and its tray usually come up in the first seconds of a session."""

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Protocol
 
-from agent.desktop.autostart.base import APP_TITLE, Autostart, AutostartStatus
+from agent.api import APP_TITLE
+from agent.desktop.autostart.base import Autostart, AutostartStatus
 
 RUN_KEY = r"Software\Microsoft\Windows\CurrentVersion\Run"
 VALUE_NAME = APP_TITLE
@@ -24,7 +26,9 @@ class WinregRegistry:
     """The real HKEY_CURRENT_USER through winreg (Windows only)."""
 
     def get(self, key: str, name: str) -> str | None:
-        import winreg  # type: ignore[import-not-found,unused-ignore]
+        if sys.platform != "win32":
+            raise OSError("the registry exists only on Windows")
+        import winreg
 
         try:
             with winreg.OpenKey(winreg.HKEY_CURRENT_USER, key) as handle:
@@ -34,13 +38,17 @@ class WinregRegistry:
         return str(value)
 
     def set(self, key: str, name: str, value: str) -> None:
-        import winreg  # type: ignore[import-not-found,unused-ignore]
+        if sys.platform != "win32":
+            raise OSError("the registry exists only on Windows")
+        import winreg
 
         with winreg.CreateKey(winreg.HKEY_CURRENT_USER, key) as handle:
             winreg.SetValueEx(handle, name, 0, winreg.REG_SZ, value)
 
     def delete(self, key: str, name: str) -> None:
-        import winreg  # type: ignore[import-not-found,unused-ignore]
+        if sys.platform != "win32":
+            raise OSError("the registry exists only on Windows")
+        import winreg
 
         try:
             with winreg.OpenKey(winreg.HKEY_CURRENT_USER, key, 0, winreg.KEY_SET_VALUE) as handle:

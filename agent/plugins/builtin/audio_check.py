@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from agent import hookimpl
+from agent.api import ObjectEvent, hookimpl
 from agent.config import Config
 from agent.engine import paths
-from agent.engine.events import ObjectEvent
 
 log = logging.getLogger(__name__)
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 import logging
 import re
 import string
-from datetime import datetime, timezone, tzinfo
+from datetime import UTC, datetime, tzinfo
 from pathlib import PurePosixPath
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from agent import hookimpl
+from agent.api import ObjectEvent, hookimpl
 from agent.config import Config
-from agent.engine.events import ObjectEvent
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +74,7 @@ class ByDate:
 
     def render(self, event: ObjectEvent, default_path: PurePosixPath, metadata: dict[str, str]) -> str:
         """The template filled in for one object (the engine makes the result safe)."""
-        moment = event.event_time or datetime.now(timezone.utc)
+        moment = event.event_time or datetime.now(UTC)
         moment = moment.astimezone() if self.zone is None else moment.astimezone(self.zone)
         key = event.key
         folder, _, name = key.rpartition("/")
@@ -89,7 +88,8 @@ class ByDate:
             "year": f"{moment.year:04d}", "month": f"{moment.month:02d}", "day": f"{moment.day:02d}",
             "hour": f"{moment.hour:02d}", "minute": f"{moment.minute:02d}", "second": f"{moment.second:02d}",
             "date": moment.strftime("%Y-%m-%d"),
-            "path": (default_path if self.keep_prefixes else PurePosixPath(default_path.name)).as_posix(), "key": key, "folder": folder or self.missing,
+            "path": (default_path if self.keep_prefixes else PurePosixPath(default_path.name)).as_posix(), "key": key,
+            "folder": folder or self.missing,
             **{field: _flat(value) or (self.missing if field != "suffix" else "") for field, value in plain.items()},
             "meta": _Metadata({k: _flat(v) for k, v in metadata.items()}, self.missing),
         }
@@ -117,7 +117,7 @@ def _zone(name: Any) -> tzinfo | None:
     if name.lower() == "local":
         return None
     if name.lower() == "utc":
-        return timezone.utc
+        return UTC
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -136,7 +136,8 @@ def _check_template(template: str) -> bool:
             continue
         root = re.split(r"[.\[]", field, maxsplit=1)[0]
         if root not in FIELDS:
-            raise ValueError(f"option 'template': unknown field {{{field}}}; the fields are {', '.join('{' + f + '}' for f in FIELDS[:-1])} and {{meta[NAME]}}")
+            known = ", ".join("{" + f + "}" for f in FIELDS[:-1])
+            raise ValueError(f"option 'template': unknown field {{{field}}}; the fields are {known} and {{meta[NAME]}}")
         rest = field[len(root):]
         if root == "meta" and not re.fullmatch(r"\[[A-Za-z0-9_-]+\]", rest):
             raise ValueError(f"option 'template': write metadata as {{meta[NAME]}}, such as {{meta[artist]}}, got {{{field}}}")
@@ -150,7 +151,7 @@ def _check_template(template: str) -> bool:
 
 def _render_sample(plugin: ByDate) -> None:
     """Catch a template that validates but cannot be filled in (a bad format spec) now, not on the first download."""
-    sample = ObjectEvent("bucket", "folder/file.wav", event_time=datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc))
+    sample = ObjectEvent("bucket", "folder/file.wav", event_time=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
     try:
         plugin.render(sample, PurePosixPath("folder/file.wav"), {})
     except (ValueError, TypeError, KeyError, IndexError) as exc:

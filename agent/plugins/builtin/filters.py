@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from fnmatch import fnmatchcase
 
-from agent import hookimpl
+from agent.api import ObjectEvent, hookimpl
 from agent.config import Config
-from agent.engine.events import ObjectEvent
 
 
 class IncludeExclude:

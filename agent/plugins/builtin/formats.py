@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent import hookimpl
+from agent.api import ObjectEvent, hookimpl
 from agent.engine import messages
-from agent.engine.events import ObjectEvent
 
 
 @hookimpl(trylast=True)

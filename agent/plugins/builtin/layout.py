@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 
-from agent import hookimpl
+from agent.api import ObjectEvent, hookimpl
 from agent.config import Config
-from agent.engine.events import ObjectEvent
 
 
 class KeepPrefixes:

@@ -13,10 +13,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from agent import hookimpl
+from agent.api import ObjectEvent, PermanentFailure, hookimpl
 from agent.config import Config
-from agent.engine.events import ObjectEvent
-from agent.engine.retry import PermanentFailure
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,297 @@
+"""The Engine facade: start, stop, pause, resume, status and events. Imports nothing from the desktop."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from agent.config import Config
+from agent.engine import aws, catchup
+from agent.engine.catchup import CatchUpProgress, ProgressCallback
+from agent.engine.consumer import LAST_RUN_STATE, Consumer
+from agent.engine.download import Downloader, TransferSettings, remove_stale_temp_files
+from agent.engine.events import CatchUpSuggested, EventBus, State, StateChanged, Subscriber
+from agent.engine.hooks import HooksFactory
+from agent.engine.ledger import FileRecord, Ledger
+from agent.engine.objects import ObjectHandler, human_size
+from agent.engine.retry import Kind, classify
+from agent.engine.sqs import Queue, QueueInfo
+from agent.errors import AgentError, FolderNotWritableError
+
+log = logging.getLogger(__name__)
+
+@dataclass(frozen=True)
+class Status:
+    """A snapshot of what the engine is doing, for a status line, a tray menu or `s3-sqs-agent status`."""
+
+    state: State
+    detail: str
+    active: int
+    bytes_done: int
+    bytes_total: int
+    downloaded: int
+    downloaded_today: int
+    retries: int
+    given_up: int
+    failed_pending: int
+    retry_in: float | None
+    problem: str | None
+
+
+class Engine:
+    """Owns the clients, the ledger, the plugins and the consumer threads for one config."""
+
+    def __init__(self, config: Config, ledger: Ledger, *, hooks: HooksFactory, drain: bool = False) -> None:
+        """`hooks` builds the plugins for a config (agent.plugins.manager.PluginHost), now and on every reconfigure."""
+        self.config = config
+        self.ledger = ledger
+        self._hooks = hooks
+        self.plugins = hooks(config)
+        self.drain = drain
+        self.bus = EventBus()
+        self._consumer: Consumer | None = None
+        self._downloader: Downloader | None = None
+        self._state = State.STARTING
+        self._state_lock = threading.Lock()
+        self._started = time.monotonic()
+
+    # ------------------------------------------------------------ lifecycle
+
+    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
+        return self.bus.subscribe(callback)
+
+    def start(self, paused: bool = False) -> None:
+        """Start the threads. In drain mode, a queue that cannot be reached is an error raised here."""
+        self._prepare_folder()
+        s3, sqs = aws.make_clients(self.config)
+        queue = Queue(sqs, self.config.sqs_queue_url)
+        info, info_known = self._queue_info(queue)
+        if info_known:
+            self._suggest_catch_up(info)
+        self._downloader = Downloader(s3, TransferSettings(concurrency=self.config.concurrency, max_bandwidth=self.config.max_bandwidth))
+        handler = ObjectHandler(self.config, self.ledger, self._downloader, self.plugins, self.bus)
+        dead_letter = Queue(sqs, self.config.dead_letter_queue_url) if self.config.dead_letter_queue_url else None
+        self.plugins.startup(self.config)
+        self._consumer = Consumer(self.config, queue, info, handler, self.plugins, self.ledger, self.bus,
+                                  dead_letter=dead_letter, drain=self.drain, on_change=self._refresh_state)
+        self._consumer.info_known = info_known
+        if paused:
+            self._consumer.paused.set()
+        self._consumer.start()
+        threading.Thread(target=self._clean_temp_files, name="temp-cleanup", daemon=True).start()
+        log.info("Watching %s; downloading to %s (%d at a time)", self.config.sqs_queue_url, self.config.download_folder, self.config.concurrency)
+        self._refresh_state()
+
+    def _prepare_folder(self) -> None:
+        folder = self.config.download_folder
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise FolderNotWritableError(f"Cannot create the download folder {folder} ({exc.strerror}). "
+                                         "Choose another folder in the config.") from None
+        if self.drain and not os.access(folder, os.W_OK | os.X_OK):
+            raise FolderNotWritableError(f"Cannot write to the download folder {folder}. Fix its permissions or choose another folder.")
+
+    def _queue_info(self, queue: Queue) -> tuple[QueueInfo, bool]:
+        """The queue's settings, and whether they came from the queue (False: defaults, it did not answer)."""
+        try:
+            return queue.info(), True
+        except Exception as exc:  # noqa: BLE001 - classified; re-raised unless it is something to wait for
+            failure = classify(exc)
+            if self.drain or failure.kind is not Kind.WAIT or failure.error is None:
+                raise (failure.error or AgentError(failure.reason)) from None
+            log.warning("Cannot read the queue's settings yet (%s); using defaults until it answers", failure.reason)
+            return QueueInfo(visibility_timeout=30, retention_seconds=345_600, has_redrive_policy=False), False
+
+    def _suggest_catch_up(self, info: QueueInfo) -> None:
+        """Offer a catch-up when the agent was away longer than the queue keeps messages. Never starts one."""
+        last = self.ledger.get_state(LAST_RUN_STATE)
+        if last is None:
+            return
+        away = time.time() - float(last)
+        if away <= info.retention_seconds:
+            return
+        when = datetime.fromtimestamp(float(last)).astimezone()
+        log.warning("The agent last ran on %s, longer ago than the queue keeps messages (%d days): notifications may "
+                    "have been lost. Run 's3-sqs-agent catch-up' (or 'Download missing files...' in the tray) to fetch "
+                    "what is missing.", f"{when:%Y-%m-%d %H:%M}", info.retention_seconds // 86_400)
+        self.bus.publish(CatchUpSuggested(when, info.retention_seconds))
+
+    def catch_up(self, prefix: str | None = None, since: datetime | None = None,
+                 progress: ProgressCallback | None = None, cancel: threading.Event | None = None) -> CatchUpProgress:
+        """List the bucket (or `prefix`, objects modified since `since`) and download what the ledger and the folder
+        lack, through the same filters, plugins and safe path as queue messages. Blocks; call it from a thread.
+
+        Works whether or not the engine is running (while it runs, it shares its downloads' locks). Raises
+        AgentError when the config names no bucket, NeedsUserError for problems the user must fix."""
+        bucket = self.config.s3_bucket_name
+        if not bucket:
+            raise AgentError("Catch-up needs to know the bucket: add s3_bucket_name to the config.")
+        self._prepare_folder()
+        s3, _ = aws.make_clients(self.config)
+        consumer = self._consumer
+        own_downloader: Downloader | None = None
+        if consumer is not None and not consumer.stopping.is_set():
+            handler = consumer.handler
+        else:
+            own_downloader = Downloader(s3, TransferSettings(concurrency=self.config.concurrency, max_bandwidth=self.config.max_bandwidth))
+            handler = ObjectHandler(self.config, self.ledger, own_downloader, self.plugins, self.bus)
+            self.plugins.startup(self.config)
+        started = time.time()
+        log.info("Catch-up: listing s3://%s/%s%s", bucket, prefix or "", f" (modified since {since:%Y-%m-%d %H:%M})" if since else "")
+        try:
+            result = catchup.catch_up(handler, self.ledger, catchup.list_objects(s3, bucket, prefix, since),
+                                      concurrency=self.config.concurrency, progress=progress, cancel=cancel)
+        except Exception as exc:
+            failure = classify(exc)
+            if failure.kind is Kind.WAIT and failure.error is not None and failure.error is not exc:
+                raise failure.error from None
+            raise
+        finally:
+            if own_downloader is not None:  # this catch-up started the plugins, so it stops them
+                own_downloader.close()
+                self.plugins.shutdown()
+        if not prefix and not since and not result.failed and not (cancel and cancel.is_set()):
+            self.ledger.set_state(LAST_RUN_STATE, str(started))  # the gap is closed
+        log.info("Catch-up: %d listed, %d already here, %d downloaded (%s), %d skipped, %d failed", result.listed,
+                 result.already, result.downloaded, human_size(result.bytes), result.skipped, result.failed)
+        return result
+
+    def _clean_temp_files(self) -> None:
+        try:
+            keep = self._downloader.active_temp_files() if self._downloader else frozenset()
+            removed = remove_stale_temp_files(self.config.download_folder, keep)
+        except OSError:
+            return
+        if removed:
+            log.info("Removed %d unfinished temporary files left by an earlier run", removed)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """In drain mode: wait until the queue is empty and nothing is in progress. True when drained."""
+        assert self._consumer is not None
+        return self._consumer.drained.wait(timeout)
+
+    def stop(self, grace: float = 3.0) -> None:
+        """Stop receiving, finish or release what is held, and shut down. Loses no message."""
+        if self._consumer is None:
+            return
+        self._consumer.stop(grace)
+        self.plugins.shutdown()
+        if self._downloader:
+            self._downloader.close()
+        self._set_state(State.STOPPED, "")
+        self.bus.flush()
+        log.info("%s", self.summary())
+
+    def summary(self) -> str:
+        counters = self._consumer.counters if self._consumer else None
+        if counters is None:
+            return "Nothing was done."
+        elapsed = time.monotonic() - counters.started
+        return (f"Downloaded {counters.downloaded} files ({human_size(counters.bytes)}) in {elapsed:.1f} s; "
+                f"{counters.retries} retries; {counters.given_up} given up")
+
+    @property
+    def given_up(self) -> int:
+        return self._consumer.counters.given_up if self._consumer else 0
+
+    # ------------------------------------------------------------ control
+
+    def pause(self) -> None:
+        """Stop receiving; downloads already running finish; messages not started are released."""
+        if self._consumer:
+            self._consumer.pause()
+        self.ledger.set_state("paused", "1")
+        log.info("Paused")
+
+    def resume(self) -> None:
+        if self._consumer:
+            self._consumer.resume()
+        self.ledger.set_state("paused", "0")
+        log.info("Resumed")
+
+    @property
+    def paused_by_user(self) -> bool:
+        """The pause the user chose last; it survives restarts."""
+        return self.ledger.get_state("paused") == "1"
+
+    def reconfigure(self, config: Config) -> None:
+        """Apply a new config: downloads running now finish; the next message uses the new settings."""
+        plugins = self._hooks(config)  # raises ConfigError before anything is touched
+        paused = bool(self._consumer and self._consumer.paused.is_set())
+        if self._consumer:
+            self._consumer.stop(grace=3600)
+            self.plugins.shutdown()
+        if self._downloader:
+            self._downloader.close()
+        self.config, self.plugins = config, plugins
+        self.start(paused=paused)
+        log.info("Applied the new config from %s", config.source)
+
+    def retry_failed(self) -> int:
+        """Send every message the ledger holds as failed back to its queue. Returns how many."""
+        _, sqs = aws.make_clients(self.config)
+        count = 0
+        for failure in self.ledger.pending_failures():
+            sqs.send_message(QueueUrl=failure.queue_url, MessageBody=failure.body)
+            self.ledger.mark_retried(failure.id)
+            count += 1
+        return count
+
+    def recent_files(self, limit: int = 10) -> list[FileRecord]:
+        return self.ledger.recent(limit)
+
+    # ------------------------------------------------------------ status
+
+    def status(self) -> Status:
+        consumer = self._consumer
+        progress = consumer.handler.progress if consumer else None
+        midnight = datetime.now().replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+        retry_in = None
+        if consumer and consumer.problem is not None:
+            retry_in = max(0.0, consumer.hold_until - time.monotonic())
+        state, detail = self._compute_state()
+        return Status(
+            state=state,
+            detail=detail,
+            active=consumer.active if consumer else 0,
+            bytes_done=progress.done if progress else 0,
+            bytes_total=progress.total if progress else 0,
+            downloaded=consumer.counters.downloaded if consumer else 0,
+            downloaded_today=self.ledger.count_since(midnight),
+            retries=consumer.counters.retries if consumer else 0,
+            given_up=consumer.counters.given_up if consumer else 0,
+            failed_pending=len(self.ledger.pending_failures()),
+            retry_in=retry_in,
+            problem=str(consumer.problem) if consumer and consumer.problem else None,
+        )
+
+    def _compute_state(self) -> tuple[State, str]:
+        consumer = self._consumer
+        if self._state is State.STOPPED:
+            return State.STOPPED, ""
+        if consumer is None:
+            return State.STARTING, ""
+        if consumer.paused.is_set():
+            return State.PAUSED, ""
+        if consumer.problem is not None:
+            return (State.OFFLINE if consumer.offline else State.ATTENTION), consumer.problem.title
+        if consumer.active or consumer.tracked:
+            return State.SYNCING, ""
+        return State.IDLE, ""
+
+    def _refresh_state(self) -> None:
+        state, detail = self._compute_state()
+        self._set_state(state, detail)
+
+    def _set_state(self, state: State, detail: str) -> None:
+        with self._state_lock:
+            if state is self._state:
+                return
+            self._state = state
+        self.bus.publish(StateChanged(state, detail))

@@ -1,0 +1,49 @@
+"""Helpers every suite uses: write a config, run the agent as a user would, wait for a condition, list files."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def write_config(path: Path, data: dict[str, Any]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def run_agent(*args: str, timeout: float = 120, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    """Run `python -m agent ARGS` in a child process, as a user would."""
+    return subprocess.run([sys.executable, "-m", "agent", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout, env=os.environ.copy(), **kwargs)
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = 30, what: str = "a condition", interval: float = 0.1) -> Any:
+    """Poll until `condition()` is truthy; returns its value. Fails the test (never hangs) naming `what` on timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(interval)
+
+
+def files_under(folder: Path) -> dict[str, bytes]:
+    """Every file below `folder`, by relative POSIX path."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def drain(config: Path, *extra: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """`s3-sqs-agent run --headless --config CONFIG --drain`: handle what the queue holds, then exit."""
+    return run_agent("run", "--headless", "--config", str(config), "--drain", *extra, timeout=timeout)

@@ -1,0 +1,57 @@
+"""The layers: plugins import a light API, and no module imports one above its own layer."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.helpers import ROOT
+
+AGENT = ROOT / "agent"
+
+
+def imports(path: Path) -> set[str]:
+    """Every module a file imports, at the top or inside functions (TYPE_CHECKING-only imports included)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def test_import_agent_loads_neither_boto3_nor_the_engine() -> None:
+    code = ("import sys, agent; from agent import hookimpl, ObjectEvent, PermanentFailure, MalformedMessage; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore', 'yaml', 'watchdog') "
+            "or m.startswith(('agent.engine', 'agent.plugins', 'agent.config', 'agent.desktop'))))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_the_api_module_imports_only_the_standard_library_and_pluggy() -> None:
+    allowed = {"__future__", "dataclasses", "datetime", "importlib", "importlib.metadata", "pluggy"}
+    assert {name for name in imports(AGENT / "api.py") if not name.startswith(tuple(f"{a}." for a in allowed))} <= allowed
+
+
+def test_the_engine_never_imports_the_desktop_the_cli_or_the_plugin_manager() -> None:
+    for path in (AGENT / "engine").rglob("*.py"):
+        above = {name for name in imports(path) if name.startswith(("agent.desktop", "agent.cli", "agent.plugins"))}
+        assert not above, f"{path.relative_to(ROOT)} imports {sorted(above)}"
+
+
+def test_lower_modules_do_not_point_back_up() -> None:
+    rules = {  # module -> what it must never import
+        "config.py": ("agent.dirs", "agent.engine", "agent.desktop", "agent.plugins"),
+        "errors.py": ("agent.",),
+        "dirs.py": ("agent.engine", "agent.config", "agent.desktop", "agent.plugins"),
+        "engine/aws.py": ("agent.engine.consumer", "agent.engine.engine"),
+        "engine/sqs.py": ("agent.engine.consumer", "agent.engine.engine"),
+    }
+    for name, banned in rules.items():
+        found = {module for module in imports(AGENT / name) if module.startswith(banned)}
+        assert not found, f"agent/{name} imports {sorted(found)}"
