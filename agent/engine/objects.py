@@ -266,7 +266,7 @@ def content_matches(path: Path, size: int, etag: str) -> bool:
     for part in _COMMON_PART_SIZES:
         if -(-size // part) == int(count):
             parts = _md5_parts(path, part)
-            combined = hashlib.md5(b"".join(bytes.fromhex(p) for p in parts)).hexdigest()
+            combined = hashlib.md5(b"".join(bytes.fromhex(p) for p in parts), usedforsecurity=False).hexdigest()
             if combined == digest:
                 return True
     return False
@@ -276,7 +276,7 @@ def _md5_parts(path: Path, part_size: int) -> list[str]:
     digests: list[str] = []
     with open(path, "rb") as handle:
         while True:
-            hasher, left = hashlib.md5(), part_size
+            hasher, left = hashlib.md5(usedforsecurity=False), part_size  # an ETag check, not security: FIPS-mode Pythons allow it
             while left:
                 block = handle.read(min(left, 1024 * 1024))
                 if not block:
