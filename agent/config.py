@@ -121,6 +121,11 @@ def _string(value: Any) -> str:
     return value.strip()
 
 
+def _blank(value: Any) -> bool:
+    """No value at all: `key:`, `key: ''` or only spaces."""
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
 def _optional_string(value: Any) -> str | None:
     return None if value is None or value == "" else _string(value)
 
@@ -339,14 +344,18 @@ def parse(text: str, source: Path | None = None) -> Config:
             hint = f"; did you mean '{close[0]}'?" if close else f"; known keys are: {', '.join(KNOWN_KEYS)}"
             problems.append(problem(f"unknown key{hint}", key, key_line))
             continue
+        if key in REQUIRED_KEYS and _blank(raw):
+            continue  # one message for it below: "is required"
         if key in SCALARS:
             try:
                 values[key] = SCALARS[key](raw)
             except ValueError as exc:
                 problems.append(problem(str(exc), key, key_line))
     for key in REQUIRED_KEYS:
-        if key not in data or data[key] in (None, ""):
-            problems.append(problem(f"is required; add it, for example: {_EXAMPLES[key]}", key, lines.get(key)))
+        if key not in data:
+            problems.append(problem(f"is required; add it, for example: {_EXAMPLES[key]}", key))
+        elif _blank(data[key]):
+            problems.append(problem(f"is required but empty; fill it in, for example: {_EXAMPLES[key]}", key, lines.get(key)))
 
     if "notifications" in data:
         values["notifications"] = _notifications(data["notifications"], lines, problem, problems)

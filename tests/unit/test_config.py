@@ -73,6 +73,15 @@ def test_missing_required_keys(tmp_path: Path) -> None:
     assert any("download_folder: is required" in m for m in found)
 
 
+@pytest.mark.parametrize("empty", ["''", "", "'   '"], ids=["empty-string", "no-value", "only-spaces"])
+def test_an_empty_required_key_gets_one_message(empty: str, tmp_path: Path) -> None:
+    found = problems(f"sqs_queue_url: {empty}\ndownload_folder: {empty}\n", tmp_path)
+    assert len(found) == 2, found
+    queue_url, folder = found
+    assert ":1: sqs_queue_url: is required but empty; fill it in, for example: sqs_queue_url: https://" in queue_url
+    assert ":2: download_folder: is required but empty; fill it in, for example: download_folder: ~/S3 Downloads" in folder
+
+
 def test_queue_arn_is_not_a_url(tmp_path: Path) -> None:
     [message] = problems(SEED.replace("'https://sqs.us-east-2.amazonaws.com/123456789012/your-queue-name'", "arn:aws:sqs:us-east-2:1:q"), tmp_path)
     assert "queue ARN" in message and ":2:" in message
