@@ -289,12 +289,19 @@ def _config(args: argparse.Namespace) -> int:
 def _status(args: argparse.Namespace) -> int:
     from datetime import datetime
 
+    from agent.engine import pause as pause_state
     from agent.engine.ledger import Ledger
 
     ledger = Ledger(dirs.ledger_file())
     recent = ledger.recent(args.limit)
     failures = ledger.pending_failures()
-    print(f"Paused: {'yes' if ledger.get_state('paused') == '1' else 'no'}")
+    pause = pause_state.load(ledger)
+    if pause is None:
+        print("Paused: no")
+    elif pause.until is None:
+        print("Paused: yes, until you resume it (tray menu: Resume)")
+    else:
+        print(f"Paused: until {pause_state.until_text(pause.until)} ({pause.until:%Y-%m-%d %H:%M %Z}); it resumes by itself")
     print(f"Recent files ({len(recent)}):")
     for record in recent:
         print(f"  {datetime.fromtimestamp(record.downloaded_at):%Y-%m-%d %H:%M:%S}  {record.path}")

@@ -5,10 +5,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from agent import config as config_module
@@ -18,6 +20,7 @@ from agent.config import Config
 from agent.desktop import dialogs, opener
 from agent.desktop.icons import IconState
 from agent.desktop.notify import Notifier
+from agent.engine import pause as pause_state
 from agent.engine.engine import Engine, Status
 from agent.engine.events import CatchUpSuggested, EngineEvent, Failed, State
 from agent.engine.ledger import Ledger
@@ -27,6 +30,35 @@ from agent.plugins.manager import PluginHost
 log = logging.getLogger(__name__)
 
 RECENT_LIMIT = 10
+PAUSE_SCALE_ENV = "S3_SQS_AGENT_PAUSE_SCALE"
+"""Tests only: a factor for the timed pauses' lengths (0.001 makes "For 1 hour" last 3.6 s). "Until tomorrow" keeps 09:00."""
+
+
+@dataclass(frozen=True)
+class PauseChoice:
+    """One entry of the Pause submenu. `length` None: until tomorrow morning; `forever`: until the user resumes."""
+
+    label: str
+    length: timedelta | None = None
+    forever: bool = False
+
+    def until(self, now: datetime | None = None) -> datetime | None:
+        now = now or datetime.now().astimezone()
+        if self.forever:
+            return None
+        if self.length is None:
+            return pause_state.tomorrow_morning(now)
+        return now + self.length * float(os.environ.get(PAUSE_SCALE_ENV) or 1)
+
+
+PAUSE_CHOICES = (
+    PauseChoice("For 30 minutes", timedelta(minutes=30)),
+    PauseChoice("For 1 hour", timedelta(hours=1)),
+    PauseChoice("For 2 hours", timedelta(hours=2)),
+    PauseChoice("For 8 hours", timedelta(hours=8)),
+    PauseChoice(f"Until tomorrow, {pause_state.MORNING_HOUR:02d}:00"),
+    PauseChoice("Until I resume", forever=True),
+)
 
 
 @dataclass(frozen=True)
@@ -51,7 +83,7 @@ def describe(status: Status | None, *, config_error: ConfigError | None = None, 
              failed: int = 0) -> tuple[IconState, str]:
     """The icon state and the menu's status line for an engine status (None: no engine yet)."""
     if status is not None and status.state is State.PAUSED:
-        return IconState.PAUSED, "Paused"
+        return IconState.PAUSED, f"Paused until {pause_state.until_text(status.paused_until)}" if status.paused_until else "Paused"
     if config_error is not None:
         first = config_error.problems[0] if config_error.problems else None
         where = f" (line {first.line}{f', {first.key}' if first.key else ''})" if first and first.line else (
@@ -211,15 +243,15 @@ class Controller:
         with contextlib.suppress(RuntimeError):  # quitting: the pool takes no more work
             self._actions.submit(guarded)
 
-    def toggle_pause(self) -> None:
+    def pause(self, choice: PauseChoice) -> None:
         with self._engine_lock:
-            engine = self.engine
-            if engine is None:
-                return
-            if engine.paused_by_user:
-                engine.resume()
-            else:
-                engine.pause()
+            if self.engine is not None:
+                self.engine.pause(choice.until())
+
+    def resume(self) -> None:
+        with self._engine_lock:
+            if self.engine is not None:
+                self.engine.resume()
 
     def open_download_folder(self) -> None:
         if self.engine is not None:

@@ -22,7 +22,7 @@ from typing import Any
 
 from agent.api import APP_NAME, __version__
 from agent.desktop import autostart, icons
-from agent.desktop.controller import Controller, TrayView
+from agent.desktop.controller import PAUSE_CHOICES, Controller, TrayView
 
 log = logging.getLogger(__name__)
 
@@ -270,7 +270,9 @@ class Tray:
         return Menu(
             Item(lambda item: self.view.status if self.view else "Starting…", None, enabled=False),
             Menu.SEPARATOR,
-            Item(lambda item: "Resume" if self.view and self.view.paused else "Pause", action(controller.toggle_pause)),
+            Item("Pause", Menu(*[Item(choice.label, action(functools.partial(controller.pause, choice))) for choice in PAUSE_CHOICES]),
+                 visible=lambda item: not (self.view and self.view.paused)),
+            Item("Resume", action(controller.resume), visible=lambda item: bool(self.view and self.view.paused)),
             Menu.SEPARATOR,
             Item("Open download folder", action(controller.open_download_folder)),
             Item("Choose download folder…", action(controller.choose_download_folder)),

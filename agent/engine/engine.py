@@ -12,6 +12,7 @@ from datetime import datetime
 
 from agent.config import Config
 from agent.engine import aws, catchup
+from agent.engine import pause as pause_state
 from agent.engine.catchup import CatchUpProgress, ProgressCallback
 from agent.engine.consumer import LAST_RUN_STATE, Consumer
 from agent.engine.download import Downloader, TransferSettings, remove_stale_temp_files
@@ -19,11 +20,15 @@ from agent.engine.events import CatchUpSuggested, EventBus, State, StateChanged,
 from agent.engine.hooks import HooksFactory
 from agent.engine.ledger import FileRecord, Ledger
 from agent.engine.objects import ObjectHandler, human_size
+from agent.engine.pause import Pause
 from agent.engine.retry import Kind, classify
 from agent.engine.sqs import Queue, QueueInfo
 from agent.errors import AgentError, FolderNotWritableError
 
 log = logging.getLogger(__name__)
+
+PAUSE_CHECK_SECONDS = 5.0  # how often a timed pause looks at the clock
+
 
 @dataclass(frozen=True)
 class Status:
@@ -41,6 +46,7 @@ class Status:
     failed_pending: int
     retry_in: float | None
     problem: str | None
+    paused_until: datetime | None = None  # a timed pause: the engine resumes by itself then
 
 
 class Engine:
@@ -59,6 +65,10 @@ class Engine:
         self._state = State.STARTING
         self._state_lock = threading.Lock()
         self._started = time.monotonic()
+        self._control_lock = threading.RLock()  # pause, resume and reconfigure, from the UI and the pause timer
+        self._pause = pause_state.load(ledger)
+        self._pause_generation = 0  # a new pause or a resume retires the timer of the pause before
+        self._stopped = threading.Event()
 
     # ------------------------------------------------------------ lifecycle
 
@@ -66,7 +76,9 @@ class Engine:
         return self.bus.subscribe(callback)
 
     def start(self, paused: bool = False) -> None:
-        """Start the threads. In drain mode, a queue that cannot be reached is an error raised here."""
+        """Start the threads. In drain mode, a queue that cannot be reached is an error raised here.
+
+        `paused`: start paused (the tray passes `paused_by_user`); a timed pause then still ends by itself."""
         self._prepare_folder()
         s3, sqs = aws.make_clients(self.config)
         queue = Queue(sqs, self.config.sqs_queue_url)
@@ -82,6 +94,7 @@ class Engine:
         self._consumer.info_known = info_known
         if paused:
             self._consumer.paused.set()
+            self._time_pause()
         self._consumer.start()
         threading.Thread(target=self._clean_temp_files, name="temp-cleanup", daemon=True).start()
         log.info("Watching %s; downloading to %s (%d at a time)", self.config.sqs_queue_url, self.config.download_folder, self.config.concurrency)
@@ -178,6 +191,7 @@ class Engine:
 
     def stop(self, grace: float = 3.0) -> None:
         """Stop receiving, finish or release what is held, and shut down. Loses no message."""
+        self._stopped.set()
         if self._consumer is None:
             return
         self._consumer.stop(grace)
@@ -202,35 +216,75 @@ class Engine:
 
     # ------------------------------------------------------------ control
 
-    def pause(self) -> None:
-        """Stop receiving; downloads already running finish; messages not started are released."""
-        if self._consumer:
-            self._consumer.pause()
-        self.ledger.set_state("paused", "1")
-        log.info("Paused")
+    def pause(self, until: datetime | None = None) -> None:
+        """Stop receiving; downloads already running finish; messages not started are released.
+
+        `until` (timezone-aware): resume by itself at that moment, even after a restart (it is kept in the ledger,
+        and checked against the clock, so a computer asleep at that moment resumes as it wakes). None: until
+        resume()."""
+        if until is not None and until.tzinfo is None:
+            raise ValueError("until must be timezone-aware, such as datetime.now().astimezone() + timedelta(hours=1)")
+        with self._control_lock:
+            self._pause = Pause(until)
+            pause_state.save(self.ledger, self._pause)
+            if self._consumer:
+                self._consumer.pause()
+            self._time_pause()
+        log.info("Paused%s", f" until {until.astimezone():%Y-%m-%d %H:%M}" if until else " until resumed")
 
     def resume(self) -> None:
-        if self._consumer:
-            self._consumer.resume()
-        self.ledger.set_state("paused", "0")
+        with self._control_lock:
+            self._pause = None
+            self._pause_generation += 1
+            pause_state.save(self.ledger, None)
+            if self._consumer:
+                self._consumer.resume()
         log.info("Resumed")
 
     @property
     def paused_by_user(self) -> bool:
-        """The pause the user chose last; it survives restarts."""
-        return self.ledger.get_state("paused") == "1"
+        """The pause the user chose last; it survives restarts. A timed pause that has ended is not one."""
+        pause = self._pause
+        return pause is not None and not pause.ended()
+
+    @property
+    def paused_until(self) -> datetime | None:
+        """When the user's timed pause ends; None when not paused or paused until resumed."""
+        pause = self._pause
+        return pause.until if pause is not None and not pause.ended() else None
+
+    def _time_pause(self) -> None:
+        """Start the timer that ends the current pause, if it is a timed one."""
+        with self._control_lock:
+            self._pause_generation += 1
+            generation, pause = self._pause_generation, self._pause
+        if pause is None or pause.until is None:
+            return
+        threading.Thread(target=self._resume_when_due, args=(generation, pause.until), name="pause-timer", daemon=True).start()
+
+    def _resume_when_due(self, generation: int, until: datetime) -> None:
+        # Wall-clock time, looked at every few seconds: a monotonic timer would not count the time a laptop sleeps.
+        while (remaining := until.timestamp() - time.time()) > 0:
+            if self._stopped.wait(min(remaining, PAUSE_CHECK_SECONDS)) or generation != self._pause_generation:
+                return
+        with self._control_lock:
+            if generation != self._pause_generation or self._stopped.is_set():
+                return
+            log.info("The pause until %s is over", f"{until.astimezone():%Y-%m-%d %H:%M}")
+            self.resume()
 
     def reconfigure(self, config: Config) -> None:
         """Apply a new config: downloads running now finish; the next message uses the new settings."""
         plugins = self._hooks(config)  # raises ConfigError before anything is touched
-        paused = bool(self._consumer and self._consumer.paused.is_set())
-        if self._consumer:
-            self._consumer.stop(grace=3600)
-            self.plugins.shutdown()
-        if self._downloader:
-            self._downloader.close()
-        self.config, self.plugins = config, plugins
-        self.start(paused=paused)
+        with self._control_lock:
+            paused = bool(self._consumer and self._consumer.paused.is_set())
+            if self._consumer:
+                self._consumer.stop(grace=3600)
+                self.plugins.shutdown()
+            if self._downloader:
+                self._downloader.close()
+            self.config, self.plugins = config, plugins
+            self.start(paused=paused)
         log.info("Applied the new config from %s", config.source)
 
     def retry_failed(self) -> int:
@@ -269,6 +323,7 @@ class Engine:
             failed_pending=len(self.ledger.pending_failures()),
             retry_in=retry_in,
             problem=str(consumer.problem) if consumer and consumer.problem else None,
+            paused_until=self.paused_until if state is State.PAUSED else None,
         )
 
     def _compute_state(self) -> tuple[State, str]:

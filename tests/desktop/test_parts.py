@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -253,6 +254,12 @@ def test_status_lines() -> None:
     assert describe(status(State.IDLE)) == (IconState.IDLE, "Up to date: 124 files today")
     assert describe(status(State.SYNCING, active=3, bytes_done=45, bytes_total=100)) == (IconState.SYNCING, "Downloading 3 files (45%)")
     assert describe(status(State.PAUSED)) == (IconState.PAUSED, "Paused")
+    now = datetime.now().astimezone()
+    soon = now + timedelta(minutes=1)
+    if soon.date() == now.date():  # not at 23:59
+        assert describe(status(State.PAUSED, paused_until=soon)) == (IconState.PAUSED, f"Paused until {soon:%H:%M}")
+    later = datetime.now().astimezone() + timedelta(days=3)
+    assert describe(status(State.PAUSED, paused_until=later))[1].startswith(f"Paused until {later:%a} {later.day} ")
     assert describe(status(State.OFFLINE, retry_in=19.2)) == (IconState.OFFLINE, "Offline: retrying in 20 s")
     assert describe(status(State.IDLE), failed=2) == (IconState.ATTENTION, "2 files failed")
     assert describe(status(State.ATTENTION, detail="Access denied", retry_in=4)) == (IconState.ATTENTION, "Access denied: retrying in 4 s")

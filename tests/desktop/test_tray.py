@@ -86,7 +86,7 @@ def test_icon_docks_menu_opens_and_every_state_is_drawn(tray_app: TrayApp, deskt
     tray_app.wait_probe(lambda p: p["status"] == "Up to date: 1 file today", 60, "the slow download to finish")
 
     # Paused, from the menu.
-    tray_app.choose("Pause")
+    tray_app.choose("Pause", "Until I resume")
     tray_app.wait_probe(lambda p: p["status"] == "Paused" and p["state"] == "paused", what="the paused state")
     assert_icon_shows(tray_app, IconState.PAUSED)
     save_state(desktop, tray_app, "state-paused.png")
@@ -119,7 +119,7 @@ def test_pause_stops_downloads_survives_restart_and_resume_restarts_them(tray_ap
     aws.put("before.wav", b"before")
     wait_until((downloads / "before.wav").exists, 30, "before.wav to download")
 
-    tray_app.choose("Pause")
+    tray_app.choose("Pause", "Until I resume")
     tray_app.wait_probe(lambda p: p["paused"] and p["status"] == "Paused", what="Paused")
     aws.put("during.wav", b"during")
     wait_until(lambda: aws.counts() == (1, 0), 30, "the new message to wait, visible, in the queue")
@@ -201,7 +201,7 @@ def test_retry_is_notified_once_per_object_and_a_give_up_is_notified(tray_app: T
 def test_download_missing_files_catches_up_on_lost_notifications(tray_app: TrayApp, aws: Setup, tray_config: Path,
                                                                  private_home: Path, notifications: NotificationServer) -> None:
     tray_app.start()
-    tray_app.choose("Pause")
+    tray_app.choose("Pause", "Until I resume")
     tray_app.wait_probe(lambda p: p["paused"], what="the pause")
     expected = {"lost/a.wav": b"a" * 100, "lost/b.wav": b"b" * 200}
     for key, data in expected.items():
