@@ -36,7 +36,11 @@ download_folder: '~/S3 Downloads'
 # aws_region: us-east-2         # taken from the queue URL when left out
 # s3_bucket_name: my-bucket     # refuse notifications for any other bucket
 # aws_profile: default
-# endpoint_url: http://127.0.0.1:5000   # one S3 + SQS compatible endpoint (moto, LocalStack, MinIO + ElasticMQ)
+# endpoint_url: http://127.0.0.1:5000   # one server for both S3 and SQS (moto, LocalStack)
+# s3_endpoint_url: http://127.0.0.1:9000    # S3 on its own server (MinIO); overrides endpoint_url for S3
+# sqs_endpoint_url: http://127.0.0.1:9324   # SQS on its own server (ElasticMQ); overrides endpoint_url for SQS
+#   With none of these, AWS itself, or what the AWS tools are set to: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL_SQS,
+#   AWS_ENDPOINT_URL, or the profile's `services` section in ~/.aws/config.
 # concurrency: 8                # parallel downloads
 # max_attempts: 6               # then give up: dead-letter queue, queue redrive policy, or local ledger
 # retry_base_seconds: 2
@@ -89,6 +93,8 @@ class Config:
     aws_region: str | None = None
     s3_bucket_name: str | None = None
     endpoint_url: str | None = None
+    s3_endpoint_url: str | None = None
+    sqs_endpoint_url: str | None = None
     aws_profile: str | None = None
     concurrency: int = 8
     max_attempts: int = 6
@@ -105,6 +111,16 @@ class Config:
 
     def replace(self, **changes: Any) -> Config:
         return dataclasses.replace(self, **changes)
+
+    @property
+    def s3_endpoint(self) -> str | None:
+        """The S3 server the config names (s3_endpoint_url, else endpoint_url); None leaves it to boto3's own settings."""
+        return self.s3_endpoint_url or self.endpoint_url
+
+    @property
+    def sqs_endpoint(self) -> str | None:
+        """The SQS server the config names (sqs_endpoint_url, else endpoint_url); None leaves it to boto3's own settings."""
+        return self.sqs_endpoint_url or self.endpoint_url
 
 
 REQUIRED_KEYS = ("sqs_queue_url", "download_folder")
@@ -224,6 +240,8 @@ SCALARS: dict[str, Callable[[Any], Any]] = {
     "aws_region": _region,
     "s3_bucket_name": _optional_string,
     "endpoint_url": _endpoint_url,
+    "s3_endpoint_url": _endpoint_url,
+    "sqs_endpoint_url": _endpoint_url,
     "aws_profile": _optional_string,
     "concurrency": _int_between(1, 128),
     "max_attempts": _int_between(1, 100),

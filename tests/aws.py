@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 import uuid
 from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
+
+from tests.helpers import wait_until
 
 REGION = "us-east-1"
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
@@ -28,6 +32,29 @@ def start_moto(port: int | None = None) -> tuple[Any, str]:
     port = port or free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
+    return server, f"http://127.0.0.1:{port}"
+
+
+def start_moto_process() -> tuple[subprocess.Popen[bytes], str]:
+    """A moto server in a process of its own, with its own state: S3 and SQS on two servers that share nothing."""
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def answers() -> bool:
+        if server.poll() is not None:
+            raise RuntimeError(f"moto exited with code {server.returncode} instead of serving port {port}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        except OSError:
+            return False
+        return True
+
+    try:
+        wait_until(answers, 60, what=f"moto to listen on port {port}")
+    except BaseException:
+        server.kill()
+        raise
     return server, f"http://127.0.0.1:{port}"
 
 

@@ -3,27 +3,52 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config as BotoConfig
+from botocore.exceptions import NoRegionError
 
 from agent.config import Config
 from agent.engine.sqs import LONG_POLL_SECONDS
 
+LOCAL_REGION = "us-east-1"
+"""Signs requests to a server other than AWS when no region is set: moto, MinIO or ElasticMQ accept any region."""
+
 
 def make_clients(config: Config) -> tuple[Any, Any]:
-    """(s3, sqs) clients. Credentials come from the standard AWS chain, never from the config file."""
+    """(s3, sqs) clients. Credentials come from the standard AWS chain, never from the config file.
+
+    Each service goes to the server the config names for it (s3_endpoint_url / sqs_endpoint_url, else endpoint_url).
+    When the config names none, botocore's own settings apply untouched: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL_SQS,
+    AWS_ENDPOINT_URL, the profile's `services` section, else AWS itself.
+    """
     session = boto3.session.Session(profile_name=config.aws_profile, region_name=config.aws_region or None)
-    region = session.region_name or ("us-east-1" if config.endpoint_url else None)
     common = BotoConfig(connect_timeout=5, tcp_keepalive=True, retries={"mode": "standard", "max_attempts": 3},
                         user_agent_appid="s3-sqs-agent")  # type: ignore[call-arg]  # botocore >= 1.31 has it; its stubs lag
-    s3 = session.client("s3", region_name=region, endpoint_url=config.endpoint_url, config=common.merge(BotoConfig(
+    s3 = _client(session, "s3", config.s3_endpoint, common.merge(BotoConfig(
         max_pool_connections=max(10, config.concurrency * 2 + 4),
         read_timeout=30,
-        s3={"addressing_style": "path"} if config.endpoint_url else {},
+        s3={"addressing_style": "path"} if config.s3_endpoint else {},
     )))
-    sqs = session.client("sqs", region_name=region, endpoint_url=config.endpoint_url, config=common.merge(BotoConfig(
+    sqs = _client(session, "sqs", config.sqs_endpoint, common.merge(BotoConfig(
         max_pool_connections=10,
         read_timeout=LONG_POLL_SECONDS + 10,  # longer than a long poll
     )))
     return s3, sqs
+
+
+def _client(session: boto3.session.Session, service: str, endpoint_url: str | None, client_config: BotoConfig) -> Any:
+    """One service's client. `endpoint_url` None lets botocore find the endpoint as every AWS tool does."""
+    create: Any = session.client  # the stubs type it per service name; both services here return Any anyway
+    if session.region_name:
+        return create(service, endpoint_url=endpoint_url, config=client_config)
+    client = create(service, region_name=LOCAL_REGION, endpoint_url=endpoint_url, config=client_config)
+    if _is_aws(client.meta.endpoint_url):
+        raise NoRegionError()  # AWS itself needs the queue's own region
+    return client
+
+
+def _is_aws(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    return host.endswith((".amazonaws.com", ".amazonaws.com.cn", ".api.aws"))

@@ -82,6 +82,17 @@ def test_an_empty_required_key_gets_one_message(empty: str, tmp_path: Path) -> N
     assert ":2: download_folder: is required but empty; fill it in, for example: download_folder: ~/S3 Downloads" in folder
 
 
+def test_each_service_can_have_its_own_endpoint(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(SEED + "endpoint_url: http://127.0.0.1:5000/\ns3_endpoint_url: http://127.0.0.1:9000\n")
+    loaded = config.load(path)
+    assert (loaded.s3_endpoint, loaded.sqs_endpoint) == ("http://127.0.0.1:9000", "http://127.0.0.1:5000")
+    path.write_text(SEED + "sqs_endpoint_url: http://127.0.0.1:9324\n")
+    assert (config.load(path).s3_endpoint, config.load(path).sqs_endpoint) == (None, "http://127.0.0.1:9324")
+    [message] = problems(SEED + "sqs_endpoint_url: 127.0.0.1:9324\n", tmp_path)
+    assert ":5: sqs_endpoint_url: expected an http:// or https:// URL" in message
+
+
 def test_queue_arn_is_not_a_url(tmp_path: Path) -> None:
     [message] = problems(SEED.replace("'https://sqs.us-east-2.amazonaws.com/123456789012/your-queue-name'", "arn:aws:sqs:us-east-2:1:q"), tmp_path)
     assert "queue ARN" in message and ":2:" in message
