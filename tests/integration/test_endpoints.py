@@ -75,16 +75,6 @@ def split(servers: Servers, request: pytest.FixtureRequest) -> Split:
     return Split(servers, name, queue_url, sqs)
 
 
-@pytest.fixture(params=["crt", "boto3"])
-def download_client(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Both GET paths: the AWS Common Runtime reads the S3 client's endpoint, boto3 uses the client itself."""
-    if request.param == "boto3":
-        monkeypatch.setenv("S3_SQS_AGENT_NO_CRT", "1")
-    else:
-        pytest.importorskip("awscrt")
-    return request.param
-
-
 def _nowhere() -> str:
     return f"http://127.0.0.1:{free_port()}"  # nothing listens there
 

@@ -12,7 +12,6 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
 from boto3.s3.transfer import TransferConfig
 
 from tests.aws import Setup, make_setup, s3_event_body
@@ -25,17 +24,6 @@ AWKWARD_KEYS = [
     "deep/a/b/c/d/e.wav",
     "plain.wav",
 ]
-
-
-
-@pytest.fixture(params=["crt", "boto3"])
-def download_client(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Both GET paths: the AWS Common Runtime (when installed) and boto3."""
-    if request.param == "boto3":
-        monkeypatch.setenv("S3_SQS_AGENT_NO_CRT", "1")
-    else:
-        pytest.importorskip("awscrt")
-    return request.param
 
 
 def test_seed_config_drains_real_notifications(aws: Setup, tmp_path: Path, download_client: str) -> None:
