@@ -145,6 +145,11 @@ class Ledger:
              record.claim, record.mtime_ns, int(record.complete), record.downloaded_at),
         )
 
+    def moved(self, bucket: str, key: str, path: Path, claim: str, mtime_ns: int) -> None:
+        """A plugin moved the object's file: record where it is now."""
+        self._query("UPDATE files SET path = ?, claim = ?, mtime_ns = ? WHERE bucket = ? AND key = ?",
+                    (str(path), claim, mtime_ns, bucket, key))
+
     def mark_complete(self, bucket: str, key: str) -> None:
         self._query("UPDATE files SET complete = 1 WHERE bucket = ? AND key = ?", (bucket, key))
 

@@ -113,7 +113,7 @@ class ObjectHandler:
             with self._placement_lock:
                 self._reserved.pop(claim, None)
         seconds = time.monotonic() - started
-        self._finish(event, final)
+        final = self._finish(event, final)
         log.info("Downloaded %s (%s) in %.2f s -> %s", event.key, human_size(info.st_size), seconds, final)
         downloaded = Downloaded(event, final, info.st_size, seconds)
         self.bus.publish(downloaded)
@@ -158,9 +158,14 @@ class ObjectHandler:
         self._finish(event, natural)
         return True
 
-    def _finish(self, event: ObjectEvent, path: Path) -> None:
-        self.plugins.object_downloaded(event, path)
+    def _finish(self, event: ObjectEvent, path: Path) -> Path:
+        """Run the plugins' after-download step; returns where the file is then. A plugin that moved it (audio-check's
+        quarantine) said where, and the ledger follows, so recent files and later duplicates find it there."""
+        where = self.plugins.object_downloaded(event, path)
+        if where != path:
+            self.ledger.moved(event.bucket, event.key, where, self._claim(where), os.stat(where).st_mtime_ns)
         self.ledger.mark_complete(event.bucket, event.key)
+        return where
 
     def _claim(self, path: Path) -> str:
         return paths.claim_key(PurePosixPath(path.as_posix()), self.policy)

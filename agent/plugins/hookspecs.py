@@ -56,14 +56,19 @@ def agent_local_path(event: ObjectEvent, default_path: PurePosixPath) -> str | P
 
 
 @hookspec
-def agent_object_downloaded(event: ObjectEvent, path: Path) -> None:
+def agent_object_downloaded(event: ObjectEvent, path: Path) -> Path | None:
     """Called once the file is complete under its final name `path`, before the message is deleted.
+
+    A plugin that moves or renames the file returns where it is now (absolute, or relative to `download_folder`);
+    the engine then logs, reports and records that path (the Downloaded event, recent files, the ledger), so the
+    user is never pointed at a place where no file is. Return None when the file stays where it is.
 
     Raising counts as a failed attempt: the message is retried with backoff and dead-lettered after
     `max_attempts`, and on each retry this hook runs again for every plugin (the file is not downloaded again),
-    so make it idempotent. Raise `agent.PermanentFailure` to give up at once. Plugins are called in config
-    order, and one that raises stops the rest for this attempt. A plugin may move the file; later plugins then
-    find `path` gone. Runs in the worker thread.
+    so make it idempotent (a plugin that moved the file returns its new path again). Raise
+    `agent.PermanentFailure` to give up at once. Plugins are called in config order, and one that raises stops
+    the rest for this attempt. Every plugin gets the same `path`: after one moved the file, later plugins find
+    it gone. Runs in the worker thread.
     """
 
 

@@ -206,8 +206,10 @@ class PluginHost:
         @functools.wraps(function)
         def guarded(*args: Any, **kwargs: Any) -> Any:
             try:
-                result = function(*args, **kwargs)
-                return _checked(hook, result, name, builtin)
+                result = _checked(hook, function(*args, **kwargs), name, builtin)
+                if hook == "agent_object_downloaded" and result is not None:
+                    return self._moved_file(result)
+                return result
             except (Exception, SystemExit) as exc:  # a plugin calling sys.exit() must not stop a worker either
                 error = PluginError(name, hook, exc)
                 if hook in NOTIFY_HOOKS:
@@ -220,6 +222,15 @@ class PluginHost:
                 raise error from exc
 
         return guarded
+
+    def _moved_file(self, returned: str | PurePath) -> Path:
+        """The path a plugin says it moved the file to: relative ones are inside download_folder; a file must be there."""
+        path = Path(returned)
+        if not path.is_absolute() and self.download_folder is not None:
+            path = self.download_folder / path
+        if not path.is_file():
+            raise BadReturnValue(f"returned {str(returned)!r} as the file's new place, but no file is there")
+        return path
 
     def _disable(self, name: str, reason: str) -> None:
         with self._lock:
@@ -286,8 +297,10 @@ class PluginHost:
                 pass
         return cast("str | PurePosixPath", chosen)  # checked by _checked() when the plugin returned it
 
-    def object_downloaded(self, event: ObjectEvent, path: Path) -> None:
-        self._call("agent_object_downloaded", event=event, path=path)
+    def object_downloaded(self, event: ObjectEvent, path: Path) -> Path:
+        """Run every plugin's after-download step; returns where the file is now (the last move a plugin reported)."""
+        moves = self._call("agent_object_downloaded", event=event, path=path)
+        return moves[-1] if moves else path
 
     def object_failed(self, event: ObjectEvent | None, reason: str) -> None:
         try:
@@ -340,6 +353,8 @@ def _checked(hook: str, result: Any, name: str, builtin: bool) -> Any:
         raise BadReturnValue(f"returned {_short(result)}; expected True, False or None")
     if hook == "agent_local_path" and not isinstance(result, (str, PurePath)):
         raise BadReturnValue(f"returned {_short(result)}; expected a path (str or pathlib path) or None")
+    if hook == "agent_object_downloaded" and not isinstance(result, (str, PurePath)):
+        raise BadReturnValue(f"returned {_short(result)}; expected the file's new path if the plugin moved it, or None")
     return result
 
 

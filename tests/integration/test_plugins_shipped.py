@@ -7,8 +7,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from agent import config as config_module
+from agent.engine.engine import Engine
+from agent.engine.events import Downloaded
+from agent.engine.ledger import Ledger
+from agent.plugins.manager import PluginHost
 from tests.aws import Setup, make_setup, s3_event_body
-from tests.helpers import drain, files_under, write_config
+from tests.helpers import drain, files_under, run_agent, write_config
 from tests.unit.test_plugin_audio_check import flac_bytes, wav_bytes
 
 
@@ -75,6 +80,43 @@ def test_audio_check_quarantines_and_reports_bad_audio(aws: Setup, tmp_path: Pat
     assert "audio-check: text.wav is not a readable WAV file" in result.stderr
     assert "really flac.wav is not a readable WAV file (it looks like FLAC" in result.stderr
     assert aws.counts() == (0, 0)
+
+
+def test_after_a_quarantine_the_log_and_recent_files_name_where_the_file_is(aws: Setup, tmp_path: Path) -> None:
+    aws.put("takes/not really audio.wav", b"plain text")
+    aws.put("takes/good.wav", wav_bytes())
+    out = tmp_path / "out"
+    result = drain(write_config(tmp_path / "c.yaml", with_plugins(aws, out, {"name": "audio-check"})))
+    assert result.returncode == 0, result.stderr
+    quarantined = out / "quarantine" / "takes" / "not really audio.wav"
+    assert quarantined.is_file() and not (out / "takes" / "not really audio.wav").exists()
+    [line] = [line for line in result.stderr.splitlines() if "Downloaded takes/not really audio.wav" in line]
+    assert line.endswith(f"-> {quarantined}"), line
+    assert f"-> {out / 'takes' / 'good.wav'}" in result.stderr
+    recent = run_agent("status").stdout
+    assert f"  {quarantined}\n" in recent and f"  {out / 'takes' / 'not really audio.wav'}\n" not in recent, recent
+
+
+def test_after_a_quarantine_the_downloaded_event_and_the_ledger_name_where_the_file_is(aws: Setup, tmp_path: Path) -> None:
+    """What the tray's activity list, recent files and notifications show comes from these two."""
+    aws.put("bad.wav", b"junk")
+    out = tmp_path / "out"
+    config = config_module.load(write_config(tmp_path / "c.yaml", with_plugins(aws, out, {"name": "audio-check"})))
+    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    engine = Engine(config, ledger, hooks=PluginHost, drain=True)
+    events: list[object] = []
+    engine.subscribe(events.append)
+    engine.start()
+    try:
+        assert engine.wait(60), "the drain did not finish"
+    finally:
+        engine.stop()
+    quarantined = out / "quarantine" / "bad.wav"
+    assert [e.path for e in events if isinstance(e, Downloaded)] == [quarantined]
+    record = ledger.file(aws.bucket, "bad.wav")
+    assert record is not None and record.path == quarantined and record.complete and record.unchanged_on_disk()
+    assert [r.path for r in engine.recent_files()] == [quarantined]
+    ledger.close()
 
 
 # ------------------------------------------------------------------ run-command

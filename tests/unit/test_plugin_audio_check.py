@@ -135,11 +135,12 @@ def test_bad_file_is_quarantined_with_its_folders_and_reported(tmp_path: Path, c
     good.write_bytes(wav_bytes())
     bad.write_bytes(b"not audio at all")
     plugin = _plugin(tmp_path)
-    with caplog.at_level(logging.INFO):
-        plugin.agent_object_downloaded(ObjectEvent("b", "takes/good.wav"), good)
-        plugin.agent_object_downloaded(ObjectEvent("b", "takes/bad.wav"), bad)
-    assert good.exists() and not bad.exists()
     moved = tmp_path / "quarantine" / "takes" / "bad.wav"
+    with caplog.at_level(logging.INFO):
+        assert plugin.agent_object_downloaded(ObjectEvent("b", "takes/good.wav"), good) is None
+        assert plugin.agent_object_downloaded(ObjectEvent("b", "takes/bad.wav"), bad) == moved  # the engine records it
+        assert plugin.agent_object_downloaded(ObjectEvent("b", "takes/bad.wav"), bad) == moved  # asked again on a retry
+    assert good.exists() and not bad.exists()
     assert moved.read_bytes() == b"not audio at all"
     [record] = plugin.quarantined
     assert record.moved_to == moved and record.key == "takes/bad.wav"

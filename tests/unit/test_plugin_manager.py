@@ -262,6 +262,40 @@ def test_wrong_return_types_are_named(tmp_path: Path, hook: str, call: Any, expe
     assert caught.value.plugin == "wrong-types"
 
 
+class Mover:
+    """Moves each file into `done/` and returns where it went, as the hook's contract asks."""
+
+    def __init__(self, answer: str) -> None:
+        self.answer = answer
+
+    @hookimpl
+    def agent_object_downloaded(self, path: Path) -> object:
+        target = path.parent / "done" / path.name
+        target.parent.mkdir(exist_ok=True)
+        path.rename(target)
+        return {"absolute": target, "relative": f"done/{path.name}", "nowhere": path, "number": 7, "stays": None}[self.answer]
+
+
+@pytest.mark.parametrize("answer", ["absolute", "relative", "stays"])
+def test_a_plugin_that_moves_the_file_says_where_it_is(tmp_path: Path, answer: str) -> None:
+    host = PluginHost(parse(f"sqs_queue_url: https://sqs.us-east-1.amazonaws.com/1/q\ndownload_folder: {tmp_path}\n"))
+    host.register(Mover(answer), "mover")
+    (tmp_path / "b.wav").write_bytes(b"x")
+    where = host.object_downloaded(EVENT, tmp_path / "b.wav")
+    assert where == (tmp_path / "b.wav" if answer == "stays" else tmp_path / "done" / "b.wav")
+
+
+@pytest.mark.parametrize("answer, expected", [("nowhere", "as the file's new place, but no file is there"),
+                                               ("number", "returned 7; expected the file's new path if the plugin moved it")])
+def test_a_wrong_new_place_is_the_plugins_error(tmp_path: Path, answer: str, expected: str) -> None:
+    host = PluginHost(parse(f"sqs_queue_url: https://sqs.us-east-1.amazonaws.com/1/q\ndownload_folder: {tmp_path}\n"))
+    host.register(Mover(answer), "mover")
+    (tmp_path / "b.wav").write_bytes(b"x")
+    with pytest.raises(PluginError, match=re.escape(expected)) as caught:
+        host.object_downloaded(EVENT, tmp_path / "b.wav")
+    assert caught.value.plugin == "mover"
+
+
 def test_parsed_events_carry_the_parsers_name_and_the_message_id(tmp_path: Path) -> None:
     host = PluginHost(config(tmp_path, {"name": "parser"}))
     [event] = host.parse_message("key:x.wav", {"MessageId": "m-1"})

@@ -58,7 +58,8 @@ class AudioCheck:
     """`audio-check`: after each download, mutagen reads the file as the type its extension names.
 
     A file that is not readable as that type is moved to the quarantine folder (its folders kept), logged
-    as an error and added to `quarantine-report.tsv` there; its message is then deleted as handled (the
+    as an error and added to `quarantine-report.tsv` there; the hook returns its new path, so the engine's log
+    line, its Downloaded event and the ledger name the quarantine. Its message is then deleted as handled (the
     object itself is bad: downloading it again would not help). Files with other extensions pass unchecked.
 
     Options:
@@ -87,22 +88,27 @@ class AudioCheck:
         self.download_folder = config.download_folder
 
     @hookimpl
-    def agent_object_downloaded(self, event: ObjectEvent, path: Path) -> None:
+    def agent_object_downloaded(self, event: ObjectEvent, path: Path) -> Path | None:
+        """Returns the quarantine path of a file it moved (also when asked again on a retry), so the engine names it."""
         if path.suffix.lower() not in self.extensions:
-            return
+            return None
         if not path.exists():  # moved by an earlier plugin, or by this one on an earlier attempt
-            log.debug("audio-check: %s is gone; nothing to check", path)
-            return
+            with self._lock:
+                earlier = next((q.moved_to for q in reversed(self.quarantined) if q.original == path and q.moved_to.is_file()), None)
+            if earlier is None:
+                log.debug("audio-check: %s is gone; nothing to check", path)
+            return earlier
         verdict = check(path, self.min_seconds)
         if verdict.ok:
             log.info("audio-check: %s is %s", path.name, verdict.detail)
-            return
+            return None
         moved = self._move_to_quarantine(path)
         record = Quarantined(event.key, path, moved, verdict.detail)
         with self._lock:
             self.quarantined.append(record)
             self._report(record, event)
         log.error("audio-check: %s is not a readable %s file (%s); moved to %s", path.name, verdict.claimed, verdict.detail, moved)
+        return moved
 
     def _move_to_quarantine(self, path: Path) -> Path:
         folder = self.download_folder or path.parent
