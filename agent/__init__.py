@@ -9,9 +9,10 @@ from agent.api import (
     MalformedMessage,
     ObjectEvent,
     PermanentFailure,
+    RejectedRecord,
     __version__,
     hookimpl,
 )
 
 __all__ = ["APP_NAME", "APP_TITLE", "PROJECT_NAME", "MalformedMessage", "ObjectEvent", "PermanentFailure",
-           "__version__", "hookimpl"]
+           "RejectedRecord", "__version__", "hookimpl"]

@@ -41,9 +41,32 @@ class ObjectEvent:
     version_id: str | None = None
     event_time: datetime | None = None
     event_name: str = "ObjectCreated:Put"
+    """The event's name exactly as its route sent it: `ObjectCreated:Put` from S3, `s3:ObjectCreated:Put` from
+    MinIO, `Object Created` from EventBridge. Filter on `operation` instead: it reads the same on every route."""
     source: str = "s3"
-    """`s3`, `sns`, `eventbridge`, or the name of the plugin that parsed the message."""
+    """`s3` (S3 straight to the queue), `sns` (S3 through SNS), `eventbridge` (EventBridge, straight or through
+    SNS), `catch-up`, or the name of the plugin that parsed the message."""
     message_id: str = ""
+    operation: str = "put"
+    """How the object came to be, the same on every route: `put`, `post`, `copy`, `multipart`, `restore` (a
+    restored copy of an archived object is readable), or `other`."""
+    sequencer: str | None = None
+    """S3's `sequencer` for this event: hexadecimal, it orders the events of one key (never of two keys)."""
+    raw_key: str | None = None
+    """The key exactly as the message wrote it, before any decoding (None when the parser did not say)."""
+
+
+@dataclass(frozen=True)
+class RejectedRecord:
+    """One record of a message that can never be used, which a parser returns beside the message's good events.
+
+    It is given up on its own, with `reason` (dead-lettered, or kept in the ledger) while the other records of the
+    message download. `body` is the record alone, as a message body that could be sent to the queue again."""
+
+    reason: str
+    body: str
+    bucket: str | None = None
+    key: str | None = None
 
 
 class MalformedMessage(ValueError):
@@ -55,4 +78,4 @@ class PermanentFailure(Exception):
 
 
 __all__ = ["APP_NAME", "APP_TITLE", "PROJECT_NAME", "MalformedMessage", "ObjectEvent", "PermanentFailure",
-           "__version__", "hookimpl"]
+           "RejectedRecord", "__version__", "hookimpl"]

@@ -54,7 +54,8 @@ def list_objects(s3: Any, bucket: str, prefix: str | None = None, since: datetim
             if since is not None and modified is not None and modified < since:
                 continue
             yield ObjectEvent(bucket=bucket, key=obj["Key"], size=int(obj["Size"]), etag=str(obj.get("ETag", "")).strip('"') or None,
-                              event_time=modified, event_name="ObjectCreated:CatchUp", source="catch-up")
+                              event_time=modified, event_name="ObjectCreated:CatchUp", source="catch-up",
+                              operation="other")
 
 
 def is_present(ledger: Ledger, event: ObjectEvent) -> bool:

@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.api import ObjectEvent, PermanentFailure
+from agent.api import MalformedMessage, ObjectEvent, PermanentFailure, RejectedRecord
 from agent.config import Config
 from agent.engine.download import Cancelled
 from agent.engine.events import EventBus, Failed, NeedsUser, Retrying
@@ -279,10 +279,11 @@ class Consumer:
     def _process(self, message: Message) -> None:
         attempt = max(1, message.receive_count - self._systemic_receipts.get(message.message_id, 0))
         try:
-            events = self.plugins.parse_message(message.body, {**message.attributes, "MessageId": message.message_id})
-            if events is None:
+            items = self.plugins.parse_message(message.body, {**message.attributes, "MessageId": message.message_id})
+            if items is None:
                 raise PermanentFailure(f"the message is not in a format the agent knows: {summarize_body(message.body)}")
-            for event in events:
+            rejected = [item for item in items if isinstance(item, RejectedRecord)]
+            for event in (item for item in items if isinstance(item, ObjectEvent)):
                 try:
                     downloaded = self.handler.handle(event)
                 except Exception as exc:
@@ -294,6 +295,8 @@ class Consumer:
                 if downloaded is not None:
                     self.counters.downloaded += 1
                     self.counters.bytes += downloaded.size
+            if rejected:
+                raise MalformedMessage("; ".join(record.reason for record in rejected))
         except Cancelled:
             self._release(message)  # shutting down: visible again at once for the next run
         except _ObjectFailed as failed:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
-from agent.api import ObjectEvent
+from agent.api import ObjectEvent, RejectedRecord
 from agent.config import Config
 
 
@@ -21,7 +21,7 @@ class PluginError(Exception):
 class Hooks(Protocol):
     """The plugin calls the engine makes. Each raises PluginError when a plugin fails (see agent.plugins.hookspecs)."""
 
-    def parse_message(self, body: str, attributes: dict[str, Any]) -> list[ObjectEvent] | None: ...
+    def parse_message(self, body: str, attributes: dict[str, Any]) -> list[ObjectEvent | RejectedRecord] | None: ...
 
     def accepts(self, event: ObjectEvent) -> bool: ...
 

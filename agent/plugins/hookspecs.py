@@ -16,14 +16,14 @@ from typing import Any
 
 import pluggy
 
-from agent.api import PROJECT_NAME, ObjectEvent
+from agent.api import PROJECT_NAME, ObjectEvent, RejectedRecord
 from agent.config import Config
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 
 
 @hookspec(firstresult=True)
-def agent_parse_message(body: str, attributes: dict[str, Any]) -> list[ObjectEvent] | None:
+def agent_parse_message(body: str, attributes: dict[str, Any]) -> list[ObjectEvent | RejectedRecord] | None:
     """Return the object events in a queue message, `[]` if it holds nothing to download, or None if this
     plugin does not recognise the format. The first plugin that returns a list wins; the built-in S3, SNS and
     EventBridge parsers come last.
@@ -31,7 +31,9 @@ def agent_parse_message(body: str, attributes: dict[str, Any]) -> list[ObjectEve
     `attributes` holds the message's SQS attributes and its `MessageId`. Events a plugin returns get
     `source` set to the plugin's name, and `message_id` filled in when left empty.
     Raise `agent.MalformedMessage` for a body in your format that can never be used: it is given up at once
-    (dead-lettered) instead of retried. Runs in the worker thread that handles the message.
+    (dead-lettered) instead of retried. When only one record of several is unusable, put an
+    `agent.RejectedRecord` in the list in its place: that record alone is given up, and the others download.
+    Runs in the worker thread that handles the message.
     """
 
 

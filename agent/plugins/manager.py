@@ -16,7 +16,7 @@ from typing import Any, cast
 
 import pluggy
 
-from agent.api import PROJECT_NAME, ObjectEvent
+from agent.api import PROJECT_NAME, ObjectEvent, RejectedRecord
 from agent.config import Config
 from agent.engine.hooks import PluginError
 from agent.errors import ConfigError, ConfigProblem
@@ -276,12 +276,13 @@ class PluginHost:
             tb = tb.tb_next
         return culprit
 
-    def parse_message(self, body: str, attributes: dict[str, Any]) -> list[ObjectEvent] | None:
-        events = self._call("agent_parse_message", body=body, attributes=attributes)
-        if events is None:
+    def parse_message(self, body: str, attributes: dict[str, Any]) -> list[ObjectEvent | RejectedRecord] | None:
+        items = self._call("agent_parse_message", body=body, attributes=attributes)
+        if items is None:
             return None
         message_id = str(attributes.get("MessageId", ""))
-        return [event if event.message_id else dataclasses.replace(event, message_id=message_id) for event in events]
+        return [dataclasses.replace(item, message_id=message_id) if isinstance(item, ObjectEvent) and not item.message_id
+                else item for item in items]
 
     def accepts(self, event: ObjectEvent) -> bool:
         return all(verdict is not False for verdict in self._call("agent_filter", event=event))
@@ -343,12 +344,17 @@ def _checked(hook: str, result: Any, name: str, builtin: bool) -> Any:
     if result is None:
         return None
     if hook == "agent_parse_message":
-        if not isinstance(result, (list, tuple)) or not all(isinstance(e, ObjectEvent) for e in result):
-            raise BadReturnValue(f"returned {_short(result)}; expected a list of agent.ObjectEvent, or None")
-        for event in result:
-            if not isinstance(event.bucket, str) or not event.bucket or not isinstance(event.key, str) or not event.key:
-                raise BadReturnValue(f"returned an event without a bucket or key: {_short(event)}")
-        return list(result) if builtin else [dataclasses.replace(e, source=name) for e in result]
+        if not isinstance(result, (list, tuple)) or not all(isinstance(e, (ObjectEvent, RejectedRecord)) for e in result):
+            raise BadReturnValue(f"returned {_short(result)}; expected a list of agent.ObjectEvent (and agent.RejectedRecord), or None")
+        for item in result:
+            if isinstance(item, RejectedRecord):
+                if not isinstance(item.reason, str) or not item.reason or not isinstance(item.body, str):
+                    raise BadReturnValue(f"returned a rejected record without a reason or body: {_short(item)}")
+            elif not isinstance(item.bucket, str) or not item.bucket or not isinstance(item.key, str) or not item.key:
+                raise BadReturnValue(f"returned an event without a bucket or key: {_short(item)}")
+        if builtin:
+            return list(result)
+        return [dataclasses.replace(e, source=name) if isinstance(e, ObjectEvent) else e for e in result]
     if hook == "agent_filter" and not isinstance(result, bool):
         raise BadReturnValue(f"returned {_short(result)}; expected True, False or None")
     if hook == "agent_local_path" and not isinstance(result, (str, PurePath)):

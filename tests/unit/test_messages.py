@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC
 
 import pytest
 
-from agent.engine.messages import MalformedMessage, decode_key, parse_body
+from agent.api import ObjectEvent, RejectedRecord
+from agent.engine.messages import MalformedMessage, decode_key, other_reading, parse_body, record_body, s3_event_action
 
 S3_BODY = {
     "Records": [{
@@ -57,8 +59,12 @@ def test_eventbridge_object_created() -> None:
                              "object": {"key": "a+b.wav", "size": 5, "etag": "b1946ac9", "version-id": "IYV3", "sequencer": "617f"},
                              "reason": "PutObject"}}
     [event] = parse_body(body(event_body), "m3")
-    assert (event.bucket, event.key, event.size, event.etag, event.version_id) == ("audio", "a b.wav", 5, "b1946ac9", "IYV3")
-    assert event.source == "eventbridge" and event.event_time.tzinfo == UTC
+    assert isinstance(event, ObjectEvent)
+    # EventBridge writes keys as they are: a + is a plus (a form-decoding would look for "a b.wav" and never find it).
+    assert (event.bucket, event.key, event.size, event.etag, event.version_id) == ("audio", "a+b.wav", 5, "b1946ac9", "IYV3")
+    assert (event.sequencer, event.operation, event.event_name) == ("617f", "put", "Object Created")
+    assert event.source == "eventbridge" and event.event_time is not None and event.event_time.tzinfo == UTC
+    assert other_reading(event) == "a b.wav"
 
 
 def test_test_event_holds_nothing() -> None:
@@ -78,7 +84,6 @@ def test_unknown_shapes_are_not_recognised(text: str) -> None:
 
 @pytest.mark.parametrize("data", [
     {"Records": "nope"},
-    {"Records": [{"eventName": "ObjectCreated:Put"}]},
     {"Type": "Notification", "Message": "{broken"},
     {"source": "aws.s3", "detail-type": "Object Created", "detail": {"bucket": {"name": "b"}, "object": {}}},
 ])
@@ -98,3 +103,68 @@ def test_key_decoding(raw: str, decoded: str) -> None:
 def test_keys_that_cannot_decode_are_malformed(raw: object) -> None:
     with pytest.raises(MalformedMessage):
         decode_key(raw)
+
+
+def test_a_broken_record_is_rejected_alone_and_the_others_are_kept() -> None:
+    good = S3_BODY["Records"][0]
+    items = parse_body(body({"Records": [good, {"eventName": "ObjectCreated:Put"}, good]}), "m")
+    assert items is not None
+    assert [type(item) for item in items] == [ObjectEvent, RejectedRecord, ObjectEvent]
+    rejected = items[1]
+    assert isinstance(rejected, RejectedRecord) and rejected.reason == "record 1 is not an S3 event record"
+    assert json.loads(rejected.body) == {"Records": [{"eventName": "ObjectCreated:Put"}]}
+
+
+@pytest.mark.parametrize("name, action", [
+    ("ObjectCreated:Put", ("download", "put")), ("s3:ObjectCreated:Put", ("download", "put")),
+    ("ObjectCreated:Post", ("download", "post")), ("s3:ObjectCreated:Copy", ("download", "copy")),
+    ("ObjectCreated:CompleteMultipartUpload", ("download", "multipart")), ("s3:ObjectCreated:PutRetention", ("download", "other")),
+    ("ObjectRestore:Completed", ("download", "restore")), ("s3:ObjectRestore:Completed", ("download", "restore")),
+    ("ObjectRestore:Post", ("ignore", "")), ("s3:ObjectRemoved:Delete", ("ignore", "")), ("LifecycleTransition", ("ignore", "")),
+    ("Replication:OperationFailedReplication", ("ignore", "")), ("s3:ObjectAccessed:Get", ("ignore", "")),
+    ("ObjectCreatedButNotReally", None), ("ObjectAnnotated:Put", None), ("", None),
+])
+def test_event_names_with_and_without_the_s3_prefix(name: str, action: tuple[str, str] | None) -> None:
+    assert s3_event_action(name) == action
+
+
+def test_an_unknown_event_name_is_rejected_with_its_name(caplog: pytest.LogCaptureFixture) -> None:
+    record = json.loads(body(S3_BODY["Records"][0]))
+    record["eventName"] = "ObjectAnnotated:Put"
+    [rejected] = parse_body(body({"Records": [record]}), "m9")
+    assert isinstance(rejected, RejectedRecord) and "'ObjectAnnotated:Put'" in rejected.reason
+    assert any(r.levelname == "WARNING" and "ObjectAnnotated:Put" in r.getMessage() for r in caplog.records)
+
+
+def test_eventbridge_through_sns() -> None:
+    event_body = {"source": "aws.s3", "detail-type": "Object Created", "time": "2026-11-28T10:00:00Z",
+                  "detail": {"bucket": {"name": "audio"}, "object": {"key": "x:y+z.wav", "size": 3, "etag": "e"},
+                             "reason": "CopyObject"}}
+    wrapped = {"Type": "Notification", "TopicArn": "arn:aws:sns:us-east-2:1:t", "Message": body(event_body)}
+    [event] = parse_body(body(wrapped), "m")
+    assert isinstance(event, ObjectEvent)
+    assert (event.key, event.operation, event.source) == ("x:y+z.wav", "copy", "eventbridge")
+
+
+def test_an_sns_subscription_confirmation_says_what_to_do() -> None:
+    with pytest.raises(MalformedMessage, match="confirm this queue's subscription to arn:aws:sns:us-east-2:1:t: open the SubscribeURL"):
+        parse_body(body({"Type": "SubscriptionConfirmation", "TopicArn": "arn:aws:sns:us-east-2:1:t", "SubscribeURL": "https://x"}), "m")
+
+
+@pytest.mark.parametrize("key", ["take 01 + mixé.wav", "a:b/c%d.wav", "録音.wav"])
+def test_one_event_as_a_record_parses_back_into_the_same_object(key: str) -> None:
+    [event] = parse_body(body(S3_BODY), "m")
+    assert isinstance(event, ObjectEvent)
+    event = replace(event, key=key)
+    [again] = parse_body(record_body(event), "m")
+    assert isinstance(again, ObjectEvent)
+    fields = ("bucket", "key", "size", "etag", "version_id", "sequencer", "operation", "event_name", "event_time")
+    assert [getattr(again, f) for f in fields] == [getattr(event, f) for f in fields]
+
+
+def test_other_reading_of_a_key() -> None:
+    [event] = parse_body(body(S3_BODY), "m")
+    assert isinstance(event, ObjectEvent)
+    assert other_reading(event) == "sessions/take+01+%2B+mix%C3%A9.wav"  # the raw text, had the sender not encoded it
+    assert other_reading(replace(event, raw_key="plain.wav", key="plain.wav")) is None
+    assert other_reading(replace(event, raw_key=None)) is None
