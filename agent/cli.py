@@ -86,6 +86,15 @@ def build_parser() -> argparse.ArgumentParser:
                                        description="Send every failed message back to its queue for another try.")
     retry.add_argument("--config", type=Path, metavar="FILE", help="config file (for credentials and endpoint)")
 
+    diagnostics = commands.add_parser(
+        "diagnostics", help="make a zip for whoever helps you: version, platform, config, logs, ledger counts; secrets masked",
+        description="Write a diagnostics bundle (a zip) with the version, the platform, the tray backend, the config file "
+                    "with every key, secret, token and account number masked, the newest logs (masked too) and the "
+                    "ledger's counts. The same as the tray's 'Create diagnostics bundle…'. Prints where it is.")
+    diagnostics.add_argument("--output", type=Path, metavar="DIR",
+                             help="where to write it (default: beside the download folder, in the folder that holds it)")
+    diagnostics.add_argument("--config", type=Path, metavar="FILE", help=f"config file (default: {dirs.default_config_file()})")
+
     autostart = commands.add_parser("autostart", help="start the tray app at login, or not",
                                     description="Turn starting the tray app at login on or off for this user, or show "
                                                 "what is set up (the same as the tray's 'Start at login').")
@@ -120,6 +129,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _failed(args)
         if args.command == "autostart":
             return _autostart(args)
+        if args.command == "diagnostics":
+            return _diagnostics(args)
         return _tray(args)
     except ConfigError as exc:
         _say(f"The config has {'an error' if len(exc.problems) == 1 else f'{len(exc.problems)} errors'}:\n{exc}")
@@ -328,6 +339,18 @@ def _failed(args: argparse.Namespace) -> int:
     engine = Engine(config_module.load(_config_path(args.config)), ledger, hooks=PluginHost)
     count = engine.retry_failed()
     print(f"Sent {count} messages back to their queue")
+    return EXIT_OK
+
+
+def _diagnostics(args: argparse.Namespace) -> int:
+    from agent import diagnostics
+
+    if args.output is not None and not args.output.is_dir():
+        _say(f"{args.output} is not a folder; name an existing folder with --output.")
+        return EXIT_USAGE
+    path = diagnostics.create(_config_path(args.config), folder=args.output)
+    print(path)
+    _say("Keys, secrets, tokens and account numbers in it are masked; look inside before you send it.")
     return EXIT_OK
 
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from agent import config as config_module
-from agent import dirs, logs
+from agent import diagnostics, dirs, logs
 from agent.api import APP_NAME, APP_TITLE, __version__
 from agent.config import Config
 from agent.desktop import dialogs, opener
@@ -292,6 +292,20 @@ class Controller:
 
     def open_log_folder(self) -> None:
         opener.open_folder(dirs.log_dir())
+
+    def create_diagnostics(self, tray_backend: str) -> None:
+        """"Create diagnostics bundle…": a zip beside the downloads, secrets masked, then shown in its folder."""
+        engine = self.engine
+        try:
+            path = diagnostics.create(self.config_path, folder=diagnostics.default_folder(engine.config if engine else None),
+                                      ledger=self.ledger, tray_backend=tray_backend)
+        except AgentError as error:
+            self.notifier.error("Could not create the diagnostics bundle", str(error))
+            return
+        opener.reveal(path)
+        self.notifier.notify("Diagnostics bundle created",
+                             f"{path.name} is in {path.parent}. Keys, tokens and account numbers are masked; look inside "
+                             "before you send it.", on_click=lambda: opener.reveal(path))
 
     def about(self) -> None:
         engine = self.engine

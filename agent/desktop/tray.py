@@ -287,6 +287,7 @@ class Tray:
             Item("Open config file", action(controller.open_config)),
             Item("Open log folder", action(controller.open_log_folder)),
             Item("Start at login", action(toggle_login), checked=lambda item: login.is_enabled()),  # read from disk each time: the CLI may change it
+            Item("Create diagnostics bundle…", action(lambda: controller.create_diagnostics(self.backend))),
             Menu.SEPARATOR,
             Item(f"About S3 SQS Agent {__version__}", action(controller.about)),
             Item("Quit", lambda icon, item: self.quit()),

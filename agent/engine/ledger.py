@@ -180,11 +180,21 @@ class Ledger:
     def mark_retried(self, failure_id: int) -> None:
         self._query("UPDATE failures SET retried_at = ? WHERE id = ?", (time.time(), failure_id))
 
+    def counts(self) -> dict[str, int]:
+        """How many files (downloaded, unfinished) and failures (kept, retried) the ledger holds, for diagnostics."""
+        files = dict(self._query("SELECT complete, COUNT(*) FROM files GROUP BY complete"))
+        failures = dict(self._query("SELECT retried_at IS NOT NULL, COUNT(*) FROM failures GROUP BY retried_at IS NOT NULL"))
+        return {"files_downloaded": int(files.get(1, 0)), "files_unfinished": int(files.get(0, 0)),
+                "failures_kept": int(failures.get(0, 0)), "failures_retried": int(failures.get(1, 0))}
+
     # ------------------------------------------------------------ small state
 
     def get_state(self, name: str, default: str | None = None) -> str | None:
         rows = self._query("SELECT value FROM state WHERE name = ?", (name,))
         return rows[0][0] if rows else default
+
+    def states(self) -> dict[str, str]:
+        return dict(self._query("SELECT name, value FROM state ORDER BY name"))
 
     def set_state(self, name: str, value: str) -> None:
         self._query("INSERT OR REPLACE INTO state VALUES (?, ?)", (name, value))
