@@ -94,6 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
     diagnostics.add_argument("--output", type=Path, metavar="DIR",
                              help="where to write it (default: beside the download folder, in the folder that holds it)")
     diagnostics.add_argument("--config", type=Path, metavar="FILE", help=f"config file (default: {dirs.default_config_file()})")
+    doctor = commands.add_parser(
+        "doctor", help="check the config, credentials, queue, bucket, folder and clock, and say how to fix what fails",
+        description="Check everything the agent depends on and print one line per check: passed or failed, and for a "
+                    "failure the fix (with the IAM policy statement to send to an administrator when a permission is "
+                    "missing). Nothing is changed: no message is received while the queue holds any, none is deleted or "
+                    "left behind. Exit code 0 if every check passed, 1 if any failed, 2 for a config or usage error.")
+    doctor.add_argument("--config", type=Path, metavar="FILE", help=f"config file (default: {dirs.default_config_file()})")
 
     autostart = commands.add_parser("autostart", help="start the tray app at login, or not",
                                     description="Turn starting the tray app at login on or off for this user, or show "
@@ -131,6 +138,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _autostart(args)
         if args.command == "diagnostics":
             return _diagnostics(args)
+        if args.command == "doctor":
+            return _doctor(args)
         return _tray(args)
     except ConfigError as exc:
         _say(f"The config has {'an error' if len(exc.problems) == 1 else f'{len(exc.problems)} errors'}:\n{exc}")
@@ -366,3 +375,44 @@ def _autostart(args: argparse.Namespace) -> int:
     if sys.stdout is not None:
         print(state.describe())
     return EXIT_OK
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from agent import config as config_module
+    from agent.aws import doctor
+    from agent.plugins.manager import PluginHost
+
+    target = _config_path(args.config)
+    try:
+        loaded = config_module.load(target)
+        PluginHost(loaded)  # plugin names and options are part of a valid config
+    except ConfigError as exc:
+        missing = not target.exists()
+        print(doctor.format_check(doctor.Check(
+            doctor.CONFIG, False, f"{target} does not exist." if missing else
+            f"{target} has {'an error' if len(exc.problems) == 1 else f'{len(exc.problems)} errors'}:\n        " +
+            "\n        ".join(str(p) for p in exc.problems),
+            f"Run {APP_NAME} setup to write it." if missing else
+            f"Fix what is listed above ({APP_NAME} config validate checks the file again), or run {APP_NAME} setup.")), flush=True)
+        return EXIT_USAGE
+    checks = doctor.run_checks(loaded, on_result=lambda check: print(doctor.format_check(check), flush=True),
+                               sample_key=_last_downloaded_key(loaded))
+    print(doctor.summary(checks))
+    return EXIT_ERROR if any(check.passed is False for check in checks) else EXIT_OK
+
+
+def _last_downloaded_key(config: Config) -> str | None:
+    """A key of the config's bucket that this computer downloaded: proves s3:GetObject without listing the bucket."""
+    from agent.engine.ledger import Ledger
+
+    path = dirs.ledger_file()
+    if not config.s3_bucket_name or not path.exists():
+        return None
+    try:
+        ledger = Ledger(path)
+    except AgentError:
+        return None
+    try:
+        return next((r.key for r in ledger.recent(50) if r.bucket == config.s3_bucket_name), None)
+    finally:
+        ledger.close()

@@ -79,3 +79,13 @@ class OfflineError(NeedsUserError):
     """The endpoint cannot be reached. The agent retries by itself."""
 
     title = "Offline"
+
+
+class SignInError(AgentError):
+    """An IAM Identity Center (SSO) sign-in did not complete."""
+
+    title = "Sign-in failed"
+
+
+class SignInCancelled(SignInError):
+    title = "Sign-in cancelled"

@@ -1,4 +1,6 @@
-"""Shared fixtures: a moto server on loopback and private platform folders for every test (helpers: tests/helpers.py)."""
+"""Shared fixtures: a moto server on loopback, a fault proxy before it, private platform folders for every test.
+
+Helpers: tests/helpers.py."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.aws import Setup, make_setup, start_moto
+from tests.reliability.proxy import FaultProxy
 
 
 @pytest.fixture(scope="session")
@@ -38,3 +41,18 @@ def private_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def aws(moto_endpoint: str) -> Setup:
     """A fresh bucket notifying a fresh queue on the shared moto server."""
     return make_setup(moto_endpoint)
+
+
+@pytest.fixture
+def quiet_aws(moto_endpoint: str) -> Setup:
+    """A bucket and queues without notifications: the queue stays empty (S3 sends no TestEvent) until a test sends."""
+    return make_setup(moto_endpoint, notify=False)
+
+
+@pytest.fixture
+def proxy(moto_endpoint: str) -> Iterator[FaultProxy]:
+    """A fault-injecting proxy in front of the shared moto server (tests/reliability/proxy.py)."""
+    fault_proxy = FaultProxy(moto_endpoint)
+    fault_proxy.up()
+    yield fault_proxy
+    fault_proxy.down()

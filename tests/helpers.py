@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -21,10 +22,20 @@ def write_config(path: Path, data: dict[str, Any]) -> Path:
     return path
 
 
-def run_agent(*args: str, timeout: float = 120, **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    """Run `python -m agent ARGS` in a child process, as a user would."""
-    return subprocess.run([sys.executable, "-m", "agent", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout, env=os.environ.copy(), **kwargs)
+IS_ROOT = sys.platform.startswith("linux") and os.geteuid() == 0
+CAN_DROP_ROOT_OVERRIDES = IS_ROOT and shutil.which("setpriv") is not None
+"""Root can run a child that obeys permission bits (setpriv drops CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH)."""
+
+
+def run_agent(*args: str, timeout: float = 120, unprivileged: bool = False, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    """Run `python -m agent ARGS` in a child process, as a user would.
+
+    `unprivileged` (root only, see CAN_DROP_ROOT_OVERRIDES): without the capabilities that let root ignore
+    permission bits, so an unwritable folder is unwritable for the child too."""
+    prefix = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"] if unprivileged else []
+    kwargs.setdefault("env", os.environ.copy())
+    return subprocess.run([*prefix, sys.executable, "-m", "agent", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout, **kwargs)
 
 
 def wait_until(condition: Callable[[], Any], timeout: float = 30, what: str = "a condition", interval: float = 0.1) -> Any:

@@ -15,30 +15,37 @@ from agent.engine.sqs import LONG_POLL_SECONDS
 LOCAL_REGION = "us-east-1"
 """Signs requests to a server other than AWS when no region is set: moto, MinIO or ElasticMQ accept any region."""
 
+CLIENT_SETTINGS = BotoConfig(connect_timeout=5, tcp_keepalive=True, retries={"mode": "standard", "max_attempts": 3},
+                             user_agent_appid="s3-sqs-agent")  # type: ignore[call-arg]  # botocore >= 1.31 has it; its stubs lag
+"""What every client of the agent shares (the doctor's too)."""
 
-def make_clients(config: Config) -> tuple[Any, Any]:
+
+def make_session(config: Config) -> boto3.session.Session:
+    """The config's profile (or the default AWS chain) and region. Credentials are never read from the config file."""
+    return boto3.session.Session(profile_name=config.aws_profile, region_name=config.aws_region or None)
+
+
+def make_clients(config: Config, session: boto3.session.Session | None = None) -> tuple[Any, Any]:
     """(s3, sqs) clients. Credentials come from the standard AWS chain, never from the config file.
 
     Each service goes to the server the config names for it (s3_endpoint_url / sqs_endpoint_url, else endpoint_url).
     When the config names none, botocore's own settings apply untouched: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL_SQS,
     AWS_ENDPOINT_URL, the profile's `services` section, else AWS itself.
     """
-    session = boto3.session.Session(profile_name=config.aws_profile, region_name=config.aws_region or None)
-    common = BotoConfig(connect_timeout=5, tcp_keepalive=True, retries={"mode": "standard", "max_attempts": 3},
-                        user_agent_appid="s3-sqs-agent")  # type: ignore[call-arg]  # botocore >= 1.31 has it; its stubs lag
-    s3 = _client(session, "s3", config.s3_endpoint, common.merge(BotoConfig(
+    session = session or make_session(config)
+    s3 = make_client(session, "s3", config.s3_endpoint, CLIENT_SETTINGS.merge(BotoConfig(
         max_pool_connections=max(10, config.concurrency * 2 + 4),
         read_timeout=30,
         s3={"addressing_style": "path"} if config.s3_endpoint else {},
     )))
-    sqs = _client(session, "sqs", config.sqs_endpoint, common.merge(BotoConfig(
+    sqs = make_client(session, "sqs", config.sqs_endpoint, CLIENT_SETTINGS.merge(BotoConfig(
         max_pool_connections=10,
         read_timeout=LONG_POLL_SECONDS + 10,  # longer than a long poll
     )))
     return s3, sqs
 
 
-def _client(session: boto3.session.Session, service: str, endpoint_url: str | None, client_config: BotoConfig) -> Any:
+def make_client(session: boto3.session.Session, service: str, endpoint_url: str | None, client_config: BotoConfig = CLIENT_SETTINGS) -> Any:
     """One service's client. `endpoint_url` None lets botocore find the endpoint as every AWS tool does."""
     create: Any = session.client  # the stubs type it per service name; both services here return Any anyway
     if session.region_name:

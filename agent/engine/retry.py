@@ -27,6 +27,7 @@ from botocore.exceptions import (
 
 from agent import errors
 from agent.api import MalformedMessage, PermanentFailure
+from agent.engine import permissions
 from agent.engine.paths import UnsafePathError
 
 
@@ -88,9 +89,7 @@ def classify(exc: BaseException) -> Failure:
                 f"AWS rejected the credentials ({code}: {message}). Refresh them (for SSO: aws sso login), "
                 "or check AWS_PROFILE / aws_profile."))
         if code in DENIED:
-            return _wait(errors.AccessDeniedError(
-                f"Access denied ({code}). Give these credentials s3:GetObject on the bucket and "
-                "sqs:ReceiveMessage, sqs:DeleteMessage and sqs:ChangeMessageVisibility on the queue."))
+            return _wait(errors.AccessDeniedError(permissions.denied_reason(exc.operation_name, code)))
         if code in MISSING_BUCKET:
             return _wait(errors.NotFoundError(f"The bucket does not exist ({message}). Check s3_bucket_name and the notifications' source."))
         if code in MISSING_QUEUE:

@@ -9,6 +9,7 @@ moto keeps its state in memory behind it; `up()` listens on the same port again.
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import http.client
 import socket
 import threading
@@ -37,6 +38,7 @@ class Faults:
     truncate_bodies: int = 0  # GetObject: send half the body with a matching Content-Length (a "clean" short body)
     stall_bodies: int = 0  # GetObject: send half the body, pause `stall_seconds`, then the rest
     stall_seconds: float = 0.0
+    date_offset: float | None = None  # add a Date header this many seconds away from now (a server with a skewed clock)
 
 
 class FaultProxy:
@@ -131,6 +133,8 @@ class FaultProxy:
                 payload = response.read()
                 out_headers = [(k, v) for k, v in response.getheaders()
                                if k.lower() not in ("transfer-encoding", "content-length", "connection", "server", "date")]
+                if self.faults.date_offset is not None:
+                    out_headers.append(("Date", email.utils.formatdate(time.time() + self.faults.date_offset, usegmt=True)))
                 if operation == "GetObject" and response.status in (200, 206) and len(payload) > 1:
                     if self._take("cut_bodies"):
                         _send(conn, response.status, out_headers, payload[: len(payload) // 2], length=len(payload))

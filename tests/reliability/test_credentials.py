@@ -34,7 +34,8 @@ def test_access_denied_keeps_messages_reports_and_backs_off(moto_endpoint: str, 
     run = start_engine(aws.config(str(out), endpoint_url=proxy.url, retry_base_seconds=1, retry_max_seconds=4), tmp_path)
     try:
         problem = wait_for(lambda: [n for n in run.needs_user() if n.title == "Access denied"], 60, what="an Access denied notification")
-        assert "s3:GetObject" in problem[0].message and "sqs:ReceiveMessage" in problem[0].message
+        permission = {"GetObject": "s3:GetObject", "ReceiveMessage": "sqs:ReceiveMessage"}[operation]
+        assert f"lack {permission} on the" in problem[0].message and "s3-sqs-agent doctor" in problem[0].message
         wait_for(lambda: run.engine.status().state is State.ATTENTION, 30, what="the attention state")
         first = proxy.count(operation)
         time.sleep(8)

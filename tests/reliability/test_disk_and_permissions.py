@@ -7,11 +7,8 @@ capabilities that bypass them (setpriv drops CAP_DAC_OVERRIDE and CAP_DAC_READ_S
 
 from __future__ import annotations
 
-import os
 import random
-import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,12 +16,11 @@ import pytest
 
 from agent.engine.events import State
 from tests.aws import Setup
-from tests.helpers import ROOT, write_config
+from tests.helpers import CAN_DROP_ROOT_OVERRIDES, IS_ROOT, run_agent, write_config
 from tests.reliability.helpers import assert_final, start_engine, temp_files, wait_for
 
-IS_ROOT = sys.platform.startswith("linux") and os.geteuid() == 0
 needs_root = pytest.mark.skipif(not IS_ROOT, reason="mounting a tmpfs needs root on Linux (CI runs as root)")
-needs_setpriv = pytest.mark.skipif(not IS_ROOT or shutil.which("setpriv") is None,
+needs_setpriv = pytest.mark.skipif(not CAN_DROP_ROOT_OVERRIDES,
                                    reason="enforcing permission bits on root needs Linux, root and setpriv (util-linux)")
 
 
@@ -94,12 +90,6 @@ def test_read_only_download_folder_waits_then_recovers(aws: Setup, tmp_path: Pat
     assert_final(out, expected, aws)
 
 
-def _unprivileged(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """`python -m agent ARGS` as root without the capabilities that let root ignore permission bits."""
-    return subprocess.run(["setpriv", "--bounding-set=-dac_override,-dac_read_search", sys.executable, "-m", "agent", *args],
-                          cwd=ROOT, capture_output=True, text=True, timeout=60, env=env or os.environ.copy())
-
-
 @needs_setpriv
 def test_unwritable_download_folder_is_a_clear_error(aws: Setup, tmp_path: Path) -> None:
     out = tmp_path / "out"
@@ -108,7 +98,7 @@ def test_unwritable_download_folder_is_a_clear_error(aws: Setup, tmp_path: Path)
     aws.put("x.wav", b"x")
     config = write_config(tmp_path / "c.yaml", aws.config(str(out)))
     before = aws.counts()  # the upload's notification and S3's TestEvent
-    result = _unprivileged("run", "--headless", "--config", str(config), "--drain")
+    result = run_agent("run", "--headless", "--config", str(config), "--drain", unprivileged=True, timeout=60)
     out.chmod(0o755)
     assert result.returncode == 1, result.stderr
     assert f"Cannot write to the download folder {out}" in result.stderr
@@ -123,8 +113,8 @@ def test_unreadable_config_folder_is_a_clear_error(tmp_path: Path, private_home:
     (folder / "config.yaml").write_text("sqs_queue_url: https://sqs.us-east-1.amazonaws.com/123456789012/q\ndownload_folder: /tmp/x\n")
     folder.chmod(0)
     try:
-        validate = _unprivileged("config", "validate")
-        run = _unprivileged("run", "--headless", "--drain")
+        validate = run_agent("config", "validate", unprivileged=True, timeout=60)
+        run = run_agent("run", "--headless", "--drain", unprivileged=True, timeout=60)
     finally:
         folder.chmod(0o700)
     for result in (validate, run):

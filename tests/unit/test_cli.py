@@ -7,16 +7,27 @@ from pathlib import Path
 import pytest
 
 from agent import __version__
-from tests.helpers import run_agent
+from tests.helpers import ROOT, run_agent
 
 COMMANDS = [[], ["run"], ["config"], ["config", "path"], ["config", "show"], ["config", "validate"], ["status"],
-            ["failed"], ["failed", "list"], ["failed", "retry"]]
+            ["failed"], ["failed", "list"], ["failed", "retry"], ["doctor"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "top")
 def test_every_command_has_help(command: list[str]) -> None:
     result = run_agent(*command, "--help")
     assert result.returncode == 0 and "usage: s3-sqs-agent" in result.stdout
+
+
+def test_every_command_is_in_the_readme() -> None:
+    import argparse
+
+    from agent.cli import build_parser
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)).choices
+    missing = [name for name in commands if f"s3-sqs-agent {name}" not in readme]
+    assert not missing, f"README.md never shows: {', '.join(f's3-sqs-agent {n}' for n in missing)}"
 
 
 def test_version() -> None:

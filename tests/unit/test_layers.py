@@ -44,6 +44,12 @@ def test_the_engine_never_imports_the_desktop_the_cli_or_the_plugin_manager() ->
         assert not above, f"{path.relative_to(ROOT)} imports {sorted(above)}"
 
 
+def test_the_aws_package_never_imports_the_desktop_the_cli_or_the_plugin_manager() -> None:
+    for path in (AGENT / "aws").rglob("*.py"):  # the windows, the tray and the CLI call it, never the other way
+        above = {name for name in imports(path) if name.startswith(("agent.desktop", "agent.cli", "agent.plugins"))}
+        assert not above, f"{path.relative_to(ROOT)} imports {sorted(above)}"
+
+
 def test_lower_modules_do_not_point_back_up() -> None:
     rules = {  # module -> what it must never import
         "config.py": ("agent.dirs", "agent.engine", "agent.desktop", "agent.plugins"),
@@ -51,6 +57,7 @@ def test_lower_modules_do_not_point_back_up() -> None:
         "dirs.py": ("agent.engine", "agent.config", "agent.desktop", "agent.plugins"),
         "engine/aws.py": ("agent.engine.consumer", "agent.engine.engine"),
         "engine/sqs.py": ("agent.engine.consumer", "agent.engine.engine"),
+        "engine/permissions.py": ("agent.engine.", "agent.desktop", "agent.plugins", "agent.aws"),
     }
     for name, banned in rules.items():
         found = {module for module in imports(AGENT / name) if module.startswith(banned)}

@@ -12,8 +12,8 @@ from agent import errors
 from agent.engine.retry import Backoff, IncompleteDownload, Kind, PermanentFailure, classify
 
 
-def client_error(code: str, status: int = 400) -> ClientError:
-    return ClientError({"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, "GetObject")
+def client_error(code: str, status: int = 400, operation: str = "GetObject") -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, operation)
 
 
 @pytest.mark.parametrize(("error", "kind", "server_busy"), [
@@ -50,3 +50,15 @@ def test_backoff_grows_with_equal_jitter_and_stays_under_its_cap() -> None:
         delays = [backoff.delay(attempt, rng) for _ in range(200)]
         assert all(ceiling / 2 <= d <= ceiling for d in delays), (attempt, min(delays), max(delays))
     assert Backoff.visibility(0.2) == 1 and Backoff.visibility(-1) == 0 and Backoff.visibility(10**9) == 43_200
+
+
+@pytest.mark.parametrize(("operation", "permission", "where"), [
+    ("GetObject", "s3:GetObject", "the bucket's objects"),
+    ("ReceiveMessage", "sqs:ReceiveMessage", "the queue"),
+    ("DeleteMessageBatch", "sqs:DeleteMessage", "the queue"),
+    ("ChangeMessageVisibilityBatch", "sqs:ChangeMessageVisibility", "the queue"),
+    ("SendMessage", "sqs:SendMessage", "the queue"),
+])
+def test_access_denied_names_the_permission_as_the_doctor_does(operation: str, permission: str, where: str) -> None:
+    reason = classify(client_error("AccessDenied", 403, operation)).reason
+    assert f"lack {permission} on {where}" in reason and "s3-sqs-agent doctor" in reason

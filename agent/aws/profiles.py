@@ -1,0 +1,215 @@
+"""The AWS profiles on this computer: which exist, what kind each is, whether an SSO sign-in is still valid."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import boto3
+import botocore.session
+from botocore.configloader import raw_config_parse
+from botocore.exceptions import BotoCoreError, ConfigParseError
+
+from agent.config import write_text_atomically
+from agent.errors import AgentError
+
+ProfileKind = Literal["sso", "keys", "assume-role", "process", "other"]
+
+AMBIENT_SOURCES = {  # botocore's provider name -> how a person would call it
+    "env": "environment variables",
+    "assume-role-with-web-identity": "web identity token (AWS_WEB_IDENTITY_TOKEN_FILE)",
+    "container-role": "container role",
+    "iam-role": "instance role",
+}
+"""Credential providers that need no profile: what "use the environment / instance role" resolves to."""
+
+CREDENTIAL_SOURCES = {
+    **AMBIENT_SOURCES,
+    "shared-credentials-file": "an access key in the credentials file",
+    "config-file": "an access key in the AWS config file",
+    "sso": "IAM Identity Center (SSO)",
+    "assume-role": "an assumed role",
+    "custom-process": "credential_process",
+    "login": "aws login",
+}
+"""botocore's credential method -> words for a person."""
+
+_PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,63}$")
+_ACCESS_KEY_ID = re.compile(r"^[A-Z0-9]{16,128}$")
+
+
+class ProfileFileError(AgentError):
+    """The AWS config or credentials file cannot be read."""
+
+    title = "AWS config file has errors"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A named profile from the AWS config and credentials files."""
+
+    name: str
+    kind: ProfileKind
+    region: str | None = None
+    sso_start_url: str | None = None
+    sso_expires_at: datetime | None = None
+    """SSO only: when the cached sign-in (access token) expires; None when there is none."""
+    sso_session: str | None = None
+    """SSO only: the `[sso-session NAME]` the profile uses; None for the legacy form (sso_start_url in the profile)."""
+    sso_region: str | None = None
+    sso_refreshable: bool = False
+    """SSO only: the cache also holds a refresh token, so botocore can renew an expired sign-in without a browser."""
+
+    @property
+    def signed_in(self) -> bool:
+        """True for profiles that need no sign-in, and for SSO profiles whose cached sign-in has not expired."""
+        if self.kind != "sso":
+            return True
+        return self.sso_expires_at is not None and self.sso_expires_at > datetime.now(UTC)
+
+
+def config_file() -> Path:
+    """The AWS config file: AWS_CONFIG_FILE, or ~/.aws/config (as botocore and the AWS CLI resolve it)."""
+    return Path(os.path.expanduser(botocore.session.Session().get_config_variable("config_file")))
+
+
+def credentials_file() -> Path:
+    """The shared credentials file: AWS_SHARED_CREDENTIALS_FILE, or ~/.aws/credentials."""
+    return Path(os.path.expanduser(botocore.session.Session().get_config_variable("credentials_file")))
+
+
+def _parse(path: Path) -> dict[str, dict[str, Any]]:
+    try:
+        return dict(raw_config_parse(str(path))) if path.is_file() else {}
+    except ConfigParseError:
+        raise ProfileFileError(f"{path} is not a valid AWS config file (an INI file with [sections]). "
+                               "Fix it, or move it aside and add the profile again.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProfileFileError(f"{path} cannot be read ({exc}). Make it readable by your user.") from None
+
+
+def config_sections() -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """(profiles, sso sessions) of the config file, by name."""
+    profiles: dict[str, dict[str, Any]] = {}
+    sessions: dict[str, dict[str, Any]] = {}
+    for section, values in _parse(config_file()).items():
+        words = section.split(None, 1)
+        if section == "default":
+            profiles["default"] = values
+        elif len(words) == 2 and words[0] == "profile":
+            profiles[words[1].strip()] = values
+        elif len(words) == 2 and words[0] == "sso-session":
+            sessions[words[1].strip()] = values
+    return profiles, sessions
+
+
+def list_profiles() -> list[Profile]:
+    """Every profile in the AWS config and credentials files, sorted by name ("default" first). Reads no network."""
+    from agent.aws import sso
+
+    config_profiles, sessions = config_sections()
+    credential_profiles = _parse(credentials_file())
+    found: list[Profile] = []
+    for name in sorted(set(config_profiles) | set(credential_profiles), key=lambda n: (n != "default", n.lower())):
+        values = {**credential_profiles.get(name, {}), **config_profiles.get(name, {})}
+        kind = _kind(values)
+        profile = Profile(name=name, kind=kind, region=values.get("region") or None)
+        if kind == "sso":
+            session_name = values.get("sso_session")
+            sso_values = {**values, **sessions.get(session_name, {})} if session_name else values
+            profile = Profile(name=name, kind=kind, region=profile.region, sso_start_url=sso_values.get("sso_start_url"),
+                              sso_session=session_name, sso_region=sso_values.get("sso_region"))
+            token = sso.cached_token(profile)
+            if token is not None:
+                profile = Profile(**{**profile.__dict__, "sso_expires_at": token.expires_at, "sso_refreshable": token.refreshable})
+        found.append(profile)
+    return found
+
+
+def find_profile(name: str) -> Profile:
+    """The profile called `name`; ValueError with what to do when there is none."""
+    for profile in list_profiles():
+        if profile.name == name:
+            return profile
+    raise ValueError(f"There is no AWS profile called {name!r} in {config_file()} or {credentials_file()}. "
+                     "Choose one that exists, or add it (an access key, or aws configure sso).")
+
+
+def _kind(values: dict[str, Any]) -> ProfileKind:
+    if values.get("sso_session") or values.get("sso_start_url"):
+        return "sso"
+    if values.get("role_arn"):
+        return "assume-role"
+    if values.get("credential_process"):
+        return "process"
+    if values.get("aws_access_key_id"):
+        return "keys"
+    return "other"
+
+
+def ambient_credentials() -> str | None:
+    """How credentials resolve without a profile ("environment variables", "instance role"...), or None.
+
+    Only the providers that need no profile are asked: the environment, a web identity token, a container role and
+    the instance role (which costs a second or two of waiting off EC2, so call this off a window's main thread)."""
+    session = botocore.session.Session()
+    session.set_config_variable("profile", None)
+    resolver = session.get_component("credential_provider")
+    for provider in list(resolver.providers):
+        if provider.METHOD not in AMBIENT_SOURCES:
+            resolver.remove(provider.METHOD)
+    try:
+        credentials = resolver.load_credentials()
+    except BotoCoreError:
+        return None
+    if credentials is None:
+        return None
+    method = str(credentials.method)
+    return AMBIENT_SOURCES.get(method, method)
+
+
+def add_access_key_profile(name: str, access_key_id: str, secret_access_key: str, region: str | None = None) -> Profile:
+    """Add a named profile holding an access key to the shared credentials file (readable by the user only).
+
+    The key never goes into the agent's config. A region goes into the AWS config file's `[profile NAME]`, where
+    botocore and the AWS CLI read it. Raises ValueError, saying what to change, for a bad or already used name or key."""
+    name, access_key_id, secret_access_key = name.strip(), access_key_id.strip(), secret_access_key.strip()
+    if not _PROFILE_NAME.match(name):
+        raise ValueError(f"{name!r} cannot be a profile name: use letters, digits and - _ . @ +, such as s3-sqs-agent")
+    if not _ACCESS_KEY_ID.match(access_key_id):
+        raise ValueError("That is not an access key ID: it is 20 capital letters and digits, such as AKIAIOSFODNN7EXAMPLE")
+    if not secret_access_key or any(c.isspace() for c in secret_access_key):
+        raise ValueError("The secret access key is missing or has spaces in it: paste it again as the console showed it")
+    if region is not None and region.strip():
+        region = region.strip()
+        if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d+", region):
+            raise ValueError(f"expected an AWS region name such as us-east-2, got {region!r}")
+    else:
+        region = None
+    if any(profile.name == name for profile in list_profiles()):
+        raise ValueError(f"A profile called {name!r} already exists; choose another name")
+    _append_section(credentials_file(), name, {"aws_access_key_id": access_key_id, "aws_secret_access_key": secret_access_key})
+    if region:
+        _append_section(config_file(), "default" if name == "default" else f"profile {name}", {"region": region})
+    return Profile(name=name, kind="keys", region=region)
+
+
+def _append_section(path: Path, section: str, values: dict[str, str]) -> None:
+    """Add `[section]` at the end of an INI file, keeping everything already there; the file ends up mode 0600."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = ""
+    if text and not text.endswith("\n"):
+        text += "\n"
+    text += ("\n" if text else "") + f"[{section}]\n" + "".join(f"{key} = {value}\n" for key, value in values.items())
+    write_text_atomically(path, text)
+
+
+def session(profile: str | None = None, region: str | None = None) -> boto3.session.Session:
+    """A boto3 session for a profile (None: the default chain, environment and instance role included)."""
+    return boto3.session.Session(profile_name=profile or None, region_name=region or None)
