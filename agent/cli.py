@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from agent import dirs
 from agent.api import APP_NAME, __version__
+from agent.desktop.windows.host import WINDOW_COMMAND
 from agent.errors import AgentError, ConfigError
 
 if TYPE_CHECKING:
@@ -115,6 +116,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from agent.desktop import dialogs
 
         return dialogs.main(list(sys.argv[2:] if argv is None else argv[1:]))
+    if list(sys.argv[1:] if argv is None else argv)[:1] == [WINDOW_COMMAND]:  # the frozen app's own window child
+        from agent.desktop.windows import child
+
+        return child.main(list(sys.argv[2:] if argv is None else argv[1:]))
     if sys.stdout is None:  # a windowed build without a console: argparse's --version and --help must not crash
         import os
 

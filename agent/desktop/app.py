@@ -73,9 +73,14 @@ def _run(config_path: Path | None) -> int:
         if controller is not None:
             controller.open_download_folder()
 
+    def open_activity() -> None:
+        if controller is not None:
+            controller.run_action(lambda: controller.open_window("activity") if controller else None)
+
     from agent.desktop import opener
 
-    notifier = Notifier(backend_factory=lambda: default_backend(icon_file), open_folder=open_folder, reveal=opener.reveal)
+    notifier = Notifier(backend_factory=lambda: default_backend(icon_file), open_folder=open_folder,
+                        open_activity=open_activity, reveal=opener.reveal)
     controller = Controller(path, ledger, notifier)
     watcher = ConfigWatcher(path, controller.apply, controller.config_invalid)
     notifier.start()

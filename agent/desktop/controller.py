@@ -12,14 +12,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from agent import config as config_module
 from agent import diagnostics, dirs, logs
 from agent.api import APP_NAME, APP_TITLE, __version__
 from agent.config import Config
 from agent.desktop import dialogs, opener
+from agent.desktop.activity import ActivityLog
 from agent.desktop.icons import IconState
 from agent.desktop.notify import Notifier
+from agent.desktop.windows.host import WindowHost
 from agent.engine import pause as pause_state
 from agent.engine.engine import Engine, Status
 from agent.engine.events import CatchUpSuggested, EngineEvent, Failed, State
@@ -129,6 +132,9 @@ class Controller:
         self._unsubscribe: Callable[[], None] | None = None
         self._catch_up_running = threading.Event()
         self._catch_up_cancel = threading.Event()
+        self.activity = ActivityLog()
+        self.windows = WindowHost(config_path, self._window_command)
+        self.windows.provide("activity", self.activity_snapshot)
 
     # ------------------------------------------------------------ listeners
 
@@ -143,6 +149,7 @@ class Controller:
     def _on_event(self, event: EngineEvent) -> None:
         if isinstance(event, Failed):
             self._session_failures.add(event.message_id)
+        self.activity.handle(event)
         if isinstance(event, CatchUpSuggested):
             days = event.retention_seconds / 86_400
             self.notifier.notify("Some notifications may have been lost",
@@ -150,6 +157,7 @@ class Controller:
                                  "Click to download missing files.", on_click=lambda: self.run_action(self.download_missing))
         self.notifier.handle(event)
         self._changed()
+        self.windows.refresh("activity")
 
     # ------------------------------------------------------------ config and engine
 
@@ -206,6 +214,7 @@ class Controller:
         """Quit: stop receiving, let running downloads finish for `grace` seconds, release the rest."""
         self._actions.shutdown(wait=False, cancel_futures=True)
         self._catch_up_cancel.set()
+        self.windows.close_all()
         with self._engine_lock:
             if self.engine is not None:
                 self.engine.stop(grace)
@@ -227,6 +236,45 @@ class Controller:
         paused = bool(engine and ((status and status.state is State.PAUSED) or engine.paused_by_user))
         folder = str(engine.config.download_folder) if engine else ""
         return TrayView(state, line, paused, tuple(recent), len(pending), folder)
+
+    # ------------------------------------------------------------ windows
+
+    def open_window(self, kind: str) -> None:
+        """Show the Activity, Settings or Setup window (brought to the front when it is open already)."""
+        try:
+            self.windows.open(kind)
+        except OSError as exc:
+            log.error("Cannot open the %s window: %s", kind, exc)
+            self.notifier.notify("Cannot open the window", f"{exc}. {dialogs.TK_FIX}")
+
+    def activity_snapshot(self) -> dict[str, Any]:
+        view = self.view()
+        return self.activity.snapshot(self.engine.status() if self.engine else None, self.ledger, view.status,
+                                      view.state.value, view.download_folder)
+
+    def _window_command(self, command: str, message: dict[str, Any]) -> None:
+        """A command from a window's process (it runs on that window's reader thread)."""
+        path = Path(str(message.get("path", "")))
+        ids = [i for i in message.get("ids", []) if isinstance(i, int)]
+        message_ids = [str(m) for m in message.get("message_ids", [])]
+        if command == "retry" and ids:
+            self.run_action(lambda: self.retry_failed(ids))
+        elif command == "dismiss":
+            dismissed = {f.message_id for f in self.ledger.pending_failures() if f.id in ids}
+            for failure_id in ids:
+                self.ledger.dismiss_failure(failure_id)
+            self.activity.dismiss(message_ids)
+            self._session_failures.difference_update({*message_ids, *dismissed})
+            self._changed()
+        elif command == "reveal":
+            self.run_action(lambda: opener.reveal(path))
+        elif command == "open":
+            self.run_action(lambda: opener.open_file(path))
+        elif command == "open_folder":
+            self.run_action(self.open_download_folder)
+        else:
+            log.warning("Unknown command from a window: %s", command)
+        self.windows.refresh("activity")
 
     # ------------------------------------------------------------ menu actions (run off the UI thread)
 
@@ -276,12 +324,18 @@ class Controller:
     def reveal(self, path: Path) -> None:
         opener.reveal(path)
 
-    def retry_failed(self) -> None:
+    def retry_failed(self, ids: list[int] | None = None) -> None:
+        """Send failed messages kept in the ledger (all, or those with these ids) back to the queue."""
+        retried = {f.message_id for f in self.ledger.pending_failures() if ids is None or f.id in ids}
         with self._engine_lock:
             if self.engine is None:
                 return
-            count = self.engine.retry_failed()
-        self._session_failures.clear()
+            count = self.engine.retry_failed(ids)
+        if ids is None:
+            self._session_failures.clear()
+        else:
+            self._session_failures.difference_update(retried)
+        self.windows.refresh("activity")
         self.notifier.notify("Retrying failed items", f"Sent {count} message{'' if count == 1 else 's'} back to the queue.")
 
     def open_log(self) -> None:

@@ -81,6 +81,7 @@ class Notifier:
     def __init__(self, settings: NotificationSettings = DEFAULT_SETTINGS, *,
                  backend_factory: Callable[[], Backend] = default_backend,
                  open_folder: Callable[[], None] | None = None,
+                 open_activity: Callable[[], None] | None = None,
                  reveal: Callable[[Path], None] | None = None,
                  quiet_seconds: float = 5.0, debounce_seconds: float = 2.0, max_batch_seconds: float = 10.0,
                  replace_window_seconds: float = 60.0) -> None:
@@ -88,6 +89,7 @@ class Notifier:
         self._backend_factory = backend_factory
         self._backend: Backend | None = None
         self._open_folder = open_folder
+        self._open_activity = open_activity  # a click on "N files downloaded" (the folder when None)
         self._reveal = reveal
         self.quiet_seconds = quiet_seconds
         self.debounce_seconds = debounce_seconds
@@ -260,8 +262,10 @@ class Notifier:
             self._downloads_shown_at = now
             count = self._downloads_shown
             names = ", ".join(object_name(item.event) for item in items[-3:])
-            body = names if count == 1 else f"Latest: {names}. Click to open the folder."
-            return [Notice(f"{_plural(count, 'file')} downloaded", _short(body), DOWNLOADS, self._open_folder)]
+            click = self._open_activity or self._open_folder
+            hint = "Click to see them in Activity." if self._open_activity else "Click to open the folder."
+            body = names if count == 1 else f"Latest: {names}. {hint}"
+            return [Notice(f"{_plural(count, 'file')} downloaded", _short(body), DOWNLOADS, click)]
         if kind == PER_FILE:
             if len(items) > 3:  # a burst: one summary instead of a stack of notices
                 return [Notice(f"{_plural(len(items), 'file')} downloaded", _short(", ".join(object_name(i.event) for i in items)),

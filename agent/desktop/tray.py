@@ -274,6 +274,7 @@ class Tray:
                  visible=lambda item: not (self.view and self.view.paused)),
             Item("Resume", action(controller.resume), visible=lambda item: bool(self.view and self.view.paused)),
             Menu.SEPARATOR,
+            Item("Activity…", action(lambda: controller.open_window("activity"))),
             Item("Open download folder", action(controller.open_download_folder)),
             Item("Choose download folder…", action(controller.choose_download_folder)),
             Item("Recent files", Menu(self._recent_items)),

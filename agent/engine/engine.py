@@ -6,7 +6,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -31,6 +31,17 @@ PAUSE_CHECK_SECONDS = 5.0  # how often a timed pause looks at the clock
 
 
 @dataclass(frozen=True)
+class DownloadProgress:
+    """One running download: the object, its size, the bytes received and for how long it has run."""
+
+    bucket: str
+    key: str
+    size: int
+    done: int
+    seconds: float
+
+
+@dataclass(frozen=True)
 class Status:
     """A snapshot of what the engine is doing, for a status line, a tray menu or `s3-sqs-agent status`."""
 
@@ -47,6 +58,7 @@ class Status:
     retry_in: float | None
     problem: str | None
     paused_until: datetime | None = None  # a timed pause: the engine resumes by itself then
+    downloads: tuple[DownloadProgress, ...] = ()
 
 
 class Engine:
@@ -287,11 +299,14 @@ class Engine:
             self.start(paused=paused)
         log.info("Applied the new config from %s", config.source)
 
-    def retry_failed(self) -> int:
-        """Send every message the ledger holds as failed back to its queue. Returns how many."""
+    def retry_failed(self, ids: Collection[int] | None = None) -> int:
+        """Send the messages the ledger holds as failed (all, or those with these ledger ids) back to their queue.
+        Returns how many."""
         _, sqs = aws.make_clients(self.config)
         count = 0
         for failure in self.ledger.pending_failures():
+            if ids is not None and failure.id not in ids:
+                continue
             sqs.send_message(QueueUrl=failure.queue_url, MessageBody=failure.body)
             self.ledger.mark_retried(failure.id)
             count += 1
@@ -307,8 +322,9 @@ class Engine:
         progress = consumer.handler.progress if consumer else None
         midnight = datetime.now().replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
         retry_in = None
+        now = time.monotonic()
         if consumer and consumer.problem is not None:
-            retry_in = max(0.0, consumer.hold_until - time.monotonic())
+            retry_in = max(0.0, consumer.hold_until - now)
         state, detail = self._compute_state()
         return Status(
             state=state,
@@ -324,6 +340,8 @@ class Engine:
             retry_in=retry_in,
             problem=str(consumer.problem) if consumer and consumer.problem else None,
             paused_until=self.paused_until if state is State.PAUSED else None,
+            downloads=tuple(DownloadProgress(t.bucket, t.key, t.size, t.done, now - t.started)
+                            for t in (consumer.handler.transfers() if consumer else ())),
         )
 
     def _compute_state(self) -> tuple[State, str]:

@@ -41,7 +41,8 @@ CREATE TABLE IF NOT EXISTS failures (
     bucket TEXT,
     key TEXT,
     failed_at REAL NOT NULL,
-    retried_at REAL
+    retried_at REAL,
+    dismissed_at REAL
 );
 CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
@@ -114,6 +115,9 @@ class Ledger:
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute("PRAGMA synchronous=NORMAL")
                 db.executescript(SCHEMA)
+                columns = {row[1] for row in db.execute("PRAGMA table_info(failures)")}
+                if "dismissed_at" not in columns:  # a ledger from before Dismiss existed
+                    db.execute("ALTER TABLE failures ADD COLUMN dismissed_at REAL")
         except BaseException:
             db.close()
             raise
@@ -173,19 +177,25 @@ class Ledger:
         )
 
     def pending_failures(self) -> list[FailureRecord]:
-        rows = self._query(
-            "SELECT id, message_id, queue_url, body, reason, bucket, key, failed_at FROM failures WHERE retried_at IS NULL ORDER BY id")
+        rows = self._query("SELECT id, message_id, queue_url, body, reason, bucket, key, failed_at FROM failures "
+                           "WHERE retried_at IS NULL AND dismissed_at IS NULL ORDER BY id")
         return [FailureRecord(*row) for row in rows]
 
     def mark_retried(self, failure_id: int) -> None:
         self._query("UPDATE failures SET retried_at = ? WHERE id = ?", (time.time(), failure_id))
 
     def counts(self) -> dict[str, int]:
-        """How many files (downloaded, unfinished) and failures (kept, retried) the ledger holds, for diagnostics."""
+        """How many files (downloaded, unfinished) and failures (kept, retried, dismissed) the ledger holds, for diagnostics."""
         files = dict(self._query("SELECT complete, COUNT(*) FROM files GROUP BY complete"))
-        failures = dict(self._query("SELECT retried_at IS NOT NULL, COUNT(*) FROM failures GROUP BY retried_at IS NOT NULL"))
+        failures = dict(self._query("SELECT CASE WHEN retried_at IS NOT NULL THEN 'retried' WHEN dismissed_at IS NOT NULL "
+                                    "THEN 'dismissed' ELSE 'kept' END AS fate, COUNT(*) FROM failures GROUP BY fate"))
         return {"files_downloaded": int(files.get(1, 0)), "files_unfinished": int(files.get(0, 0)),
-                "failures_kept": int(failures.get(0, 0)), "failures_retried": int(failures.get(1, 0))}
+                "failures_kept": int(failures.get("kept", 0)), "failures_retried": int(failures.get("retried", 0)),
+                "failures_dismissed": int(failures.get("dismissed", 0))}
+
+    def dismiss_failure(self, failure_id: int) -> None:
+        """The user looked at a given-up message and let it go: it leaves the pending list (the row stays)."""
+        self._query("UPDATE failures SET dismissed_at = ? WHERE id = ?", (time.time(), failure_id))
 
     # ------------------------------------------------------------ small state
 

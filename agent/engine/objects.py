@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -27,12 +27,24 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
+class Transfer:
+    """One download running now: the object, its size and the bytes received so far."""
+
+    bucket: str
+    key: str
+    size: int
+    done: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+
+@dataclass
 class Progress:
-    """Bytes of the downloads running now, for the tray's percentage."""
+    """Bytes of the downloads running now, for the tray's percentage, and each running download (Activity)."""
 
     done: int = 0
     total: int = 0
     files: int = 0
+    transfers: dict[int, Transfer] = field(default_factory=dict)
 
 
 class ObjectHandler:
@@ -197,15 +209,15 @@ class ObjectHandler:
 
     def _fetch(self, event: ObjectEvent, folder: Path) -> Path:
         assert event.size is not None
+        transfer = Transfer(event.bucket, event.key, event.size)
         with self._progress_lock:
             self.progress.files += 1
             self.progress.total += event.size
-        received = 0
+            self.progress.transfers[id(transfer)] = transfer
 
         def advance(count: int) -> None:
-            nonlocal received
-            received += count
             with self._progress_lock:
+                transfer.done += count
                 self.progress.done += count
 
         try:
@@ -214,7 +226,13 @@ class ObjectHandler:
             with self._progress_lock:
                 self.progress.files -= 1
                 self.progress.total -= event.size
-                self.progress.done -= received
+                self.progress.done -= transfer.done
+                del self.progress.transfers[id(transfer)]
+
+    def transfers(self) -> list[Transfer]:
+        """A copy of each running download, oldest first."""
+        with self._progress_lock:
+            return [replace(t) for t in self.progress.transfers.values()]
 
     @staticmethod
     def _conflict_path(target: Path) -> Path:

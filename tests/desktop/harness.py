@@ -131,14 +131,14 @@ class Desktop:
         return result.stdout.split()
 
 
-def start_desktop(tmp: Path) -> Iterator[Desktop]:
+def start_desktop(tmp: Path, screen: str = "640x480") -> Iterator[Desktop]:
     """Xvfb, then a private session bus with the recording notification server, then trayer."""
     missing = [tool for tool in TOOLS if shutil.which(tool) is None]
     if missing:
         raise RuntimeError(f"missing {', '.join(missing)}: run `make system-deps` (make test does it)")
     processes: list[subprocess.Popen[bytes]] = []
     read_fd, write_fd = os.pipe()
-    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "640x480x24", "-nolisten", "tcp", "-noreset"],
+    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", f"{screen}x24", "-nolisten", "tcp", "-noreset"],
                             pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     processes.append(xvfb)
     os.close(write_fd)
@@ -183,12 +183,15 @@ class TrayApp:
         self.opened_path = home / "opened.jsonl"
         self.log_path = home / "state" / "s3-sqs-agent" / "log" / "agent.log"
         self.output = home / "tray-output.txt"
+        self.window_probes = home / "window-probes"
         self.extra_env = extra_env or {}
         self.process: subprocess.Popen[bytes] | None = None
 
     def env(self) -> dict[str, str]:
         env = self.desktop.env()
-        env.update({"S3_SQS_AGENT_TRAY_PROBE": str(self.probe_path), "S3_SQS_AGENT_OPENER_RECORD": str(self.opened_path)})
+        self.window_probes.mkdir(parents=True, exist_ok=True)
+        env.update({"S3_SQS_AGENT_TRAY_PROBE": str(self.probe_path), "S3_SQS_AGENT_OPENER_RECORD": str(self.opened_path),
+                    "S3_SQS_AGENT_WINDOW_PROBE": str(self.window_probes)})
         env.update(self.extra_env)
         return env
 
@@ -242,6 +245,11 @@ class TrayApp:
         except AssertionError as exc:
             raise AssertionError(f"{exc}; last probe: {self.probe()}") from None
 
+    @staticmethod
+    def menu_item(probe: dict[str, Any], text: str) -> dict[str, Any]:
+        """The top-level menu item whose text starts with `text`, from a probe."""
+        return next(item for item in probe["menu"] if str(item.get("text", "")).startswith(text))
+
     def wait_state(self, state: str, timeout: float = 30) -> dict[str, Any]:
         return self.wait_probe(lambda probe: probe["state"] == state, timeout, f"the icon to show {state!r}")
 
@@ -257,6 +265,48 @@ class TrayApp:
         if not self.opened_path.exists():
             return []
         return [json.loads(line) for line in self.opened_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+    # ------------------------------------------------------------ its windows (Activity, Settings, Setup)
+
+    def window_probe(self, kind: str) -> dict[str, Any] | None:
+        try:
+            return json.loads((self.window_probes / f"{kind}.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    def wait_window(self, kind: str, predicate: Callable[[dict[str, Any]], bool] = lambda probe: True, timeout: float = 30,
+                    what: str | None = None) -> dict[str, Any]:
+        """Wait until the window of `kind` shows what `predicate` wants (its probe: what it shows, and where)."""
+        def check() -> dict[str, Any] | None:
+            probe = self.window_probe(kind)
+            return probe if probe is not None and predicate(probe) else None
+
+        try:
+            return wait_until(check, timeout, what or f"the {kind} window")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; last probe: {self.window_probe(kind)}\n{self.read_output()[-3000:]}") from None
+
+    def window_closed(self, kind: str) -> bool:
+        probe = self.window_probe(kind)
+        if probe is None:
+            return True
+        try:
+            os.kill(int(probe["pid"]), 0)
+        except (ProcessLookupError, PermissionError):
+            return True
+        return False
+
+    def window_screenshot(self, kind: str, name: str) -> Path:
+        """A picture of the window alone, saved under test-artifacts/desktop/."""
+        x, y, width, height = self.wait_window(kind)["geometry"]
+        return self.desktop.screenshot(name, (x, y, x + width, y + height))
+
+    def keys(self, *keys: str, delay_ms: int = 80) -> None:
+        """Type keys into the window that has the focus, as a person would."""
+        self.desktop.run("xdotool", "key", "--delay", str(delay_ms), *keys)
+
+    def type_text(self, text: str) -> None:
+        self.desktop.run("xdotool", "type", "--delay", "20", text)
 
     # ------------------------------------------------------------ driving the menu
 

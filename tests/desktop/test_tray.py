@@ -70,7 +70,7 @@ def test_icon_docks_menu_opens_and_every_state_is_drawn(tray_app: TrayApp, deskt
     desktop.screenshot("open-menu.png")
     tray_app.close_menu()
     texts = [item.get("text") for item in tray_app.probe()["menu"] if not item.get("separator")]  # type: ignore[index]
-    assert texts == ["Up to date: 0 files today", "Pause", "Open download folder", "Choose download folder…", "Recent files",
+    assert texts == ["Up to date: 0 files today", "Pause", "Activity…", "Open download folder", "Choose download folder…", "Recent files",
                      "Failed items", "Download missing files…", "Open config file", "Open log folder", "Start at login",
                      "Create diagnostics bundle…", "About S3 SQS Agent 0.1.0", "Quit"]
 
@@ -147,7 +147,7 @@ def test_menu_items_and_notification_clicks_call_the_opener(tray_app: TrayApp, a
     log_dir = private_home.joinpath(*LOG_DIR_PARTS)
     tray_app.start()
     aws.put("albums/song.wav", b"la la")
-    tray_app.wait_probe(lambda p: p["menu"][6]["submenu"][0]["text"] == "song.wav", what="song.wav in Recent files")
+    tray_app.wait_probe(lambda p: tray_app.menu_item(p, "Recent files")["submenu"][0]["text"] == "song.wav", what="song.wav in Recent files")
 
     expected: list[dict[str, str]] = []
     for labels, action, path in [
@@ -169,8 +169,8 @@ def test_menu_items_and_notification_clicks_call_the_opener(tray_app: TrayApp, a
     downloaded = notifications.wait_for(lambda n: n.summary == "1 file downloaded", what="the batched downloads notice")
     assert "song.wav" in downloaded.body and "default" in downloaded.actions
     notifications.click(downloaded.id)
-    wait_until(lambda: len(tray_app.opened()) == len(expected) + 1, 15, "a click on the notice to open the folder")
-    assert tray_app.opened()[-1] == {"action": "open_folder", "path": str(downloads)}
+    probe = tray_app.wait_window("activity", lambda p: p["tabs"][2] == "Recent (1)", 30, "a click on the notice to open Activity")
+    assert probe["recent"][0][0] == "song.wav"
 
 
 def test_retry_is_notified_once_per_object_and_a_give_up_is_notified(tray_app: TrayApp, aws: Setup, tray_config: Path,
@@ -192,7 +192,7 @@ def test_retry_is_notified_once_per_object_and_a_give_up_is_notified(tray_app: T
     assert len(notifications.matching(lambda n: "late.wav" in text_of(n) and "Waiting" in text_of(n))) == 1
     assert len(notifications.matching(lambda n: "never.wav" in text_of(n) and "Waiting" in text_of(n))) == 1
     tray_app.wait_probe(lambda p: p["state"] == "attention" and p["status"] == "1 file failed", what="the failed item")
-    retry_item = tray_app.probe()["menu"][7]["submenu"][0]  # type: ignore[index]
+    retry_item = tray_app.menu_item(tray_app.probe() or {}, "Failed items")["submenu"][0]
     assert retry_item == {"text": "Retry all (1)", "enabled": True}
     tray_app.choose("Failed items", "Retry all")
     notifications.wait_for(lambda n: n.summary == "Retrying failed items" and "Sent 1 message" in n.body, what="the retry notice")
