@@ -4,7 +4,9 @@ download folder, and keys written in the other encoding. Each runs the headless 
 from __future__ import annotations
 
 import hashlib
+import subprocess
 from pathlib import Path
+from typing import Any
 
 from tests.aws import Setup, eventbridge_body, make_setup, s3_event_body
 from tests.helpers import drain, files_under, write_config
@@ -24,16 +26,22 @@ def put_versions(aws: Setup, key: str, *contents: bytes) -> list[str]:
     return [aws.s3.put_object(Bucket=aws.bucket, Key=key, Body=data)["VersionId"] for data in contents]
 
 
+def deliver_in_turn(aws: Setup, config: Path, *bodies: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+    """Send each body and drain it before the next: the order the test chooses is the order of arrival."""
+    for body in bodies:
+        aws.send(body)
+        result = drain(config)
+        assert result.returncode == 0, result.stderr
+    return result
+
+
 def test_a_late_notification_for_an_older_version_never_replaces_the_newer_file(moto_endpoint: str, tmp_path: Path) -> None:
     aws = versioned(moto_endpoint)
     v1, v2 = b"first take" * 10, b"second take, the keeper" * 10
     id1, id2 = put_versions(aws, "take 07.wav", v1, v2)
-    config = write_config(tmp_path / "c.yaml", aws.config(str(tmp_path / "out")))
-    aws.send(s3_event_body(aws.bucket, "take+07.wav", len(v2), md5(v2), version_id=id2, sequencer="0061A1B2C3D4E5F6B0"))
-    assert drain(config).returncode == 0
-    aws.send(s3_event_body(aws.bucket, "take+07.wav", len(v1), md5(v1), version_id=id1, sequencer="0061A1B2C3D4E5F6A0"))
-    result = drain(config)
-    assert result.returncode == 0, result.stderr
+    result = deliver_in_turn(aws, write_config(tmp_path / "c.yaml", aws.config(str(tmp_path / "out"))),
+                             s3_event_body(aws.bucket, "take+07.wav", len(v2), md5(v2), version_id=id2, sequencer="0061A1B2C3D4E5F6B0"),
+                             s3_event_body(aws.bucket, "take+07.wav", len(v1), md5(v1), version_id=id1, sequencer="0061A1B2C3D4E5F6A0"))
     assert files_under(tmp_path / "out") == {"take 07.wav": v2}
     assert "Skipping take 07.wav: this notification (sequencer 0061A1B2C3D4E5F6A0) is older than the version on disk" in result.stderr
     assert aws.counts() == (0, 0)
@@ -44,12 +52,9 @@ def test_without_sequencers_the_bucket_s_current_version_wins(moto_endpoint: str
     aws = versioned(moto_endpoint)
     v1, v2 = b"older" * 10, b"newer" * 10
     id1, id2 = put_versions(aws, "takes/mix.wav", v1, v2)
-    config = write_config(tmp_path / "c.yaml", aws.config(str(tmp_path / "out")))
-    aws.send(s3_event_body(aws.bucket, "takes/mix.wav", len(v2), md5(v2), version_id=id2))
-    assert drain(config).returncode == 0
-    aws.send(s3_event_body(aws.bucket, "takes/mix.wav", len(v1), md5(v1), version_id=id1))
-    result = drain(config)
-    assert result.returncode == 0, result.stderr
+    result = deliver_in_turn(aws, write_config(tmp_path / "c.yaml", aws.config(str(tmp_path / "out"))),
+                             s3_event_body(aws.bucket, "takes/mix.wav", len(v2), md5(v2), version_id=id2),
+                             s3_event_body(aws.bucket, "takes/mix.wav", len(v1), md5(v1), version_id=id1))
     assert files_under(tmp_path / "out") == {"takes/mix.wav": v2}
     assert "Skipping takes/mix.wav:" in result.stderr
 
@@ -58,12 +63,9 @@ def test_a_newer_version_still_replaces_the_older_file(moto_endpoint: str, tmp_p
     aws = versioned(moto_endpoint)
     v1, v2 = b"demo" * 10, b"album version" * 10
     id1, id2 = put_versions(aws, "song.wav", v1, v2)
-    config = write_config(tmp_path / "c.yaml", aws.config(str(tmp_path / "out")))
-    aws.send(s3_event_body(aws.bucket, "song.wav", len(v1), md5(v1), version_id=id1, sequencer="0061A1B2C3D4E5F6A0"))
-    assert drain(config).returncode == 0
-    assert files_under(tmp_path / "out") == {"song.wav": v1}
-    aws.send(s3_event_body(aws.bucket, "song.wav", len(v2), md5(v2), version_id=id2, sequencer="0061A1B2C3D4E5F6B0"))
-    assert drain(config).returncode == 0
+    deliver_in_turn(aws, write_config(tmp_path / "c.yaml", aws.config(str(tmp_path / "out"))),
+                    s3_event_body(aws.bucket, "song.wav", len(v1), md5(v1), version_id=id1, sequencer="0061A1B2C3D4E5F6A0"),
+                    s3_event_body(aws.bucket, "song.wav", len(v2), md5(v2), version_id=id2, sequencer="0061A1B2C3D4E5F6B0"))
     assert files_under(tmp_path / "out") == {"song.wav": v2}
 
 
