@@ -95,6 +95,22 @@ def build_parser() -> argparse.ArgumentParser:
     diagnostics.add_argument("--output", type=Path, metavar="DIR",
                              help="where to write it (default: beside the download folder, in the folder that holds it)")
     diagnostics.add_argument("--config", type=Path, metavar="FILE", help=f"config file (default: {dirs.default_config_file()})")
+    setup = commands.add_parser(
+        "setup", help="answer a few questions in the terminal and write the config (the setup window's questions)",
+        description="Set the agent up from a terminal: choose an AWS profile (or the environment or instance role, or "
+                    "add an access key, which goes into the shared credentials file, never into the agent's config), "
+                    "sign in to IAM Identity Center when the profile needs it (no AWS CLI needed), give the queue "
+                    "(its URL or ARN, or a number from the queues ListQueues shows), the bucket (optional, suggested "
+                    "from the queue's policy) and the download folder (created if missing). The doctor's checks run, "
+                    "then the config file is written, keeping its comments. Answers can be piped on stdin, one per "
+                    "line; an empty line takes the suggested answer. Exit code 0 when saved and every check passed, "
+                    "1 when a check failed, 2 when setup could not finish.")
+    setup.add_argument("--config", type=Path, metavar="FILE", help=f"config file to write (default: {dirs.default_config_file()})")
+    setup.add_argument("--endpoint-url", metavar="URL", type=_endpoint_url,
+                       help="an S3- and SQS-compatible server instead of AWS (moto, LocalStack); written to endpoint_url")
+    setup.add_argument("--no-browser", action="store_true",
+                       help="print the IAM Identity Center sign-in address instead of opening a browser")
+
     doctor = commands.add_parser(
         "doctor", help="check the config, credentials, queue, bucket, folder and clock, and say how to fix what fails",
         description="Check everything the agent depends on and print one line per check: passed or failed, and for a "
@@ -145,6 +161,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _diagnostics(args)
         if args.command == "doctor":
             return _doctor(args)
+        if args.command == "setup":
+            from agent import cli_setup
+
+            return cli_setup.run(_config_path(args.config), args.endpoint_url, open_browser=not args.no_browser)
         return _tray(args)
     except ConfigError as exc:
         _say(f"The config has {'an error' if len(exc.problems) == 1 else f'{len(exc.problems)} errors'}:\n{exc}")
@@ -222,6 +242,15 @@ def _run_headless(args: argparse.Namespace) -> int:
     if args.drain and engine.given_up:
         return EXIT_GAVE_UP
     return EXIT_OK
+
+
+def _endpoint_url(text: str) -> str:
+    from agent.config import SCALARS
+
+    try:
+        return str(SCALARS["endpoint_url"](text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _parse_since(text: str) -> datetime:

@@ -508,6 +508,13 @@ def update_file(path: Path, changes: Mapping[str, Any]) -> Config:
     before anything is written (ConfigError, file untouched), then written atomically. A missing file starts from
     the template. Returns the new config. The watcher applies the change to a running agent.
     """
+    text, config = preview_update(path, changes)
+    write_text_atomically(path, text)
+    return config
+
+
+def preview_update(path: Path, changes: Mapping[str, Any]) -> tuple[str, Config]:
+    """What update_file() would write, and the config it would load, without writing anything (ConfigError if invalid)."""
     from ruamel.yaml import YAML  # round-trips comments; only writers of the file need it
 
     try:
@@ -530,9 +537,7 @@ def update_file(path: Path, changes: Mapping[str, Any]) -> Config:
     stream = io.StringIO()
     yaml_rt.dump(document, stream)
     new_text = stream.getvalue()
-    config = parse(new_text, path)  # never write a file that would not load
-    write_text_atomically(path, new_text)
-    return config
+    return new_text, parse(new_text, path)  # never write a file that would not load
 
 
 def _uncomment_example(text: str, key: str) -> str:
