@@ -89,6 +89,7 @@ class _Probe:
         self.signed_in = False
         self.queue_attributes: dict[str, str] | None = None
         self.server_date: datetime | None = None
+        self.unreachable = False  # the endpoint refused or timed out: later checks need not wait for it again
         self.local_date: datetime | None = None
 
     @property
@@ -170,6 +171,7 @@ def _credentials(probe: _Probe) -> Check:
         return _aws_failure(CREDENTIALS_CHECK, exc, "sts:GetCallerIdentity", "*", ("sts:GetCallerIdentity",))
     except BotoCoreError as exc:  # an SSO sign-in that expired, a credential process that failed, no connection...
         if isinstance(exc, EndpointConnectionError):
+            probe.unreachable = True
             return _aws_failure(CREDENTIALS_CHECK, exc, "", "", ())
         return Check(CREDENTIALS_CHECK, False, f"The credentials{f' of {profile}' if profile else ''} cannot be used: {exc}",
                      _credentials_fix(config, probe))
@@ -413,6 +415,8 @@ _CLOCK_FIX = ("set the date and time automatically (Windows: Settings, Time & la
 
 
 def _clock(probe: _Probe) -> Check:
+    if probe.unreachable:
+        return _skipped(CLOCK, "the endpoint cannot be reached")
     if probe.server_date is None:
         with contextlib.suppress(Exception):  # an unsigned request: whatever it answers, its Date header is enough
             probe.watch(aws.make_client(aws.make_session(probe.config), "sts", probe.config.endpoint_url,

@@ -130,13 +130,17 @@ def cached_token(profile: Profile) -> CachedToken | None:
 
 
 def token_expiry(profile: Profile | str) -> datetime | None:
-    """When the cached sign-in of an SSO profile expires (None: never signed in here, or not an SSO profile).
+    """When the cached sign-in of an SSO profile expires (None: never signed in here, not an SSO profile, or no
+    such profile). Reads the cache only.
 
     While the agent runs, botocore renews a token that has a refresh token 15 minutes before it expires, so a
     warning about an expiry is only due within the last few minutes."""
     from agent.aws.profiles import find_profile
 
-    found = find_profile(profile) if isinstance(profile, str) else profile
+    try:
+        found = find_profile(profile) if isinstance(profile, str) else profile
+    except ValueError:
+        return None
     token = cached_token(found)
     return token.expires_at if token else None
 

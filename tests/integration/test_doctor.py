@@ -92,6 +92,16 @@ def test_missing_credentials_fail_the_credentials_check(quiet_aws: Setup, tmp_pa
     assert marks(blocks)["Clock"] == "ok", "the clock is checked with an unsigned request"
 
 
+def test_an_endpoint_that_cannot_be_reached(quiet_aws: Setup, tmp_path: Path) -> None:
+    from tests.aws import free_port
+
+    config = write_config(tmp_path / "c.yaml", quiet_aws.config(str(tmp_path), endpoint_url=f"http://127.0.0.1:{free_port()}"))
+    code, blocks, output = run_doctor(config)
+    assert code == 1 and blocks["Credentials"].startswith("FAIL  Credentials: Cannot reach the endpoint"), output
+    assert "Fix: Check the internet connection (and endpoint_url" in blocks["Credentials"]
+    assert marks(blocks)["Clock"] == "--" and "cannot be reached" in blocks["Clock"]
+
+
 def test_a_profile_that_does_not_exist(quiet_aws: Setup, tmp_path: Path) -> None:
     config = write_config(tmp_path / "c.yaml", quiet_aws.config(str(tmp_path), aws_profile="nosuch"))
     code, blocks, output = run_doctor(config)

@@ -190,3 +190,12 @@ def test_session_uses_the_profile_and_region(aws_files: Path) -> None:
     session = profiles.session("ci", "ap-northeast-1")
     assert session.profile_name == "ci" and session.region_name == "ap-northeast-1"
     assert profiles.session(None, None).profile_name == "default"
+
+
+def test_token_expiry_is_none_without_a_sign_in_or_a_profile(aws_files: Path) -> None:
+    from agent.aws import sso
+
+    assert sso.token_expiry("studio") is None and sso.token_expiry("ci") is None and sso.token_expiry("nosuch") is None
+    later = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=8)
+    cache_token(aws_files, "corp", later)
+    assert sso.token_expiry("studio") == later

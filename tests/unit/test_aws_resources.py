@@ -62,3 +62,4 @@ def test_arns_for_the_policy_statements() -> None:
     assert permissions.statement(("s3:GetObject",), "arn:aws:s3:::b/*") == {
         "Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}
     assert permissions.statement(permissions.QUEUE_ACTIONS, "arn")["Action"] == list(permissions.QUEUE_ACTIONS)
+
