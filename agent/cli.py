@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -20,11 +21,14 @@ from agent.errors import AgentError, ConfigError
 
 if TYPE_CHECKING:
     from agent.config import Config
+    from agent.engine.engine import Engine
 
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_GAVE_UP = 3
+DRAIN_TIMEOUT_SECONDS = 120.0
+"""`run --drain` gives up after being held up this long (no answer from the queue, or a problem that lasts)."""
 DIALOG_COMMAND = "_dialog"
 """Hidden: `s3-sqs-agent _dialog ...` runs a native dialog (agent.desktop.dialogs) in a frozen build."""
 
@@ -45,7 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--headless", action="store_true", help="no tray icon: for servers, scripts and tests")
     run.add_argument("--config", type=Path, metavar="FILE", help=f"config file (default: {dirs.default_config_file()})")
     run.add_argument("--drain", action="store_true",
-                     help="exit once the queue is empty; exit code 0 if every message was handled, 3 if any were given up")
+                     help="exit once the queue is empty; exit code 0 if every message was handled, 3 if any were given up, "
+                          "1 if the agent was held up for --drain-timeout seconds or could not start")
+    run.add_argument("--drain-timeout", type=_seconds, default=DRAIN_TIMEOUT_SECONDS, metavar="SECONDS",
+                     help="with --drain: give up with exit code 1, saying why, once the agent has been held up this long: "
+                          "the endpoint cannot be reached or does not answer, or a problem you must fix (credentials, access, "
+                          f"a full disk) lasts. Messages not handled stay in the queue. Default: {DRAIN_TIMEOUT_SECONDS:g}; "
+                          "0 waits as long as it takes")
     run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="default: INFO")
 
     tray = commands.add_parser("tray", help="run the tray app (the same as no command)",
@@ -137,8 +147,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return child.main(list(sys.argv[2:] if argv is None else argv[1:]))
     if sys.stdout is None:  # a windowed build without a console: argparse's --version and --help must not crash
-        import os
-
         sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -229,19 +237,78 @@ def _run_headless(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    engine.start()
+    if not args.drain:
+        engine.start()
+        try:
+            while not stop.is_set():
+                stop.wait(0.2)
+        finally:
+            engine.stop()
+            engine.ledger.close()
+        return EXIT_OK
+
+    # Draining: start() runs beside this loop, so even a server that accepts connections and never answers (each
+    # botocore call then waits out its read timeout and retries) cannot hold the command past --drain-timeout.
+    start_error: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            engine.start()
+        except BaseException as exc:  # noqa: BLE001 - raised again on the main thread
+            start_error.append(exc)
+
+    starter = threading.Thread(target=start, name="start", daemon=True)
+    starter.start()
     try:
-        while not stop.is_set():
-            if args.drain and engine.wait(0.2):
-                log.info("The queue is empty; done")
-                break
-            stop.wait(0.2)
+        held_up = _drain(engine, starter, start_error, stop, args.drain_timeout)
     finally:
-        engine.stop()
+        engine.stop()  # also when start() is still waiting for the queue: it then starts nothing
         engine.ledger.close()
-    if args.drain and engine.given_up:
-        return EXIT_GAVE_UP
-    return EXIT_OK
+    code = EXIT_GAVE_UP if engine.given_up else EXIT_OK
+    if held_up is not None:
+        why = held_up.replace(" Retrying by itself.", "").rstrip(".")  # it did, until now
+        log.error("Gave up after being held up for %s s (--drain-timeout): %s. The messages not handled stay in the "
+                  "queue; run again once this is fixed.", f"{args.drain_timeout:g}", why)
+        code = EXIT_ERROR
+    if starter.is_alive():  # blocked in a call to a server that does not answer; nothing is held yet
+        logging.shutdown()
+        os._exit(code)
+    return code
+
+
+def _drain(engine: Engine, starter: threading.Thread, start_error: list[BaseException], stop: threading.Event,
+           timeout: float) -> str | None:
+    """Wait until the queue is empty (None) or until the engine has been held up for `timeout` seconds (why).
+
+    Held up: the queue has not answered yet, or the engine waits out a problem (offline, a busy server, or one the
+    user must fix). Raises what start() raised: a problem the user must fix is reported at once."""
+    held_since: float | None = None
+    while not stop.is_set():
+        if start_error:
+            raise start_error[0]
+        if not starter.is_alive() and engine.wait(0.2):
+            log.info("The queue is empty; done")
+            return None
+        reason = engine.held_up()
+        now = time.monotonic()
+        if reason is None:
+            held_since = None
+        elif held_since is None:
+            held_since = now
+        elif timeout and now - held_since >= timeout:
+            return reason
+        stop.wait(0.2)
+    return None
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, 0 or more, such as 120, got {text!r}")
+    return seconds
 
 
 def _endpoint_url(text: str) -> str:

@@ -21,7 +21,7 @@ from agent.engine.hooks import HooksFactory
 from agent.engine.ledger import FileRecord, Ledger
 from agent.engine.objects import ObjectHandler, human_size
 from agent.engine.pause import Pause
-from agent.engine.retry import Kind, classify
+from agent.engine.retry import Kind, classify, unanswered
 from agent.engine.sqs import Queue, QueueInfo
 from agent.errors import AgentError, FolderNotWritableError
 
@@ -88,7 +88,9 @@ class Engine:
         return self.bus.subscribe(callback)
 
     def start(self, paused: bool = False) -> None:
-        """Start the threads. In drain mode, a queue that cannot be reached is an error raised here.
+        """Start the threads. In drain mode, a problem the user must fix (credentials, access, a missing queue, the
+        folder) is an error raised here; a queue that does not answer is waited for, as it is out of drain mode
+        (`held_up()` says so; `run --drain` bounds the wait). A stop() meanwhile means nothing is started.
 
         `paused`: start paused (the tray passes `paused_by_user`); a timed pause then still ends by itself."""
         self._prepare_folder()
@@ -100,6 +102,8 @@ class Engine:
         self._downloader = Downloader(s3, TransferSettings(concurrency=self.config.concurrency, max_bandwidth=self.config.max_bandwidth))
         handler = ObjectHandler(self.config, self.ledger, self._downloader, self.plugins, self.bus)
         dead_letter = Queue(sqs, self.config.dead_letter_queue_url) if self.config.dead_letter_queue_url else None
+        if self._stopped.is_set():  # stopped while the queue was not answering: start nothing
+            return
         self.plugins.startup(self.config)
         self._consumer = Consumer(self.config, queue, info, handler, self.plugins, self.ledger, self.bus,
                                   dead_letter=dead_letter, drain=self.drain, on_change=self._refresh_state)
@@ -128,7 +132,8 @@ class Engine:
             return queue.info(), True
         except Exception as exc:  # noqa: BLE001 - classified; re-raised unless it is something to wait for
             failure = classify(exc)
-            if self.drain or failure.kind is not Kind.WAIT or failure.error is None:
+            waits = unanswered(exc) or (not self.drain and failure.kind is Kind.WAIT and failure.error is not None)
+            if not waits:
                 raise (failure.error or AgentError(failure.reason)) from None
             log.warning("Cannot read the queue's settings yet (%s); using defaults until it answers", failure.reason)
             return QueueInfo(visibility_timeout=30, retention_seconds=345_600, has_redrive_policy=False), False
@@ -195,6 +200,16 @@ class Engine:
             return
         if removed:
             log.info("Removed %d unfinished temporary files left by an earlier run", removed)
+
+    def held_up(self) -> str | None:
+        """Why the engine cannot get on now, or None: the queue has not answered yet, or it waits out a problem
+        (offline, a busy server, or one the user must fix). `run --drain` gives up when this lasts too long."""
+        consumer = self._consumer
+        if consumer is not None and consumer.problem is not None:
+            return f"{consumer.problem.title}: {consumer.problem}"
+        if consumer is None or not consumer.info_known:
+            return f"the queue {self.config.sqs_queue_url} has not answered yet"
+        return None
 
     def wait(self, timeout: float | None = None) -> bool:
         """In drain mode: wait until the queue is empty and nothing is in progress. True when drained."""

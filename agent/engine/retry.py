@@ -114,6 +114,15 @@ def classify(exc: BaseException) -> Failure:
     return Failure(Kind.RETRY, f"{type(exc).__name__}: {exc}")
 
 
+NO_ANSWER = (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError, ResponseStreamingError,
+             IncompleteReadError, ConnectionError)
+
+
+def unanswered(exc: BaseException) -> bool:
+    """The server could not be reached, did not answer in time or in full, or was too busy: nothing the config can fix."""
+    return isinstance(exc, NO_ANSWER) or classify(exc).server_busy
+
+
 def _disk_failure(exc: OSError) -> Failure:
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return _wait(errors.DiskFullError(f"The disk holding the download folder is full ({exc.filename or ''}). "

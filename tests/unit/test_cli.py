@@ -30,6 +30,15 @@ def test_every_command_is_in_the_readme() -> None:
     assert not missing, f"README.md never shows: {', '.join(f's3-sqs-agent {n}' for n in missing)}"
 
 
+def test_run_help_says_what_drain_does_when_the_endpoint_never_answers() -> None:
+    text = " ".join(run_agent("run", "--help").stdout.split())
+    assert "1 if the agent was held up for --drain-timeout seconds" in text
+    assert "--drain-timeout SECONDS" in text and "the endpoint cannot be reached or does not answer" in text
+    assert "Default: 120; 0 waits as long as it takes" in text
+    bad = run_agent("run", "--headless", "--drain", "--drain-timeout", "soon")
+    assert bad.returncode == 2 and "expected a number of seconds, 0 or more, such as 120, got 'soon'" in bad.stderr
+
+
 def test_version() -> None:
     result = run_agent("--version")
     assert result.returncode == 0 and result.stdout.strip() == f"s3-sqs-agent {__version__}"
