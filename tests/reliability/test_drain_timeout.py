@@ -58,13 +58,11 @@ def test_a_server_that_never_answers_cannot_hold_the_drain_past_its_timeout(aws:
 
 
 def test_an_outage_mid_drain_ends_it_and_the_next_run_finishes_the_work(moto_endpoint: str, proxy: FaultProxy, tmp_path: Path) -> None:
-    aws = make_setup(moto_endpoint, visibility_timeout=5)
-    expected = random_files(30, "outage", random.Random(3), low=20_000, high=40_000)
+    out, aws = tmp_path / "out", make_setup(moto_endpoint, visibility_timeout=5)
+    expected = random_files(30, "gone", random.Random(3), low=20_000, high=40_000)
     for key, data in expected.items():
         aws.put(key, data)
-    out = tmp_path / "out"
-    # A bandwidth limit keeps the drain going long enough for the outage to land in its middle.
-    config = _config(aws, tmp_path, proxy.url, max_bandwidth="200KB/s", concurrency=2)
+    config = _config(aws, tmp_path, proxy.url, max_bandwidth="200KB/s", concurrency=2)  # slow: the outage comes mid-drain
     process = subprocess.Popen([sys.executable, "-m", "agent", "run", "--headless", "--config", str(config), "--drain",
                                 "--drain-timeout", "3"], cwd=ROOT, stderr=subprocess.PIPE, text=True)
     try:
