@@ -266,7 +266,9 @@ def _describe(value: Any) -> str:
     if value is None:
         return "nothing"
     text = _SHORT_REPR.repr(value)
-    return f"{type(value).__name__} {text[:60]}{'...' if len(text) > 60 else ''}"
+    word = {str: "the text", int: "the number", float: "the number", bool: "", list: "the list", dict: "the mapping"}.get(
+        type(value), type(value).__name__)
+    return f"{word} {text[:60]}{'...' if len(text) > 60 else ''}".strip()
 
 
 # ---------------------------------------------------------------- loading
@@ -515,29 +517,42 @@ def update_file(path: Path, changes: Mapping[str, Any]) -> Config:
 
 def preview_update(path: Path, changes: Mapping[str, Any]) -> tuple[str, Config]:
     """What update_file() would write, and the config it would load, without writing anything (ConfigError if invalid)."""
-    from ruamel.yaml import YAML  # round-trips comments; only writers of the file need it
-
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         text = TEMPLATE
+    new_text = with_changes(text, changes, path)
+    return new_text, parse(new_text, path)  # never write a file that would not load
+
+
+def with_changes(text: str, changes: Mapping[str, Any], path: Path | None = None) -> str:
+    """The config text `update_file()` would write for these changes, without validating or writing it (a window
+    validates the would-be file with parse() as the user types). Raises ConfigError when the text is not a mapping."""
+    from ruamel.yaml import YAML  # round-trips comments; only writers of the file need it
+
     for key, value in changes.items():
         if value is not REMOVE and not isinstance(value, Mapping):  # a new block mapping goes at the end instead
             text = _uncomment_example(text, key)
     yaml_rt = YAML(typ="rt")
     yaml_rt.preserve_quotes = True
     yaml_rt.width = 4096
-    document = yaml_rt.load(text) if text.strip() else None
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        document = yaml_rt.load(text) if text.strip() else None
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ConfigError([ConfigProblem(str(path or "<config>"), f"this is not valid YAML: {getattr(exc, 'problem', None) or exc}",
+                                         line=mark.line + 1 if mark else None)]) from None
     if document is None:
         document = yaml_rt.load("{}")
         document.fa.set_block_style()
     if not isinstance(document, dict):
-        raise ConfigError([ConfigProblem(str(path), "expected a mapping of keys to values at the top", line=1)])
+        raise ConfigError([ConfigProblem(str(path or "<config>"), "expected a mapping of keys to values at the top", line=1)])
     _merge(document, changes)
     stream = io.StringIO()
     yaml_rt.dump(document, stream)
-    new_text = stream.getvalue()
-    return new_text, parse(new_text, path)  # never write a file that would not load
+    return stream.getvalue()
 
 
 def _uncomment_example(text: str, key: str) -> str:

@@ -285,6 +285,7 @@ class Tray:
             )),
             Item("Download missing files…", action(controller.download_missing), enabled=lambda item: controller.can_catch_up),
             Menu.SEPARATOR,
+            Item("Settings…", action(lambda: controller.open_window("settings"))),
             Item("Open config file", action(controller.open_config)),
             Item("Open log folder", action(controller.open_log_folder)),
             Item("Start at login", action(toggle_login), checked=lambda item: login.is_enabled()),  # read from disk each time: the CLI may change it

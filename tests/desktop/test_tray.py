@@ -71,7 +71,7 @@ def test_icon_docks_menu_opens_and_every_state_is_drawn(tray_app: TrayApp, deskt
     tray_app.close_menu()
     texts = [item.get("text") for item in tray_app.probe()["menu"] if not item.get("separator")]  # type: ignore[index]
     assert texts == ["Up to date: 0 files today", "Pause", "Activity…", "Open download folder", "Choose download folder…", "Recent files",
-                     "Failed items", "Download missing files…", "Open config file", "Open log folder", "Start at login",
+                     "Failed items", "Download missing files…", "Settings…", "Open config file", "Open log folder", "Start at login",
                      "Create diagnostics bundle…", "About S3 SQS Agent 0.1.0", "Quit"]
 
     # Syncing: a slow download (rate-limited by a live config change).

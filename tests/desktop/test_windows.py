@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -103,3 +104,73 @@ def test_a_click_on_the_downloads_notice_opens_activity(app: TrayApp, aws: Setup
     assert app.log().count("Opened the activity window") == 1
     app.stop()
     wait_until(lambda: app.window_closed("activity"), 15, "quitting the tray to close its windows")
+
+
+COMMENTED_CONFIG = """\
+# Studio workstation, set up by IT.
+sqs_queue_url: '{queue}'  # the studio queue
+download_folder: '{folder}'   # where takes land
+s3_bucket_name: {bucket}
+endpoint_url: {endpoint}
+aws_region: us-east-1
+concurrency: 4      # the studio line is slow
+max_attempts: 3
+retry_base_seconds: 1
+retry_max_seconds: 2
+include: ['*.wav', '*.flac']   # audio only
+
+# Who hears about what.
+notifications:
+  per_file: false   # too noisy
+"""
+
+
+def test_settings_validates_as_you_type_saves_keeping_every_comment_and_offers_to_reload(
+        app: TrayApp, aws: Setup, tray_config: Path, private_home: Path) -> None:
+    original = COMMENTED_CONFIG.format(queue=aws.queue_url, folder=private_home / "downloads", bucket=aws.bucket, endpoint=aws.endpoint)
+    tray_config.write_text(original, encoding="utf-8")
+    app.start()
+    app.choose("Settings…")
+    app.wait_window("settings", lambda p: p["section"] == "General", what="the Settings window")
+
+    app.keys("Down", "Down")  # the section list has the focus: on to Downloads
+    probe = app.wait_window("settings", lambda p: p["section"] == "Downloads", what="the Downloads section")
+    assert probe["values"]["concurrency"] == 4 and probe["values"]["include"] == ["*.wav", "*.flac"]
+    app.keys("Tab", "End", "BackSpace")  # into "Parallel downloads"
+    app.type_text("lots")
+    probe = app.wait_window("settings", lambda p: "concurrency" in p["errors"], what="the error on the field")
+    assert "whole number" in probe["errors"]["concurrency"] and not probe["save_enabled"]
+    assert probe["summary"].startswith("Fix 1 problem to save")
+    app.window_screenshot("settings", "settings-error.png")
+    app.keys(*["BackSpace"] * 4)
+    app.type_text("3")
+    app.wait_window("settings", lambda p: not p["errors"] and p["save_enabled"] and p["summary"] == "1 unsaved change.",
+                    what="the error to clear as the value becomes valid")
+
+    app.keys("shift+Tab", "Down", "Down")  # back to the section list, on to Notifications
+    app.wait_window("settings", lambda p: p["section"] == "Notifications", what="the Notifications section")
+    app.keys("Tab", "Tab", "Tab", "space")  # the third box: every downloaded file on its own
+    probe = app.wait_window("settings", lambda p: p["values"]["notifications.per_file"] is True and p["summary"] == "2 unsaved changes.",
+                            what="the box to be ticked")
+    app.window_screenshot("settings", "settings.png")
+
+    applied = app.log().count("Applied the new config")
+    app.keys("ctrl+s")
+    app.wait_window("settings", lambda p: p["saved"], what="Save")
+    saved = tray_config.read_text(encoding="utf-8")
+    assert re.search(r"^concurrency: 3 +# the studio line is slow$", saved, re.MULTILINE), saved
+    assert re.search(r"^  per_file: true +# too noisy$", saved, re.MULTILINE), saved
+    for line in original.splitlines():
+        if "#" in line:
+            assert line.split("#", 1)[1] in saved, f"the comment of {line!r} was lost:\n{saved}"
+    assert [line.split(":")[0] for line in saved.splitlines() if line and line[0].isalpha()] == [
+        line.split(":")[0] for line in original.splitlines() if line and line[0].isalpha()], "the keys kept their order"
+    wait_until(lambda: app.log().count("Applied the new config") > applied, 30, "the tray to apply the saved settings")
+
+    tray_config.write_text(saved + "max_bandwidth: 10MB/s\n", encoding="utf-8")  # someone edits the file meanwhile
+    app.wait_window("settings", lambda p: "changed outside this window" in p["banner"], what="the offer to reload")
+    app.keys("ctrl+r")
+    probe = app.wait_window("settings", lambda p: p["values"]["max_bandwidth"] == "10MB/s" and not p["banner"], what="the reload")
+    assert probe["values"]["concurrency"] == 3
+    app.keys("Escape")
+    wait_until(lambda: app.window_closed("settings"), 15, "Escape to close Settings")

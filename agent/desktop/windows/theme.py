@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import ctypes
+import io
 import os
 import sys
 import tkinter as tk
@@ -74,6 +76,58 @@ def _family(root: tk.Misc) -> str:
         if family in families:
             return family
     return str(tkfont.nametofont("TkDefaultFont", root).actual("family"))
+
+
+def _indicator_image(root: tk.Misc, size: int, gap: int, kind: str, state: str) -> tk.PhotoImage:
+    """A check box or radio button drawn smooth (four times larger, then reduced) at the window's scale, with `gap`
+    transparent pixels on its right before the label."""
+    from PIL import Image, ImageDraw  # Pillow draws the tray icons too
+
+    big = size * 4
+    image = Image.new("RGBA", (big, big), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    on = state in ("on", "on-disabled", "on-focus")
+    fill = {"on": ACCENT, "on-focus": ACCENT_PRESSED, "on-disabled": "#a9c1f5", "off": SURFACE, "off-focus": SURFACE,
+            "hover": HOVER, "off-disabled": BACKGROUND}[state]
+    edge = ACCENT if on else ("#c5ccd6" if state == "off-disabled" else BORDER_STRONG)
+    focused = state.endswith("focus")
+    if focused:
+        edge = "#0f2f80" if on else ACCENT
+    box = (2, 2, big - 3, big - 3)
+    line = max(4, big // 14) * (2 if focused else 1)  # the keyboard focus shows as a heavier edge
+    if kind == "check":
+        draw.rounded_rectangle(box, radius=big // 5, fill=fill, outline=edge, width=line)
+        if on:
+            draw.line([(big * 0.26, big * 0.52), (big * 0.43, big * 0.69), (big * 0.75, big * 0.33)], fill="#ffffff",
+                      width=max(6, big // 8), joint="curve")
+    else:
+        draw.ellipse(box, fill=SURFACE if on else fill, outline=edge, width=line if not on else big // 4)
+    small = image.resize((size, size), Image.Resampling.LANCZOS)
+    spaced = Image.new("RGBA", (size + gap, size), (0, 0, 0, 0))
+    spaced.paste(small, (0, 0))
+    buffer = io.BytesIO()
+    spaced.save(buffer, "PNG")
+    return tk.PhotoImage(master=root, data=base64.b64encode(buffer.getvalue()).decode("ascii"))
+
+
+def _indicators(root: tk.Misc, style: ttk.Style, theme: Theme) -> None:
+    """Smooth check boxes and radio buttons in place of clam's drawn ones (which draw a cross)."""
+    size = theme.px(16)
+    images: list[tk.PhotoImage] = []
+    for kind, element in (("check", "Smooth.Checkbutton.indicator"), ("radio", "Smooth.Radiobutton.indicator")):
+        made = {state: _indicator_image(root, size, theme.px(8), kind, state)
+                for state in ("off", "on", "hover", "off-disabled", "on-disabled", "off-focus", "on-focus")}
+        images.extend(made.values())
+        style.element_create(element, "image", made["off"], ("disabled", "selected", made["on-disabled"]),
+                             ("disabled", made["off-disabled"]), ("focus", "selected", made["on-focus"]), ("focus", made["off-focus"]),
+                             ("selected", made["on"]), ("active", made["hover"]),
+                             sticky="")
+        widget = "TCheckbutton" if kind == "check" else "TRadiobutton"
+        style.layout(widget, [("Checkbutton.padding" if kind == "check" else "Radiobutton.padding", {"sticky": "nswe", "children": [
+            (element, {"side": "left", "sticky": ""}),
+            ("Checkbutton.focus" if kind == "check" else "Radiobutton.focus", {"side": "left", "sticky": "w", "children": [
+                ("Checkbutton.label" if kind == "check" else "Radiobutton.label", {"sticky": "nswe"})]})]})])
+    root._indicator_images = images  # type: ignore[attr-defined]  # Tk keeps only a name: hold the images
 
 
 def apply(root: tk.Tk) -> Theme:
@@ -166,14 +220,18 @@ def apply(root: tk.Tk) -> Theme:
         style.map(widget, bordercolor=[("invalid", ERROR), ("focus", ACCENT)], lightcolor=[("focus", ACCENT_SOFT)],
                   darkcolor=[("focus", ACCENT_SOFT)], fieldbackground=[("readonly", SURFACE), ("disabled", BACKGROUND)],
                   background=[("active", HOVER)])
+    style.configure("TCombobox", arrowsize=px(14), padding=(px(8), px(5), px(4), px(5)))
     style.configure("Invalid.TEntry", bordercolor=ERROR, lightcolor=ERROR_SOFT, darkcolor=ERROR_SOFT)
     style.map("Invalid.TEntry", bordercolor=[("focus", ERROR)], lightcolor=[("focus", ERROR_SOFT)], darkcolor=[("focus", ERROR_SOFT)])
-    style.configure("Invalid.TCombobox", bordercolor=ERROR, lightcolor=ERROR_SOFT, darkcolor=ERROR_SOFT)
-    style.configure("Invalid.TSpinbox", bordercolor=ERROR, lightcolor=ERROR_SOFT, darkcolor=ERROR_SOFT)
+    for widget in ("TCombobox", "TSpinbox"):
+        style.configure(f"Invalid.{widget}", bordercolor=ERROR, lightcolor=ERROR_SOFT, darkcolor=ERROR_SOFT)
+        style.map(f"Invalid.{widget}", bordercolor=[("focus", ERROR)], lightcolor=[("focus", ERROR_SOFT)], darkcolor=[("focus", ERROR_SOFT)])
+    style.configure("TSpinbox", arrowsize=px(11), padding=(px(8), px(4), px(4), px(4)))
 
+    _indicators(root, style, theme)
     indicator = px(15)
     for widget in ("TCheckbutton", "TRadiobutton"):
-        style.configure(widget, background=BACKGROUND, indicatorsize=indicator, indicatormargin=(0, 0, px(8), 0),
+        style.configure(widget, background=BACKGROUND, indicatorsize=indicator, indicatormargin=(0, 0, px(8), 0), spacing=px(8),
                         indicatorbackground=SURFACE, indicatorforeground=SURFACE, upperbordercolor=BORDER_STRONG,
                         lowerbordercolor=BORDER_STRONG, padding=(0, px(3)), focuscolor=BACKGROUND)
         style.map(widget, indicatorbackground=[("selected", ACCENT), ("active", HOVER)],
@@ -205,6 +263,12 @@ def apply(root: tk.Tk) -> Theme:
     style.map("Treeview.Heading", background=[("active", HOVER)], lightcolor=[("active", HOVER)], darkcolor=[("active", HOVER)])
     style.layout("Treeview", [("Treeview.treearea", {"sticky": "nswe"})])  # no inner border: the card draws it
     style.configure("Treeview.Cell", padding=(px(10), 0))  # cells line up with their headings
+
+    style.configure("Nav.Treeview", background=SURFACE, fieldbackground=SURFACE, foreground=TEXT, font=theme.body, indent=0,
+                    rowheight=theme.body.metrics("linespace") + px(16), borderwidth=0)
+    style.map("Nav.Treeview", background=[("selected", ACCENT_SOFT)], foreground=[("selected", ACCENT)])
+    style.configure("Nav.Treeview.Item", padding=(px(8), 0))
+    style.layout("Nav.Treeview.Item", [("Treeitem.padding", {"sticky": "nswe", "children": [("Treeitem.text", {"sticky": "nswe"})]})])
 
     thickness = px(6)
     style.configure("Horizontal.TProgressbar", background=ACCENT, troughcolor="#e4e8ee", bordercolor="#e4e8ee",
