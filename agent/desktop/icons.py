@@ -1,12 +1,16 @@
-"""The tray's state icons, drawn with Pillow at each size so they stay sharp from 16 to 32 px; writes assets/ for installers.
+"""The tray's state icons, drawn with Pillow for each size (16 px and up, 2x too) and ringed by a halo; writes assets/.
 
-The drawing below is the icons' source: `python -m agent.desktop.icons [FOLDER]` (or `make icons`) regenerates
-assets/ (a PNG per state and size, app.png, app.ico for Windows and app.icns for macOS).
+Each state has its colour, its glyph and (attention: a warning triangle) its shape, so it reads without colour; the
+white halo keeps dark badges visible on dark panels, and the badge's colour contrasts with light ones. The drawing
+below is the icons' source: `python -m agent.desktop.icons [FOLDER]` (or `make icons`) regenerates assets/ (a PNG per
+state and size, at 1x and 2x, app.png, app.ico for Windows and app.icns for macOS). agent/desktop/tray_icon.py
+asks for the size the tray shows.
 """
 
 from __future__ import annotations
 
 import enum
+import math
 import sys
 from functools import lru_cache
 from pathlib import Path
@@ -16,6 +20,7 @@ from PIL import Image, ImageDraw
 
 SUPERSAMPLE = 8
 TRAY_SIZES = (16, 22, 24, 32)
+SCALES = (1, 2)  # HiDPI: a panel at 2x asks for 32 px where it shows 16
 ICO_SIZES = (16, 24, 32, 48, 64, 128, 256)
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 
@@ -31,65 +36,139 @@ class IconState(str, enum.Enum):
 
 
 WHITE = (255, 255, 255, 255)
+HALO = (255, 255, 255, 255)  # the ring that keeps a dark badge visible on a dark panel (a light panel sees the badge)
 COLORS: dict[IconState, tuple[int, int, int, int]] = {
     IconState.IDLE: (35, 134, 54, 255),        # green: all done
     IconState.SYNCING: (25, 103, 210, 255),    # blue: working
     IconState.PAUSED: (110, 118, 129, 255),    # grey
-    IconState.ATTENTION: (214, 92, 0, 255),    # orange: look at me
+    IconState.ATTENTION: (196, 76, 0, 255),    # orange: look at me (dark enough for 3:1 on a light panel)
     IconState.OFFLINE: (70, 76, 84, 255),      # dark grey
 }
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=128)
 def draw(state: IconState, size: int = 32) -> Image.Image:
-    """A round badge in the state's colour with a white glyph, drawn large and scaled down for smooth edges."""
-    big = size * SUPERSAMPLE
+    """The state's badge (a disc; a warning triangle for attention) in its colour with a white glyph, ringed by a halo
+    so it reads on dark and light panels. Drawn for `size` itself (strokes snapped to its pixels), never scaled from
+    another size."""
+    grid = SUPERSAMPLE
+    big = size * grid
     image = Image.new("RGBA", (big, big), (0, 0, 0, 0))
     pen = ImageDraw.Draw(image)
-    margin = big * 0.03
-    pen.ellipse((margin, margin, big - margin, big - margin), fill=COLORS[state])
+    halo = big / 16 if size < 32 else big / 20  # one pixel at 16 to 24 px, about 1.5 at 32 and 2.4 at 48
+    _SHAPES[state](pen, big, halo, COLORS[state])
     # Glyph strokes get relatively thicker at small sizes, so a 16 px icon still reads.
-    stroke = big * (0.13 if size <= 16 else 0.11 if size <= 24 else 0.095)
-    _GLYPHS[state](pen, big, stroke)
-    return image.resize((size, size), Image.Resampling.LANCZOS)
+    stroke = big * (0.14 if size <= 16 else 0.12 if size <= 24 else 0.1)
+    _GLYPHS[state](pen, big, _snap(stroke, grid, minimum=grid), grid)
+    return image.resize((size, size), Image.Resampling.BOX)  # each pixel the average of its 8 x 8: no ringing
 
 
-def _line(pen: ImageDraw.ImageDraw, points: list[tuple[float, float]], width: float) -> None:
-    pen.line(points, fill=WHITE, width=round(width), joint="curve")
+def _snap(value: float, grid: int, minimum: float = 0.0) -> float:
+    """Round a length or a position to whole pixels of the final size, so straight edges fall on pixel edges."""
+    return max(minimum, round(value / grid) * grid)
+
+
+def _disc(pen: ImageDraw.ImageDraw, s: float, halo: float, fill: tuple[int, int, int, int]) -> None:
+    pen.ellipse((0, 0, s - 1, s - 1), fill=HALO)
+    pen.ellipse((halo, halo, s - 1 - halo, s - 1 - halo), fill=fill)
+
+
+def _triangle(pen: ImageDraw.ImageDraw, s: float, halo: float, fill: tuple[int, int, int, int]) -> None:
+    """A warning sign: a triangle with rounded corners, its halo the same width all round."""
+    outer = [(s / 2, -s * 0.04), (-s * 0.02, s * 0.96), (s * 1.02 - 1, s * 0.96)]  # the rounding pulls the corners in
+    radius = s * 0.12
+    _rounded_polygon(pen, outer, radius, HALO)
+    _rounded_polygon(pen, _inset(outer, halo), max(1.0, radius - halo), fill)
+
+
+def _inset(points: list[tuple[float, float]], distance: float) -> list[tuple[float, float]]:
+    """A triangle moved inwards by `distance` on every side (towards its incentre)."""
+    (ax, ay), (bx, by), (cx, cy) = points
+    a, b, c = math.dist((bx, by), (cx, cy)), math.dist((ax, ay), (cx, cy)), math.dist((ax, ay), (bx, by))
+    perimeter = a + b + c
+    centre = ((a * ax + b * bx + c * cx) / perimeter, (a * ay + b * by + c * cy) / perimeter)
+    area = abs((bx - ax) * (cy - ay) - (cx - ax) * (by - ay)) / 2
+    factor = (2 * area / perimeter - distance) / (2 * area / perimeter)
+    return [(centre[0] + (x - centre[0]) * factor, centre[1] + (y - centre[1]) * factor) for x, y in points]
+
+
+def _rounded_polygon(pen: ImageDraw.ImageDraw, points: list[tuple[float, float]], radius: float, colour: tuple[int, int, int, int]) -> None:
+    """The polygon with corners rounded by `radius`: its core, stroked with a round pen as wide as the rounding."""
+    core = _inset(points, radius)
+    pen.polygon(core, fill=colour)
+    pen.line([*core, core[0]], fill=colour, width=round(radius * 2), joint="curve")
+    for x, y in core:
+        pen.ellipse((x - radius, y - radius, x + radius, y + radius), fill=colour)
+
+
+def _line(pen: ImageDraw.ImageDraw, points: list[tuple[float, float]], width: float, colour: tuple[int, int, int, int] = WHITE) -> None:
+    pen.line(points, fill=colour, width=round(width), joint="curve")
     radius = width / 2
     for x, y in (points[0], points[-1]):
-        pen.ellipse((x - radius, y - radius, x + radius, y + radius), fill=WHITE)
+        pen.ellipse((x - radius, y - radius, x + radius, y + radius), fill=colour)
 
 
-def _check(pen: ImageDraw.ImageDraw, s: float, w: float) -> None:
+def _bar(pen: ImageDraw.ImageDraw, x: float, top: float, bottom: float, width: float, grid: int) -> None:
+    """A vertical stroke whose sides sit on pixel edges."""
+    left = _snap(x - width / 2, grid)
+    pen.rounded_rectangle((left, _snap(top, grid), left + width - 1, _snap(bottom, grid) - 1), radius=width * 0.3, fill=WHITE)
+
+
+def _check(pen: ImageDraw.ImageDraw, s: float, w: float, grid: int) -> None:
     _line(pen, [(s * 0.28, s * 0.52), (s * 0.44, s * 0.68), (s * 0.73, s * 0.36)], w)
 
 
-def _arrow_down(pen: ImageDraw.ImageDraw, s: float, w: float) -> None:
-    _line(pen, [(s * 0.5, s * 0.22), (s * 0.5, s * 0.66)], w)
-    _line(pen, [(s * 0.31, s * 0.49), (s * 0.5, s * 0.69), (s * 0.69, s * 0.49)], w)
-    _line(pen, [(s * 0.3, s * 0.79), (s * 0.7, s * 0.79)], w * 0.8)
+def _arrow_down(pen: ImageDraw.ImageDraw, s: float, w: float, grid: int) -> None:
+    """A stem with a solid head over a tray line (the line only where there is room for it)."""
+    small = s <= 16 * grid
+    stem_top, head_top, tip = s * 0.2, s * (0.46 if small else 0.44), s * (0.78 if small else 0.68)
+    _bar(pen, s * 0.5, stem_top, (head_top + tip) / 2, w, grid)  # into the head: its rounded end hidden
+    centre = _snap(s * 0.5 - w / 2, grid) + w / 2
+    half = s * (0.27 if small else 0.22)
+    pen.polygon([(centre - half, head_top), (centre + half, head_top), (centre, tip)], fill=WHITE)
+    if not small:
+        line = _snap(w * 0.8, grid, minimum=grid)
+        bottom = _snap(s * 0.8, grid)
+        pen.rounded_rectangle((_snap(s * 0.28, grid), bottom - line, _snap(s * 0.72, grid) - 1, bottom - 1), radius=line * 0.3, fill=WHITE)
 
 
-def _pause(pen: ImageDraw.ImageDraw, s: float, w: float) -> None:
-    bar = max(w, s * 0.12)
-    for x in (s * 0.39, s * 0.61):
-        pen.rounded_rectangle((x - bar / 2, s * 0.28, x + bar / 2, s * 0.72), radius=bar * 0.3, fill=WHITE)
+def _pause(pen: ImageDraw.ImageDraw, s: float, w: float, grid: int) -> None:
+    bar = _snap(max(w, s * 0.13), grid, minimum=grid)
+    for x in (s * 0.38, s * 0.62):
+        _bar(pen, x, s * 0.28, s * 0.72, bar, grid)
 
 
-def _exclamation(pen: ImageDraw.ImageDraw, s: float, w: float) -> None:
-    _line(pen, [(s * 0.5, s * 0.24), (s * 0.5, s * 0.56)], w * 1.15)
-    dot = w * 0.7
-    pen.ellipse((s * 0.5 - dot, s * 0.74 - dot, s * 0.5 + dot, s * 0.74 + dot), fill=WHITE)
+def _exclamation(pen: ImageDraw.ImageDraw, s: float, w: float, grid: int) -> None:
+    # Low in the triangle, where it is widest; the dot a clear pixel below the stem.
+    stem = _snap(w * 1.05, grid, minimum=grid)
+    left = _snap(s * 0.5 - stem / 2, grid)
+    dot_bottom = _snap(s * 0.84, grid)
+    dot_top = dot_bottom - stem
+    stem_bottom = dot_top - max(grid, _snap(s * 0.06, grid))
+    pen.rounded_rectangle((left, _snap(s * 0.3, grid), left + stem - 1, stem_bottom - 1), radius=stem * 0.3, fill=WHITE)
+    pen.rounded_rectangle((left, dot_top, left + stem - 1, dot_bottom - 1), radius=stem * 0.45, fill=WHITE)
 
 
-def _offline(pen: ImageDraw.ImageDraw, s: float, w: float) -> None:
-    # A plug-less cable: a short dash with a gap, read as "disconnected" next to the other glyphs.
-    _line(pen, [(s * 0.26, s * 0.5), (s * 0.42, s * 0.5)], w)
-    _line(pen, [(s * 0.58, s * 0.5), (s * 0.74, s * 0.5)], w)
-    _line(pen, [(s * 0.4, s * 0.7), (s * 0.6, s * 0.3)], w * 0.75)
+def _offline(pen: ImageDraw.ImageDraw, s: float, w: float, grid: int) -> None:
+    """A cloud, struck through: the server cannot be reached."""
+    fill = COLORS[IconState.OFFLINE]
+    base_top, base_bottom = s * 0.48, s * 0.72
+    pen.rounded_rectangle((s * 0.18, base_top, s * 0.82, base_bottom), radius=(base_bottom - base_top) / 2, fill=WHITE)
+    pen.ellipse((s * 0.24, s * 0.36, s * 0.5, s * 0.62), fill=WHITE)
+    pen.ellipse((s * 0.38, s * 0.24, s * 0.7, s * 0.56), fill=WHITE)
+    strike = [(s * 0.22, s * 0.2), (s * 0.8, s * 0.78)]
+    white = _snap(w * 0.6, grid, minimum=grid)
+    _line(pen, strike, white + 2 * _snap(w * 0.45, grid, minimum=grid), fill)  # a gap in the badge's colour...
+    _line(pen, strike, white)  # ...around the white strike
 
 
+_SHAPES = {
+    IconState.IDLE: _disc,
+    IconState.SYNCING: _disc,
+    IconState.PAUSED: _disc,
+    IconState.ATTENTION: _triangle,
+    IconState.OFFLINE: _disc,
+}
 _GLYPHS = {
     IconState.IDLE: _check,
     IconState.SYNCING: _arrow_down,
@@ -110,9 +189,10 @@ def write_assets(folder: Path = ASSETS) -> list[Path]:
     written: list[Path] = []
     for state in IconState:
         for size in TRAY_SIZES:
-            path = folder / f"tray-{state.value}-{size}.png"
-            draw(state, size).save(path, optimize=True)
-            written.append(path)
+            for scale in SCALES:
+                path = folder / f"tray-{state.value}-{size}{'' if scale == 1 else f'@{scale}x'}.png"
+                draw(state, size * scale).save(path, optimize=True)
+                written.append(path)
     master = app_icon(1024)
     targets: dict[Path, dict[str, Any]] = {
         folder / "app.png": {"format": "PNG"},

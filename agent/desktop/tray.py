@@ -1,7 +1,8 @@
 """The pystray icon and menu on the main thread; engine changes reach it only through the UI thread's queue.
 
 On Linux the menu needs PyGObject: the `appindicator` backend is tried first (it falls back to an XEmbed icon by
-itself when there is no StatusNotifier host), then `gtk`. pystray's `xorg` backend has no menu and is never used.
+itself when there is no StatusNotifier host), then `gtk`; when the session has only an XEmbed tray, `gtk` comes first,
+as its status icon is told the size to draw at. pystray's `xorg` backend has no menu and is never used.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from types import ModuleType
 from typing import Any
 
 from agent.api import APP_NAME, __version__
-from agent.desktop import autostart, icons
+from agent.desktop import autostart, icons, tray_icon
 from agent.desktop.controller import PAUSE_CHOICES, Controller, TrayView
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,6 @@ log = logging.getLogger(__name__)
 LINUX_BACKENDS = ("appindicator", "gtk")
 PROBE_ENV = "S3_SQS_AGENT_TRAY_PROBE"
 """When set to a file path, the tray writes what it shows (icon state, tooltip, menu) there as JSON after each redraw."""
-ICON_SIZE = 32
 REFRESH_SECONDS = 1.0
 
 GI_FIX = ("Install PyGObject and the GTK/AppIndicator typelibs. Debian/Ubuntu: sudo apt install python3-gi "
@@ -67,6 +67,11 @@ def load_pystray() -> tuple[ModuleType, str]:
         raise TrayUnavailable("PyGObject (the 'gi' module) is not installed; the tray menu needs it on Linux.", GI_FIX) from None
     wanted = os.environ.get("PYSTRAY_BACKEND")
     candidates = [wanted] if wanted in LINUX_BACKENDS else list(LINUX_BACKENDS)
+    if wanted not in LINUX_BACKENDS and not _status_notifier_watcher() and _xembed_tray():
+        candidates.reverse()  # only an XEmbed tray: GTK's own status icon knows the size the tray gives it
+    from gi.repository import GLib
+
+    GLib.set_prgname(APP_NAME)  # before GTK starts: the icon's window class (WM_CLASS) names the app, not python
     if wanted and wanted not in LINUX_BACKENDS:
         log.warning("Ignoring PYSTRAY_BACKEND=%s: only %s have a menu", wanted, " and ".join(LINUX_BACKENDS))
     problems = []
@@ -139,7 +144,9 @@ class Tray:
     def run(self) -> int:
         pystray = self.pystray
         self.view = self.controller.view()
-        self._icon = pystray.Icon(APP_NAME, icons.draw(self.view.state, ICON_SIZE), self._title(self.view), menu=self._menu())
+        icon_class = tray_icon.icon_class(pystray, self.backend)
+        self._icon = icon_class(APP_NAME, icons.draw(self.view.state, tray_icon.FALLBACK_SIZE), self._title(self.view), menu=self._menu())
+        self._icon.show_state(self.view.state)
         log.info("Tray backend: %s", self.backend)
         self.controller.add_listener(self._refresh.set)
         if not self._is_gtk():
@@ -155,6 +162,7 @@ class Tray:
         finally:
             self._stopping.set()
             self._refresh.set()
+            self._icon.close()
         return self.exit_code
 
     def _setup(self, icon: Any) -> None:
@@ -243,7 +251,7 @@ class Tray:
         previous, self.view = self.view, view
         icon = self._icon
         if force or previous is None or previous.state != view.state:
-            icon.icon = icons.draw(view.state, ICON_SIZE)
+            icon.show_state(view.state)
         if force or previous is None or previous.status != view.status:
             icon.title = self._title(view)
         icon.update_menu()

@@ -131,8 +131,9 @@ class Desktop:
         return result.stdout.split()
 
 
-def start_desktop(tmp: Path, screen: str = "640x480") -> Iterator[Desktop]:
-    """Xvfb, then a private session bus with the recording notification server, then trayer."""
+def start_desktop(tmp: Path, screen: str = "640x480", panel: str | None = None) -> Iterator[Desktop]:
+    """Xvfb, then a private session bus with the recording notification server, then trayer: its panel in GTK's
+    default background, or in `panel` (a colour such as 0x202020, through trayer's --tint)."""
     missing = [tool for tool in TOOLS if shutil.which(tool) is None]
     if missing:
         raise RuntimeError(f"missing {', '.join(missing)}: run `make system-deps` (make test does it)")
@@ -154,9 +155,9 @@ def start_desktop(tmp: Path, screen: str = "640x480") -> Iterator[Desktop]:
     bus_address = bus.stdout.readline().decode().strip()
     server = NotificationServer(bus_address).start()
     desktop = Desktop(display, bus_address, server, processes)
+    colour = ["--transparent", "true", "--alpha", "0", "--tint", panel] if panel else ["--transparent", "false", "--tint", "0xdddddd"]
     trayer = subprocess.Popen(["trayer", "--edge", "top", "--align", "right", "--widthtype", "pixel", "--width", "160",
-                               "--heighttype", "pixel", "--height", "32", "--transparent", "false", "--tint", "0xdddddd",
-                               "--expand", "true", "--SetDockType", "true"],
+                               "--heighttype", "pixel", "--height", "32", *colour, "--expand", "true", "--SetDockType", "true"],
                               env=desktop.env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     processes.append(trayer)
     wait_until(desktop.tray_owner, 30, "trayer to own _NET_SYSTEM_TRAY_S0")
