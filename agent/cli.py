@@ -129,6 +129,43 @@ def build_parser() -> argparse.ArgumentParser:
                     "left behind. Exit code 0 if every check passed, 1 if any failed, 2 for a config or usage error.")
     doctor.add_argument("--config", type=Path, metavar="FILE", help=f"config file (default: {dirs.default_config_file()})")
 
+    connect = commands.add_parser(
+        "connect", help="create this computer's queue in AWS and wire the bucket to it (several workstations)",
+        description="Create what this workstation needs in AWS and point the config at it. --mode own-copy (the "
+                    "default): this computer gets its own queue, with a dead-letter queue, subscribed to the bucket's "
+                    "SNS topic (or fed by an EventBridge rule with --via eventbridge), so every workstation gets every "
+                    "file. --mode share: one queue for the bucket, reused by every workstation that connects in this "
+                    "mode; each file lands on one of them. The bucket's existing notification configuration is read, "
+                    "added to and written back, never replaced. The plan is shown first and confirmed (or --yes); "
+                    "running it twice creates nothing new. Exit code 0 when connected (or --dry-run), 1 otherwise.")
+    connect.add_argument("--bucket", required=True, metavar="BUCKET", help="the bucket files are uploaded to")
+    connect.add_argument("--prefix", default="", metavar="P", help="only keys starting with P, such as takes/")
+    connect.add_argument("--suffix", action="extend", nargs="+", default=[], metavar="SUFFIX",
+                         help="only keys ending with these, such as --suffix .wav .flac (written to the config's include)")
+    connect.add_argument("--mode", default="own-copy", choices=["own-copy", "share"], metavar="own-copy|share",
+                         help="own-copy: every workstation gets every file (default); share: the workstations share the work")
+    connect.add_argument("--via", default="sns", choices=["sns", "eventbridge"], metavar="sns|eventbridge",
+                         help="how events reach the queue: the bucket's SNS topic (default) or an EventBridge rule")
+    connect.add_argument("--queue-name", metavar="NAME",
+                         help="the queue's name (default: s3-sqs-agent-<hostname>, or s3-sqs-agent-<bucket>-shared with --mode share)")
+    connect.add_argument("--profile", metavar="P", help="the AWS profile that makes the changes (default: the config's aws_profile)")
+    connect.add_argument("--region", metavar="R", help="the bucket's region (default: found from the bucket)")
+    connect.add_argument("--endpoint-url", metavar="URL", help="an S3, SQS and SNS compatible endpoint instead of AWS (also written to the config)")
+    connect.add_argument("--config", type=Path, metavar="FILE", help=f"config file to write (default: {dirs.default_config_file()})")
+    connect.add_argument("--dry-run", action="store_true", help="print the plan and change nothing")
+    connect.add_argument("--yes", action="store_true", help="apply the plan without asking")
+
+    disconnect = commands.add_parser(
+        "disconnect", help="remove what connect created for this computer",
+        description="Remove what connect created for the queue the config names: its subscription or EventBridge rule, "
+                    "the queue and its dead-letter queue, then empty sqs_queue_url in the config. The topic and the "
+                    "bucket's wiring stay while other subscriptions use them; a shared queue stays while other "
+                    "workstations are connected to it. Nothing is removed while the queue still holds messages. "
+                    "Exit code 0 when disconnected (or --dry-run), 1 otherwise.")
+    disconnect.add_argument("--config", type=Path, metavar="FILE", help=f"config file (default: {dirs.default_config_file()})")
+    disconnect.add_argument("--dry-run", action="store_true", help="print the plan and change nothing")
+    disconnect.add_argument("--yes", action="store_true", help="apply the plan without asking")
+
     autostart = commands.add_parser("autostart", help="start the tray app at login, or not",
                                     description="Turn starting the tray app at login on or off for this user, or show "
                                                 "what is set up (the same as the tray's 'Start at login').")
@@ -173,6 +210,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from agent import cli_setup
 
             return cli_setup.run(_config_path(args.config), args.endpoint_url, open_browser=not args.no_browser)
+        if args.command in ("connect", "disconnect"):
+            return _connect(args)
         return _tray(args)
     except ConfigError as exc:
         _say(f"The config has {'an error' if len(exc.problems) == 1 else f'{len(exc.problems)} errors'}:\n{exc}")
@@ -517,3 +556,49 @@ def _last_downloaded_key(config: Config) -> str | None:
         return next((r.key for r in ledger.recent(50) if r.bucket == config.s3_bucket_name), None)
     finally:
         ledger.close()
+
+
+def _connect(args: argparse.Namespace) -> int:
+    """connect and disconnect: plan, show, confirm, apply."""
+    from agent.aws import connect
+
+    _say("Reading what exists in AWS…")
+    if args.command == "connect":
+        request = connect.ConnectRequest(
+            bucket=args.bucket, prefix=args.prefix, suffixes=tuple(args.suffix), mode=args.mode, via=args.via,
+            queue_name=args.queue_name, profile=args.profile, region=args.region, endpoint_url=args.endpoint_url,
+            config_path=args.config)
+        plan = connect.plan_connect(request)
+    else:
+        plan = connect.plan_disconnect(args.config)
+    print(plan.text())
+    if plan.problems:
+        print("\nNothing was changed.")
+        return EXIT_ERROR
+    if not plan.changes:
+        print(f"\nNothing to change: this computer is {'connected' if args.command == 'connect' else 'disconnected'} already.")
+        return EXIT_OK
+    if args.dry_run:
+        print("\nDry run: nothing was changed. Run again without --dry-run to apply the plan.")
+        return EXIT_OK
+    if not args.yes and not _confirm("\nApply this plan? [y/N] "):
+        print("Nothing was changed." + ("" if sys.stdin is not None and sys.stdin.isatty() else " (Pass --yes to apply without being asked.)"))
+        return EXIT_ERROR
+    print()
+    applied = connect.apply(plan, on_step=lambda step: print(f"  done    {step.what} {step.name}", flush=True))
+    if args.command == "connect":
+        print(f"\nConnected: the agent now downloads from {applied.queue_url}.")
+    else:
+        print("\nDisconnected. Run s3-sqs-agent connect, or set sqs_queue_url, to download again.")
+    return EXIT_OK
+
+
+def _confirm(question: str) -> bool:
+    print(question, end="", flush=True)
+    try:
+        answer = sys.stdin.readline() if sys.stdin is not None else ""
+    except (OSError, ValueError):
+        answer = ""
+    if not sys.stdin or not sys.stdin.isatty():
+        print(answer.strip())
+    return answer.strip().lower() in ("y", "yes")

@@ -11,7 +11,7 @@ import reprlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 from urllib.parse import urlparse
 
 import yaml
@@ -502,26 +502,47 @@ REMOVE: Any = _Remove()
 """A value for update_file(): delete the key from the file (its default applies again)."""
 
 
-def update_file(path: Path, changes: Mapping[str, Any]) -> Config:
+def is_not_set_up(error: ConfigError) -> bool:
+    """Every problem is a required key left empty: the template as first written, or a config after `disconnect`."""
+    return all(p.key in REQUIRED_KEYS and p.message.startswith("is required") for p in error.problems)
+
+
+@overload
+def update_file(path: Path, changes: Mapping[str, Any]) -> Config: ...
+@overload
+def update_file(path: Path, changes: Mapping[str, Any], *, allow_not_set_up: bool) -> Config | None: ...
+
+
+def update_file(path: Path, changes: Mapping[str, Any], *, allow_not_set_up: bool = False) -> Config | None:
     """Set keys in the config file (REMOVE deletes one), keeping the user's comments, key order and quoting.
 
     A key that is only a commented example in the file (`# aws_region: us-east-2`, as in the template) is set in
     that place. Mappings such as `notifications` are merged key by key; lists are replaced. The result is validated
     before anything is written (ConfigError, file untouched), then written atomically. A missing file starts from
     the template. Returns the new config. The watcher applies the change to a running agent.
+    With `allow_not_set_up`, a result whose only problems are empty required keys (`sqs_queue_url: ''`) is written
+    too, and None returned for it.
     """
-    text, config = preview_update(path, changes)
+    try:
+        text, config = preview_update(path, changes)
+    except ConfigError as exc:
+        if not (allow_not_set_up and is_not_set_up(exc)):
+            raise
+        text, config = with_changes(_current_text(path), changes, path), None
     write_text_atomically(path, text)
     return config
 
 
+def _current_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return TEMPLATE
+
+
 def preview_update(path: Path, changes: Mapping[str, Any]) -> tuple[str, Config]:
     """What update_file() would write, and the config it would load, without writing anything (ConfigError if invalid)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        text = TEMPLATE
-    new_text = with_changes(text, changes, path)
+    new_text = with_changes(_current_text(path), changes, path)
     return new_text, parse(new_text, path)  # never write a file that would not load
 
 

@@ -7,8 +7,10 @@ import socket
 import subprocess
 import sys
 import uuid
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -56,6 +58,29 @@ def start_moto_process() -> tuple[subprocess.Popen[bytes], str]:
         server.kill()
         raise
     return server, f"http://127.0.0.1:{port}"
+
+
+@contextmanager
+def safe_moto() -> Iterator[str]:
+    """tests/moto_server.py in a child process: moto with its SQS safe under concurrent clients and the bucket's
+    EventBridge setting reported (see that module for why).
+
+    Yields its endpoint URL; the server exits when the block ends.
+    """
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "tests.moto_server", str(port)], cwd=Path(__file__).resolve().parent.parent,
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None and process.stdout.readline().strip() == "ready", "the moto server did not start"
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        if process.stdin is not None:
+            process.stdin.close()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
 
 
 def client(service: str, endpoint: str) -> Any:
@@ -128,22 +153,42 @@ def make_setup(endpoint: str, visibility_timeout: int = 30, notify: bool = True,
     return Setup(endpoint, name, queue_url, queue_arn, dlq_url, s3, sqs)
 
 
-def s3_event_body(bucket: str, raw_key: str, size: int = 0, etag: str | None = None, event_name: str = "ObjectCreated:Put",
-                  version_id: str | None = None, sequencer: str | None = None) -> dict[str, Any]:
+def s3_event_body(bucket: str, raw_key: str, size: int = 0, etag: str | None = None, event_name: str = "ObjectCreated:Put") -> dict[str, Any]:
     """A hand-made S3 notification; `raw_key` is put in as given (already form-encoded, as S3 does)."""
     obj: dict[str, Any] = {"key": raw_key, "size": size}
-    for name, value in (("eTag", etag), ("versionId", version_id), ("sequencer", sequencer)):
-        if value is not None:
-            obj[name] = value
+    if etag:
+        obj["eTag"] = etag
     return {"Records": [{"eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": REGION,
                          "eventTime": "2026-11-28T12:00:00.000Z", "eventName": event_name,
                          "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": bucket}, "object": obj}}]}
 
 
-def eventbridge_body(bucket: str, key: str, size: int, etag: str, detail_type: str = "Object Created",
-                     reason: str = "PutObject") -> dict[str, Any]:
-    """A hand-made EventBridge event from S3, as a rule targeting the queue delivers it; `key` is put in as given."""
-    return {"version": "0", "id": "17793124-05d4-b198-2fde-7ededc63b103", "detail-type": detail_type, "source": "aws.s3",
-            "account": "123456789012", "time": "2026-11-28T12:00:00Z", "region": REGION, "resources": [f"arn:aws:s3:::{bucket}"],
-            "detail": {"version": "0", "bucket": {"name": bucket}, "object": {"key": key, "size": size, "etag": etag},
-                       "reason": reason}}
+def connect(endpoint: str, bucket: str, config: Path, *extra: str, stdin: str | None = None,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`s3-sqs-agent connect --bucket BUCKET --endpoint-url ENDPOINT --config CONFIG EXTRA...` as a user runs it."""
+    import os
+
+    return subprocess.run([sys.executable, "-m", "agent", "connect", "--bucket", bucket, "--endpoint-url", endpoint,
+                           "--config", str(config), *extra], cwd=Path(__file__).resolve().parent.parent, capture_output=True,
+                          text=True, input=stdin, timeout=120, env=env or os.environ.copy())
+
+
+def account_state(endpoint: str, bucket: str, queue_prefix: str) -> dict[str, Any]:
+    """What connect may touch, as comparable data: the bucket's notifications, queues (with attributes and tags),
+    topics with their subscriptions, and EventBridge rules with their targets."""
+    s3, sqs, sns, events = (client(s, endpoint) for s in ("s3", "sqs", "sns", "events"))
+    notifications = s3.get_bucket_notification_configuration(Bucket=bucket)
+    notifications.pop("ResponseMetadata", None)
+    queues = {}
+    for url in sqs.list_queues(QueueNamePrefix=queue_prefix).get("QueueUrls", []):
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy", "RedrivePolicy", "MessageRetentionPeriod"])
+        queues[url] = (attributes.get("Attributes", {}), sqs.list_queue_tags(QueueUrl=url).get("Tags", {}))
+    topics = {}
+    for found in sns.list_topics().get("Topics", []):
+        arn = found["TopicArn"]
+        subscriptions = sns.list_subscriptions_by_topic(TopicArn=arn)["Subscriptions"]
+        topics[arn] = (sns.get_topic_attributes(TopicArn=arn)["Attributes"].get("Policy"),
+                       sorted((s["SubscriptionArn"], s["Endpoint"]) for s in subscriptions))
+    rules = {r["Name"]: (r.get("EventPattern"), [t["Arn"] for t in events.list_targets_by_rule(Rule=r["Name"])["Targets"]])
+             for r in events.list_rules().get("Rules", [])}
+    return {"notifications": notifications, "queues": queues, "topics": topics, "rules": rules}

@@ -10,7 +10,7 @@ from agent import __version__
 from tests.helpers import ROOT, run_agent
 
 COMMANDS = [[], ["run"], ["config"], ["config", "path"], ["config", "show"], ["config", "validate"], ["status"],
-            ["failed"], ["failed", "list"], ["failed", "retry"], ["doctor"], ["setup"]]
+            ["failed"], ["failed", "list"], ["failed", "retry"], ["doctor"], ["setup"], ["connect"], ["disconnect"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "top")

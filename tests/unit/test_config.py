@@ -149,3 +149,19 @@ def test_update_file_merges_sections_removes_keys_and_refuses_bad_values(tmp_pat
     with pytest.raises(config.ConfigError, match="concurrency"):
         config.update_file(path, {"concurrency": 0})
     assert path.read_text() == text
+
+
+def test_update_file_can_leave_the_config_not_set_up_only_when_asked(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("# mine\n" + SEED)
+    with pytest.raises(config.ConfigError):
+        config.update_file(path, {"sqs_queue_url": ""})
+    assert config.load(path).sqs_queue_url  # untouched
+    assert config.update_file(path, {"sqs_queue_url": "", "s3_bucket_name": "other"}, allow_not_set_up=True) is None
+    assert path.read_text().startswith("# mine\n") and "s3_bucket_name: 'other'" in path.read_text()
+    with pytest.raises(config.ConfigError) as caught:
+        config.load(path)
+    assert config.is_not_set_up(caught.value)
+    with pytest.raises(config.ConfigError):  # a real error is never written, not even then
+        config.update_file(path, {"concurrency": 0}, allow_not_set_up=True)
+    assert "concurrency" not in path.read_text()
