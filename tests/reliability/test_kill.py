@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from agent.engine.paths import TEMP_PREFIX
 from tests.aws import make_setup
-from tests.helpers import ROOT, run_agent, write_config
+from tests.helpers import ROOT, run_agent, wait_until, write_config
 from tests.reliability.helpers import assert_final, random_files
 
 FILES = 200
@@ -34,15 +35,23 @@ def test_kill_9_at_random_moments_loses_and_doubles_nothing(moto_endpoint: str, 
     out = tmp_path / "out"
     config = write_config(tmp_path / "c.yaml", aws.config(str(out), concurrency=4, max_bandwidth="600KB/s"))
     killed_mid_drain = 0
-    for _ in range(KILLS_PER_SEED):
+    for kill in range(KILLS_PER_SEED):
+        before = downloaded(out)
         process = subprocess.Popen([sys.executable, "-m", "agent", "run", "--headless", "--config", str(config)],
                                    cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.6, 2.6))  # the agent is up in about half a second; a full drain takes about 5 s
+        if kill == 0:  # anywhere from start-up on: the agent is up in about half a second; a full drain takes about 5 s
+            time.sleep(rng.uniform(0.6, 2.6))
+        else:  # once this run is writing files, however long a loaded machine takes to get there
+            wait_until(lambda count=before: downloaded(out) > count or any(out.rglob(f"{TEMP_PREFIX}*")), 90, "the agent to write files")
+            time.sleep(rng.uniform(0.0, 1.5))
         process.send_signal(signal.SIGKILL)
         process.wait(10)
-        done = len(list(out.rglob("*.wav"))) if out.exists() else 0
-        killed_mid_drain += 0 < done < FILES
+        killed_mid_drain += 0 < downloaded(out) < FILES
     assert killed_mid_drain >= 1, "no kill landed in the middle of the drain"
     final = run_agent("run", "--headless", "--config", str(config), "--drain", timeout=180)
     assert final.returncode == 0, final.stderr[-3000:]
     assert_final(out, expected, aws)
+
+
+def downloaded(out: Path) -> int:
+    return len(list(out.rglob("*.wav"))) if out.exists() else 0
