@@ -153,14 +153,25 @@ def make_setup(endpoint: str, visibility_timeout: int = 30, notify: bool = True,
     return Setup(endpoint, name, queue_url, queue_arn, dlq_url, s3, sqs)
 
 
-def s3_event_body(bucket: str, raw_key: str, size: int = 0, etag: str | None = None, event_name: str = "ObjectCreated:Put") -> dict[str, Any]:
+def s3_event_body(bucket: str, raw_key: str, size: int = 0, etag: str | None = None, event_name: str = "ObjectCreated:Put",
+                  version_id: str | None = None, sequencer: str | None = None) -> dict[str, Any]:
     """A hand-made S3 notification; `raw_key` is put in as given (already form-encoded, as S3 does)."""
     obj: dict[str, Any] = {"key": raw_key, "size": size}
-    if etag:
-        obj["eTag"] = etag
+    for name, value in (("eTag", etag), ("versionId", version_id), ("sequencer", sequencer)):
+        if value is not None:
+            obj[name] = value
     return {"Records": [{"eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": REGION,
                          "eventTime": "2026-11-28T12:00:00.000Z", "eventName": event_name,
                          "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": bucket}, "object": obj}}]}
+
+
+def eventbridge_body(bucket: str, key: str, size: int, etag: str, detail_type: str = "Object Created",
+                     reason: str = "PutObject") -> dict[str, Any]:
+    """A hand-made EventBridge event from S3, as a rule targeting the queue delivers it; `key` is put in as given."""
+    return {"version": "0", "id": "17793124-05d4-b198-2fde-7ededc63b103", "detail-type": detail_type, "source": "aws.s3",
+            "account": "123456789012", "time": "2026-11-28T12:00:00Z", "region": REGION, "resources": [f"arn:aws:s3:::{bucket}"],
+            "detail": {"version": "0", "bucket": {"name": bucket}, "object": {"key": key, "size": size, "etag": etag},
+                       "reason": reason}}
 
 
 def connect(endpoint: str, bucket: str, config: Path, *extra: str, stdin: str | None = None,

@@ -58,9 +58,9 @@ def list_objects(s3: Any, bucket: str, prefix: str | None = None, since: datetim
                               operation="other")
 
 
-def is_present(ledger: Ledger, event: ObjectEvent) -> bool:
-    """The ledger has this version, and its file is still where the agent put it."""
-    record = ledger.file(event.bucket, event.key)
+def is_present(ledger: Ledger, event: ObjectEvent, folder: str) -> bool:
+    """The ledger has this version in `folder`, and its file is still where the agent put it."""
+    record = ledger.file(event.bucket, event.key, folder)
     return bool(record and event.etag and record.etag == event.etag and record.complete and record.path.exists())
 
 
@@ -103,7 +103,7 @@ def catch_up(handler: ObjectHandler, ledger: Ledger, events: Iterator[ObjectEven
     pending: set[Future[None]] = set()
     with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="catch-up") as pool:
         try:
-            _submit_all(pool, pending, events, work, state, lock, ledger, concurrency, report, stop_error, cancel)
+            _submit_all(pool, pending, events, work, state, lock, ledger, handler.folder, concurrency, report, stop_error, cancel)
         except BaseException:  # Ctrl+C: start nothing more; the downloads running now finish
             for future in pending:
                 future.cancel()
@@ -117,7 +117,7 @@ def catch_up(handler: ObjectHandler, ledger: Ledger, events: Iterator[ObjectEven
 
 
 def _submit_all(pool: ThreadPoolExecutor, pending: set[Future[None]], events: Iterator[ObjectEvent], work: Callable[[ObjectEvent], None],
-                state: CatchUpProgress, lock: threading.Lock, ledger: Ledger, concurrency: int, report: ProgressCallback,
+                state: CatchUpProgress, lock: threading.Lock, ledger: Ledger, folder: str, concurrency: int, report: ProgressCallback,
                 stop_error: list[BaseException], cancel: threading.Event | None) -> None:
     """Hand listed objects that are missing to the pool, never more than a few per worker at a time."""
     for event in events:
@@ -125,7 +125,7 @@ def _submit_all(pool: ThreadPoolExecutor, pending: set[Future[None]], events: It
             break
         with lock:
             state.listed += 1
-        if is_present(ledger, event):
+        if is_present(ledger, event, folder):
             with lock:
                 state.already += 1
                 if state.listed % 100 == 0:

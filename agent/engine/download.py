@@ -93,15 +93,22 @@ class Downloader:
         """Fill in size and ETag from a HEAD request when the notification did not carry them."""
         if event.size is not None and event.etag:
             return event
-        head = self._client.head_object(**self._object_args(event, with_etag=False))
+        head = self.head(event.bucket, event.key, event.version_id)
         return replace(event, size=int(head["ContentLength"]), etag=str(head.get("ETag", "")).strip('"') or None)
 
+    def head(self, bucket: str, key: str, version_id: str | None = None) -> dict[str, Any]:
+        """HEAD of an object: of one version, or of the current one."""
+        args: dict[str, Any] = {"Bucket": bucket, "Key": key}
+        if version_id:
+            args["VersionId"] = version_id
+        return dict(self._client.head_object(**args))
+
     @staticmethod
-    def _object_args(event: ObjectEvent, with_etag: bool = True) -> dict[str, Any]:
+    def _object_args(event: ObjectEvent) -> dict[str, Any]:
         args: dict[str, Any] = {"Bucket": event.bucket, "Key": event.key}
         if event.version_id:
             args["VersionId"] = event.version_id
-        if with_etag and event.etag:
+        if event.etag:
             args["IfMatch"] = f'"{event.etag}"'
         return args
 

@@ -1,4 +1,4 @@
-"""The SQLite ledger: what was downloaded (for deduplication and recent files) and what was given up."""
+"""The SQLite ledger: what was downloaded into which folder (deduplication, versions, recent files) and what was given up."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from agent.errors import LedgerError
 
 log = logging.getLogger(__name__)
 
+# One row per object per download folder: a file downloaded into another folder says nothing about this one.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
     bucket TEXT NOT NULL,
@@ -28,7 +28,9 @@ CREATE TABLE IF NOT EXISTS files (
     mtime_ns INTEGER NOT NULL,
     complete INTEGER NOT NULL DEFAULT 0,
     downloaded_at REAL NOT NULL,
-    PRIMARY KEY (bucket, key)
+    folder TEXT NOT NULL DEFAULT '',
+    sequencer TEXT,
+    PRIMARY KEY (folder, bucket, key)
 );
 CREATE INDEX IF NOT EXISTS files_claim ON files (claim);
 CREATE INDEX IF NOT EXISTS files_time ON files (downloaded_at);
@@ -46,6 +48,10 @@ CREATE TABLE IF NOT EXISTS failures (
 );
 CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+FILE_COLUMNS = "bucket, key, etag, version_id, size, path, claim, mtime_ns, complete, downloaded_at, folder, sequencer"
+# Before per-folder rows (ledgers of versions up to 0.x): files were keyed by (bucket, key) alone. Their rows are
+# kept with folder '' until a start with a download folder that holds their path claims them (adopt_legacy_rows).
+_LEGACY_FILE_COLUMNS = "bucket, key, etag, version_id, size, path, claim, mtime_ns, complete, downloaded_at"
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,10 @@ class FileRecord:
     mtime_ns: int
     complete: bool
     downloaded_at: float
+    folder: str = ""
+    """The download folder it was downloaded into (str of the config's download_folder)."""
+    sequencer: str | None = None
+    """S3's sequencer of the event that brought this version, when it had one."""
 
     def unchanged_on_disk(self) -> bool:
         """True when the file is still exactly as the agent wrote it (same size and modification time)."""
@@ -114,7 +124,7 @@ class Ledger:
             with self._lock:
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute("PRAGMA synchronous=NORMAL")
-                db.executescript(SCHEMA)
+                db.executescript(_upgrade_script(db))
                 columns = {row[1] for row in db.execute("PRAGMA table_info(failures)")}
                 if "dismissed_at" not in columns:  # a ledger from before Dismiss existed
                     db.execute("ALTER TABLE failures ADD COLUMN dismissed_at REAL")
@@ -133,8 +143,14 @@ class Ledger:
 
     # ------------------------------------------------------------ files
 
-    def file(self, bucket: str, key: str) -> FileRecord | None:
-        rows = self._query("SELECT * FROM files WHERE bucket = ? AND key = ?", (bucket, key))
+    def file(self, bucket: str, key: str, folder: str | None = None) -> FileRecord | None:
+        """The object's record in `folder` (the config's download_folder as a string); with no folder, the record
+        of its latest download, wherever that went."""
+        if folder is None:
+            rows = self._query(f"SELECT {FILE_COLUMNS} FROM files WHERE bucket = ? AND key = ? ORDER BY downloaded_at DESC LIMIT 1",
+                               (bucket, key))
+        else:
+            rows = self._query(f"SELECT {FILE_COLUMNS} FROM files WHERE folder = ? AND bucket = ? AND key = ?", (folder, bucket, key))
         return _file(rows[0]) if rows else None
 
     def owner_of(self, claim: str) -> tuple[str, str] | None:
@@ -144,28 +160,33 @@ class Ledger:
 
     def record_file(self, record: FileRecord) -> None:
         self._query(
-            "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT OR REPLACE INTO files ({FILE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (record.bucket, record.key, record.etag, record.version_id, record.size, str(record.path),
-             record.claim, record.mtime_ns, int(record.complete), record.downloaded_at),
+             record.claim, record.mtime_ns, int(record.complete), record.downloaded_at, record.folder, record.sequencer),
         )
 
-    def moved(self, bucket: str, key: str, path: Path, claim: str, mtime_ns: int) -> None:
+    def moved(self, folder: str, bucket: str, key: str, path: Path, claim: str, mtime_ns: int) -> None:
         """A plugin moved the object's file: record where it is now."""
-        self._query("UPDATE files SET path = ?, claim = ?, mtime_ns = ? WHERE bucket = ? AND key = ?",
-                    (str(path), claim, mtime_ns, bucket, key))
+        self._query("UPDATE files SET path = ?, claim = ?, mtime_ns = ? WHERE folder = ? AND bucket = ? AND key = ?",
+                    (str(path), claim, mtime_ns, folder, bucket, key))
 
-    def mark_complete(self, bucket: str, key: str) -> None:
-        self._query("UPDATE files SET complete = 1 WHERE bucket = ? AND key = ?", (bucket, key))
+    def mark_complete(self, folder: str, bucket: str, key: str) -> None:
+        self._query("UPDATE files SET complete = 1 WHERE folder = ? AND bucket = ? AND key = ?", (folder, bucket, key))
+
+    def adopt_legacy_rows(self, folder: str) -> int:
+        """Give the rows written before per-folder records to `folder` when their file's path is inside it."""
+        prefix = folder.rstrip("/\\") + os.sep
+        with self._lock:
+            cursor = self._db.execute(
+                "UPDATE OR IGNORE files SET folder = ? WHERE folder = '' AND substr(path, 1, ?) = ?", (folder, len(prefix), prefix))
+            return cursor.rowcount
 
     def recent(self, limit: int = 10) -> list[FileRecord]:
-        rows = self._query("SELECT * FROM files WHERE complete = 1 ORDER BY downloaded_at DESC LIMIT ?", (limit,))
+        rows = self._query(f"SELECT {FILE_COLUMNS} FROM files WHERE complete = 1 ORDER BY downloaded_at DESC LIMIT ?", (limit,))
         return [_file(row) for row in rows]
 
     def count_since(self, moment: float) -> int:
         return int(self._query("SELECT COUNT(*) FROM files WHERE downloaded_at >= ?", (moment,))[0][0])
-
-    def iter_keys(self, bucket: str) -> Iterator[tuple[str, str | None]]:
-        yield from self._query("SELECT key, etag FROM files WHERE bucket = ?", (bucket,))
 
     # ------------------------------------------------------------ failures
 
@@ -211,5 +232,17 @@ class Ledger:
 
 
 def _file(row: tuple[Any, ...]) -> FileRecord:
-    bucket, key, etag, version_id, size, path, claim, mtime_ns, complete, downloaded_at = row
-    return FileRecord(bucket, key, etag, version_id, size, Path(path), claim, mtime_ns, bool(complete), downloaded_at)
+    bucket, key, etag, version_id, size, path, claim, mtime_ns, complete, downloaded_at, folder, sequencer = row
+    return FileRecord(bucket, key, etag, version_id, size, Path(path), claim, mtime_ns, bool(complete), downloaded_at,
+                      folder, sequencer)
+
+
+def _upgrade_script(db: sqlite3.Connection) -> str:
+    """The schema, in one transaction; a ledger from before per-folder rows is rebuilt with its rows kept."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(files)")}
+    if not columns or "folder" in columns:
+        return SCHEMA
+    return (f"BEGIN IMMEDIATE; ALTER TABLE files RENAME TO files_before_folders; DROP INDEX IF EXISTS files_claim; "
+            f"DROP INDEX IF EXISTS files_time; {SCHEMA} "
+            f"INSERT OR IGNORE INTO files ({_LEGACY_FILE_COLUMNS}) SELECT {_LEGACY_FILE_COLUMNS} FROM files_before_folders; "
+            f"DROP TABLE files_before_folders; COMMIT;")

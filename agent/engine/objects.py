@@ -1,4 +1,5 @@
-"""Brings one announced object to disk: filter, choose its path, skip duplicates, download, keep user edits, record."""
+"""Brings one announced object to disk: filter, choose its path, skip duplicates and older versions, download, keep user
+edits, record."""
 
 from __future__ import annotations
 
@@ -14,13 +15,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from agent.api import ObjectEvent, PermanentFailure
 from agent.config import Config
-from agent.engine import paths
+from agent.engine import paths, versions
 from agent.engine.download import Downloader, fsync_dir
 from agent.engine.events import Conflict, Downloaded, EventBus, Skipped
 from agent.engine.hooks import Hooks
 from agent.engine.ledger import FileRecord, Ledger
+from agent.engine.messages import other_reading
+from agent.engine.retry import NOT_READY, error_code
 from agent.errors import FolderMissingError
 
 log = logging.getLogger(__name__)
@@ -63,11 +68,38 @@ class ObjectHandler:
         self._placement_lock = threading.Lock()  # two workers must never claim one path
         self._object_locks = KeyedLocks()
         self._reserved: dict[str, tuple[str, str]] = {}  # paths claimed by downloads in progress
+        self.folder = str(config.download_folder)
+        """The ledger's records are per download folder: what was downloaded elsewhere is not here."""
+        adopted = ledger.adopt_legacy_rows(self.folder)
+        if adopted:
+            log.info("The ledger now records %d earlier downloads as being in %s", adopted, self.folder)
 
     def handle(self, event: ObjectEvent) -> Downloaded | None:
-        """Bring the object to disk, or decide it needs nothing (None). Raises on failure; the caller classifies it."""
+        """Bring the object to disk, or decide it needs nothing (None). Raises on failure; the caller classifies it.
+
+        A key that is not found gets one more try under the other reading of the message's key (as written, or
+        form-decoded) when that differs: a route that encodes keys unlike S3's own costs one request, on failure only."""
         with self._object_locks.hold((event.bucket, event.key)):  # duplicates in flight together: one downloads
-            return self._handle(event)
+            try:
+                return self._handle(event)
+            except ClientError as exc:
+                other = other_reading(event) if error_code(exc) in NOT_READY else None
+                if other is None:
+                    raise
+                not_found = exc
+        with self._object_locks.hold((event.bucket, other)):  # never two keys' locks at once: no deadlock
+            try:
+                result = self._handle(replace(event, key=other))
+            except ClientError as exc:
+                if error_code(exc) in NOT_READY:
+                    raise not_found from None
+                raise
+        as_written = other == event.raw_key
+        log.warning("%r was not found, but %r was: this %s notification wrote its key %s, where %s. Used %r.",
+                    event.key, other, event.source, "as it is" if as_written else "form-encoded",
+                    "S3 form-encodes keys sent directly or through SNS" if as_written else "EventBridge writes them as they are",
+                    other)
+        return result
 
     def _handle(self, event: ObjectEvent) -> Downloaded | None:
         config = self.config
@@ -89,12 +121,17 @@ class ObjectHandler:
 
         self._check_folder()
         event = self.downloader.describe(event)
-        record = self.ledger.file(event.bucket, event.key)
+        record = self.ledger.file(event.bucket, event.key, self.folder)
         if record and self._is_current(record, event):
             if not record.complete:  # downloaded, but a plugin's after-download step failed last time
                 self._finish(event, record.path)
             log.info("Already downloaded %s (duplicate notification)", event.key)
             return None
+        if record:
+            older = versions.older_than_on_disk(event, record, lambda version: self.downloader.head(event.bucket, event.key, version))
+            if older:
+                log.info("Skipping %s: %s; the newer file stays", event.key, older)
+                return None
 
         if self._adopt(event, relative):
             return None
@@ -118,7 +155,8 @@ class ObjectHandler:
             fsync_dir(final.parent)  # outside the lock: workers' renames in one folder share one fsync
             info = os.stat(final)
             self.ledger.record_file(FileRecord(event.bucket, event.key, event.etag, event.version_id, info.st_size,
-                                               final, self._claim(final), info.st_mtime_ns, False, time.time()))
+                                               final, self._claim(final), info.st_mtime_ns, False, time.time(),
+                                               self.folder, event.sequencer))
         finally:
             if temp is not None:
                 self.downloader.forget_temp(temp)
@@ -165,7 +203,7 @@ class ObjectHandler:
             if self._reserved.get(claim) or self.ledger.owner_of(claim) not in (None, (event.bucket, event.key)):
                 return False
             self.ledger.record_file(FileRecord(event.bucket, event.key, event.etag, event.version_id, info.st_size,
-                                               natural, claim, info.st_mtime_ns, False, time.time()))
+                                               natural, claim, info.st_mtime_ns, False, time.time(), self.folder, event.sequencer))
         log.info("Already on disk: %s matches %s; recorded it", natural, event.key)
         self._finish(event, natural)
         return True
@@ -175,8 +213,8 @@ class ObjectHandler:
         quarantine) said where, and the ledger follows, so recent files and later duplicates find it there."""
         where = self.plugins.object_downloaded(event, path)
         if where != path:
-            self.ledger.moved(event.bucket, event.key, where, self._claim(where), os.stat(where).st_mtime_ns)
-        self.ledger.mark_complete(event.bucket, event.key)
+            self.ledger.moved(self.folder, event.bucket, event.key, where, self._claim(where), os.stat(where).st_mtime_ns)
+        self.ledger.mark_complete(self.folder, event.bucket, event.key)
         return where
 
     def _claim(self, path: Path) -> str:
