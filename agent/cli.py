@@ -585,7 +585,12 @@ def _connect(args: argparse.Namespace) -> int:
         print("Nothing was changed." + ("" if sys.stdin is not None and sys.stdin.isatty() else " (Pass --yes to apply without being asked.)"))
         return EXIT_ERROR
     print()
-    applied = connect.apply(plan, on_step=lambda step: print(f"  done    {step.what} {step.name}", flush=True))
+    try:
+        applied = connect.apply(plan, on_step=lambda step: print(f"  done    {step.what} {step.name}", flush=True))
+    except AgentError as exc:
+        _say(f"{exc.title}: {exc}\nWhat is marked done above stays done: once this is fixed, run the same command again "
+             "and it carries on from here.")
+        return EXIT_ERROR
     if args.command == "connect":
         print(f"\nConnected: the agent now downloads from {applied.queue_url}.")
     else:

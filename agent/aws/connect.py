@@ -754,6 +754,8 @@ def _connect_step(calls: Calls, facts: Facts, step: Step, state: dict[str, str |
     elif step.what == "queue" and step.action == "create":
         state["queue_url"] = str(calls.call("sqs", "CreateQueue", facts.queue_arn, QueueName=facts.queue_name,
                                             tags=dict(facts.queue_tags), Attributes=dict(facts.queue_attributes))["QueueUrl"])
+        if facts.mode == "share":  # another machine may have created it a moment ago, and then our tags were not set
+            calls.call("sqs", "TagQueue", facts.queue_arn, QueueUrl=state["queue_url"], Tags=dict(facts.queue_tags))
     elif step.what == "queue":
         if facts.queue_attributes:
             calls.call("sqs", "SetQueueAttributes", facts.queue_arn, QueueUrl=state["queue_url"], Attributes=dict(facts.queue_attributes))

@@ -255,6 +255,28 @@ def test_a_missing_permission_is_named_and_the_bucket_is_untouched(endpoint: str
     assert "sqs_queue_url: ''" in config.read_text(encoding="utf-8")
 
 
+def test_a_permission_missing_halfway_stops_there_and_a_second_run_carries_on(endpoint: str, tmp_path: Path) -> None:
+    bucket = Bucket(endpoint)
+    config = commented_config(tmp_path)
+    name = f"ws-i-{bucket.name}"
+    proxy = FaultProxy(endpoint)
+    proxy.up()
+    try:
+        proxy.faults.deny = {"PutRule"}
+        first = connect(proxy.url, bucket.name, config, "--queue-name", name, "--via", "eventbridge", "--yes")
+    finally:
+        proxy.down()
+    assert first.returncode == 1
+    assert "done    dead-letter queue" in first.stdout and "done    queue" in first.stdout
+    assert f"events:PutRule on arn:aws:events:{REGION}:123456789012:rule/{name}" in first.stderr
+    assert "run the same command again and it carries on from here" in first.stderr
+    assert not bn.has_eventbridge(bucket.notifications())  # the bucket comes after the rule
+    again = connect(endpoint, bucket.name, config, "--queue-name", name, "--via", "eventbridge", "--yes")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "keep    queue" in again.stdout and "create  EventBridge rule" in again.stdout
+    assert name in bucket.state(name)["rules"] and config_module.load(config).sqs_queue_url.endswith(name)
+
+
 def test_a_change_made_meanwhile_is_detected_and_never_overwritten(endpoint: str, tmp_path: Path) -> None:
     bucket = Bucket(endpoint)
     config = commented_config(tmp_path)
