@@ -467,6 +467,20 @@ def region_from_queue_url(url: str) -> str | None:
     return match.group(1) if match else None
 
 
+def needs_setup(text: str | None) -> bool:
+    """The agent is not set up yet: no config file, an empty one, or one whose queue URL is still empty (the untouched
+    template). Then the tray offers its Setup window instead of reporting the missing key as an error."""
+    if text is None:
+        return True
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return False  # a file someone wrote: its errors are worth reporting
+    if data is None:
+        return True
+    return isinstance(data, dict) and _blank(data.get("sqs_queue_url"))
+
+
 def load(path: Path) -> Config:
     """Read and validate a config file. Raises ConfigError (never OSError) with what to do."""
     try:

@@ -61,10 +61,8 @@ def _app_icon_file() -> Path | None:
 
 def _run(config_path: Path | None) -> int:
     path = config_path or dirs.default_config_file()
-    created = False
     if config_path is None and not path.exists():
-        config_module.write_template(path)
-        created = True
+        config_module.write_template(path)  # the commented keys, for those who open the file; Setup fills it in
     ledger = Ledger(dirs.ledger_file())
     icon_file = _app_icon_file()
     controller: Controller | None = None
@@ -87,10 +85,8 @@ def _run(config_path: Path | None) -> int:
     try:
         controller.start()
         watcher.start(controller.loaded_text)
-        if created:
-            notifier.notify(f"Welcome to {APP_TITLE}",
-                            f"Fill in sqs_queue_url and download_folder in {path}; the change is applied when you save.",
-                            on_click=lambda: opener.open_file(path))
+        if controller.needs_setup:  # a first run: the Setup window, never a YAML file to fill in
+            controller.run_action(lambda: controller.open_window("setup") if controller else None)
         return _show(controller, notifier)
     finally:
         dialogs.close_all()

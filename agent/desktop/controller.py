@@ -80,11 +80,17 @@ class TrayView:
     recent: tuple[RecentFile, ...] = ()
     retryable: int = 0
     download_folder: str = ""
+    needs_setup: bool = False
+
+
+NOT_SET_UP = "Not set up yet"
 
 
 def describe(status: Status | None, *, config_error: ConfigError | None = None, start_error: str | None = None,
-             failed: int = 0) -> tuple[IconState, str]:
+             failed: int = 0, needs_setup: bool = False) -> tuple[IconState, str]:
     """The icon state and the menu's status line for an engine status (None: no engine yet)."""
+    if needs_setup and status is None:
+        return IconState.PAUSED, NOT_SET_UP  # nothing is wrong: nothing runs until Set up… is done
     if status is not None and status.state is State.PAUSED:
         return IconState.PAUSED, f"Paused until {pause_state.until_text(status.paused_until)}" if status.paused_until else "Paused"
     if config_error is not None:
@@ -125,6 +131,8 @@ class Controller:
         self.loaded_text: str | None = None
         self._config_error: ConfigError | None = None
         self._start_error: str | None = None
+        self.needs_setup = False
+        """No queue yet (a first run): the tray offers Set up… and reports no error."""
         self._session_failures: set[str] = set()
         self._engine_lock = threading.RLock()
         self._listeners: list[Callable[[], None]] = []
@@ -167,6 +175,9 @@ class Controller:
             self.loaded_text = self.config_path.read_text(encoding="utf-8")
         except OSError:
             self.loaded_text = None
+        if config_module.needs_setup(self.loaded_text):
+            self._not_set_up()
+            return
         try:
             config = config_module.load(self.config_path)
         except ConfigError as error:
@@ -193,6 +204,7 @@ class Controller:
                         self.engine.reconfigure(previous)  # keep the last good config running
                         raise
                 self._config_error, self._start_error = None, None
+                self.needs_setup = False
             except ConfigError as error:
                 self.config_invalid(error)
                 return
@@ -205,9 +217,22 @@ class Controller:
         self.notifier.update_settings(config.notifications)
 
     def config_invalid(self, error: ConfigError) -> None:
+        if self.engine is None:
+            try:
+                text: str | None = self.config_path.read_text(encoding="utf-8")
+            except OSError:
+                text = None
+            if config_module.needs_setup(text):  # still the template (saved by an editor, say): not an error
+                self._not_set_up()
+                return
         log.error("The config file has errors:\n%s", error)
         self._config_error = error
         self.notifier.config_error(error)
+        self._changed()
+
+    def _not_set_up(self) -> None:
+        log.info("Not set up yet: %s names no queue; Set up… in the tray menu asks for one", self.config_path)
+        self.needs_setup, self._config_error = True, None
         self._changed()
 
     def stop(self, grace: float = 3.0) -> None:
@@ -232,10 +257,11 @@ class Controller:
         except Exception:  # noqa: BLE001  the ledger is being closed
             pending, recent = [], []
         failed = len(self._session_failures | {f.message_id for f in pending})
-        state, line = describe(status, config_error=self._config_error, start_error=self._start_error, failed=failed)
+        state, line = describe(status, config_error=self._config_error, start_error=self._start_error, failed=failed,
+                               needs_setup=self.needs_setup)
         paused = bool(engine and ((status and status.state is State.PAUSED) or engine.paused_by_user))
         folder = str(engine.config.download_folder) if engine else ""
-        return TrayView(state, line, paused, tuple(recent), len(pending), folder)
+        return TrayView(state, line, paused, tuple(recent), len(pending), folder, self.needs_setup and engine is None)
 
     # ------------------------------------------------------------ windows
 
@@ -272,6 +298,10 @@ class Controller:
             self.run_action(lambda: opener.open_file(path))
         elif command == "open_folder":
             self.run_action(self.open_download_folder)
+        elif command in ("saved", "setup_saved"):
+            log.info("The %s window saved %s; the watcher applies it", "Setup" if command == "setup_saved" else "Settings", self.config_path)
+        elif command == "setup_cancelled":
+            log.info("Setup was cancelled; %s", "Set up… in the menu starts it again" if self.needs_setup else "nothing was changed")
         else:
             log.warning("Unknown command from a window: %s", command)
         self.windows.refresh("activity")

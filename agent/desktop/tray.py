@@ -277,6 +277,7 @@ class Tray:
 
         return Menu(
             Item(lambda item: self.view.status if self.view else "Starting…", None, enabled=False),
+            Item("Set up…", action(lambda: controller.open_window("setup")), visible=lambda item: bool(self.view and self.view.needs_setup)),
             Menu.SEPARATOR,
             Item("Pause", Menu(*[Item(choice.label, action(functools.partial(controller.pause, choice))) for choice in PAUSE_CHOICES]),
                  visible=lambda item: not (self.view and self.view.paused)),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -174,3 +175,139 @@ def test_settings_validates_as_you_type_saves_keeping_every_comment_and_offers_t
     assert probe["values"]["concurrency"] == 3
     app.keys("Escape")
     wait_until(lambda: app.window_closed("settings"), 15, "Escape to close Settings")
+
+
+def fresh_app(desktop: Desktop, private_home: Path, **env: str) -> TrayApp:
+    """The tray on a computer where it never ran: no config file at all."""
+    desktop.notifications.clear()
+    return TrayApp(desktop, private_home / "config" / "s3-sqs-agent" / "config.yaml", private_home, extra_env=env)
+
+
+def test_a_first_run_opens_setup_and_filling_it_in_downloads_the_first_file(wide_desktop: Desktop, aws: Setup,
+                                                                            private_home: Path) -> None:
+    app = fresh_app(wide_desktop, private_home)
+    downloads = private_home / "S3 Downloads"
+    try:
+        probe = app.start().wait_probe(lambda p: p["status"] == "Not set up yet", what="the first-run status line")
+        assert probe["state"] == "paused", "nothing is wrong on a first run: no error icon"
+        assert app.menu_item(probe, "Set up…")["enabled"]
+        setup = app.wait_window("setup", lambda p: p["accounts"], 20, "the Setup window to open by itself")
+        assert setup["account"] == "<ambient>" and "Use the environment variables" in setup["accounts"]
+        app.window_screenshot("setup", "setup-account.png")
+
+        app.keys("Return")
+        app.wait_window("setup", lambda p: p["step"] == "queue", what="the Queue step")
+        app.type_text(aws.queue_url)
+        app.keys("Tab", "Tab")  # past "Find my queues", to the bucket
+        app.type_text(aws.bucket)
+        app.keys("Tab")
+        app.type_text(aws.endpoint)
+        app.keys("Return")
+        app.wait_window("setup", lambda p: p["step"] == "folder", what="the Folder step")
+        app.type_text(str(downloads))  # the field's text is selected on arrival: typing replaces it
+        app.keys("Return")
+        setup = app.wait_window("setup", lambda p: p["step"] == "check" and not p["checking"] and p["checks"], 60, "the checks")
+        assert [c["name"] for c in setup["checks"] if c["passed"] is False] == [], setup["checks"]
+        assert setup["next"] == "Save and start" and setup["summary"].startswith("Everything is ready")
+        app.window_screenshot("setup", "setup.png")
+        app.keys("Return")
+        app.wait_window("setup", lambda p: p["step"] == "done" and p["saved"], what="Save")
+        app.window_screenshot("setup", "setup-done.png")
+
+        saved = app.config.read_text(encoding="utf-8")
+        assert f"sqs_queue_url: {aws.queue_url}" in saved or f"sqs_queue_url: '{aws.queue_url}'" in saved
+        assert "# Required: the queue that receives the bucket's event notifications." in saved, "the template's comments stay"
+        app.wait_probe(lambda p: p["status"].startswith("Up to date"), 30, "the tray to start downloading")
+        aws.put("first take.wav", b"the first file")
+        wait_until((downloads / "first take.wav").exists, 30, "the first file to download")
+        app.keys("Return")  # Close
+        wait_until(lambda: app.window_closed("setup"), 15, "the Setup window to close")
+        said = [f"{n.summary} {n.body}" for n in wide_desktop.notifications.snapshot()]
+        assert not [text for text in said if "config" in text.lower() or "welcome" in text.lower()], said
+    finally:
+        if app.alive():
+            app.stop()
+
+
+def test_cancelling_setup_leaves_a_calm_tray_that_offers_setup_again(wide_desktop: Desktop, private_home: Path) -> None:
+    app = fresh_app(wide_desktop, private_home)
+    try:
+        app.start()
+        app.wait_window("setup", lambda p: p["accounts"], 20, "the Setup window")
+        app.keys("Escape")
+        wait_until(lambda: app.window_closed("setup"), 15, "Escape to cancel Setup")
+        probe = app.wait_probe(lambda p: p["status"] == "Not set up yet")
+        assert probe["state"] == "paused" and app.alive()
+        assert not app.config.exists() or not app.config.read_text(encoding="utf-8").strip()
+        app.choose("Set up…")
+        app.wait_window("setup", lambda p: p["step"] == "account" and not app.window_closed("setup"), 20, "Set up… to open it again")
+        assert not [n for n in wide_desktop.notifications.snapshot() if "config" in f"{n.summary} {n.body}".lower()]
+    finally:
+        if app.alive():
+            app.stop()
+
+
+def test_setup_checks_name_the_failure_and_its_fix(wide_desktop: Desktop, aws: Setup, private_home: Path) -> None:
+    from tests.reliability.proxy import FaultProxy
+
+    (private_home / "aws-config").write_text("[profile no-keys]\nregion = us-east-1\n", encoding="utf-8")
+    proxy = FaultProxy(aws.endpoint)
+    proxy.up()
+    app = fresh_app(wide_desktop, private_home)
+    try:
+        app.start()
+        setup = app.wait_window("setup", lambda p: p["accounts"], 20, "the Setup window")
+        assert setup["accounts"][0] == "no-keys" and setup["account"] == "no-keys", "a profile on this computer comes first"
+
+        def run_checks(queue_url: str, endpoint: str) -> list[dict[str, Any]]:
+            app.keys("Return")
+            app.wait_window("setup", lambda p: p["step"] == "queue", what="the Queue step")
+            app.type_text(queue_url)
+            app.keys("Tab", "Tab", "Tab")
+            app.type_text(endpoint)
+            app.keys("Return")
+            app.wait_window("setup", lambda p: p["step"] == "folder", what="the Folder step")
+            app.type_text(str(private_home / "downloads"))
+            app.keys("Return")
+            return app.wait_window("setup", lambda p: p["step"] == "check" and not p["checking"] and p["checks"], 60,
+                                   "the checks")["checks"]
+
+        # 1. A profile without credentials.
+        checks = {c["name"]: c for c in run_checks(aws.queue_url, aws.endpoint)}
+        assert checks["Credentials"]["passed"] is False and checks["Queue"]["passed"] is None, checks
+        assert "credentials" in checks["Credentials"]["detail"].lower() and checks["Credentials"]["fix"], checks["Credentials"]
+        app.window_screenshot("setup", "setup-no-credentials.png")
+        app.keys("alt+Left", "alt+Left", "alt+Left")
+        app.wait_window("setup", lambda p: p["step"] == "account", what="back to the Account step")
+        app.keys("Down")  # the environment's credentials
+        app.wait_window("setup", lambda p: p["account"] == "<ambient>", what="the environment's credentials")
+
+        # 2. A queue that does not exist.
+        checks = {c["name"]: c for c in run_checks(aws.queue_url + "-gone", aws.endpoint)}
+        assert checks["Credentials"]["passed"] is True and checks["Queue"]["passed"] is False, checks
+        assert "There is no queue at" in checks["Queue"]["detail"] and "SQS console" in checks["Queue"]["fix"]
+        app.keys("alt+Left", "alt+Left", "alt+Left")
+        app.wait_window("setup", lambda p: p["step"] == "account", what="back to the Account step")
+
+        # 3. Receiving is not allowed: the statement to ask for, with a Copy button. (Receiving is tried only while the
+        # queue is empty, so S3's test notification goes first.)
+        aws.sqs.purge_queue(QueueUrl=aws.queue_url)
+        wait_until(lambda: aws.counts() == (0, 0), 30, "an empty queue")
+        proxy.faults.deny = {"ReceiveMessage"}
+        checks = {c["name"]: c for c in run_checks(aws.queue_url, proxy.url)}
+        receive = checks["Receive messages"]
+        assert receive["passed"] is False and "sqs:ReceiveMessage" in receive["detail"] + receive["fix"], receive
+        assert "sqs:ReceiveMessage" in json.dumps(receive["policy"]), receive
+        setup = app.wait_window("setup", lambda p: p["copy_buttons"], what="the Copy policy button")
+        x, y = setup["copy_buttons"][0]
+        wide_desktop.run("xdotool", "mousemove", str(x), str(y), "click", "1")
+        setup = app.wait_window("setup", lambda p: p["copied"], what="the policy to be copied")
+        assert json.loads(setup["copied"]) == receive["policy"]
+        app.window_screenshot("setup", "setup-access-denied.png")
+        assert setup["next"] == "Save anyway"
+        assert not app.config.exists(), "nothing is saved before the last step"
+    finally:
+        proxy.faults.deny = set()
+        if app.alive():
+            app.stop()
+        proxy.down()

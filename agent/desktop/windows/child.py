@@ -23,7 +23,8 @@ from typing import IO, Any
 EXIT_OK, EXIT_USAGE, EXIT_NO_TK = 0, 2, 3
 PROBE_ENV = "S3_SQS_AGENT_WINDOW_PROBE"
 """When set to a folder, each window writes what it shows there as KIND.json after each change (for the tests)."""
-WINDOWS = {"activity": "agent.desktop.windows.activity:ActivityWindow", "settings": "agent.desktop.windows.settings:SettingsWindow"}
+WINDOWS = {"activity": "agent.desktop.windows.activity:ActivityWindow", "settings": "agent.desktop.windows.settings:SettingsWindow",
+           "setup": "agent.desktop.windows.setup:SetupWindow"}
 """Each kind of window: the class that builds it, as `module:class` (imported only in its own process)."""
 log = logging.getLogger(__name__)
 

@@ -89,6 +89,7 @@ class TextField(Field):
         self.placeholder = tk.Label(self.entry, text=placeholder, background=theme.SURFACE, foreground="#8a94a3",
                                     font=look.body, cursor="xterm")
         self.placeholder.bind("<Button-1>", lambda event: self.entry.focus_set())
+        self.entry.bind("<FocusIn>", lambda event: self.entry.select_range(0, "end"))  # typing replaces, as Tab arrives
         self.variable.trace_add("write", self._typed)
         self._placeholder_text = placeholder
         self._typed()

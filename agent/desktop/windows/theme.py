@@ -195,6 +195,11 @@ def apply(root: tk.Tk) -> Theme:
         style.configure(f"{kind}.Badge.TLabel", background=bg, foreground=fg, font=theme.bold, padding=(px(8), px(2)))
         style.configure(f"{kind}.Mark.TLabel", background=SURFACE, foreground=fg, font=theme.heading)
 
+    style.configure("Step.TLabel", background=HOVER, foreground=MUTED, font=theme.bold, padding=(px(4), px(2)))
+    style.configure("Current.Step.TLabel", background=ACCENT, foreground="#ffffff")
+    style.configure("Done.Step.TLabel", background=SUCCESS_SOFT, foreground=SUCCESS)
+    style.configure("Done.TLabel", foreground=SUCCESS, font=tkfont.Font(root, family=family, size=size + 22, weight="bold"))
+
     button_padding = (px(14), px(6))
     style.configure("TButton", background=SURFACE, foreground=TEXT, bordercolor=BORDER_STRONG, lightcolor=SURFACE,
                     darkcolor=SURFACE, padding=button_padding, focusthickness=1, anchor="center")

@@ -219,12 +219,14 @@ class ScrollFrame(ttk.Frame):
         height = self.inner.winfo_height()
         if height <= 0:
             return
-        top, bottom = widget.winfo_y(), widget.winfo_y() + widget.winfo_height()
+        top = widget.winfo_rooty() - self.inner.winfo_rooty()
+        bottom = top + widget.winfo_height()
         view_top, view_bottom = (fraction * height for fraction in self.canvas.yview())
         if top < view_top:
             self.canvas.yview_moveto(top / height)
         elif bottom > view_bottom:
             self.canvas.yview_moveto((bottom - (view_bottom - view_top)) / height)
+        self.update_idletasks()
 
 
 def _autohide(scrollbar: ttk.Scrollbar, first: float | str, last: float | str) -> None:
