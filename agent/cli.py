@@ -571,7 +571,9 @@ def _connect(args: argparse.Namespace) -> int:
         plan = connect.plan_connect(request)
     else:
         plan = connect.plan_disconnect(args.config)
-    print(plan.text())
+    import shutil
+
+    print(plan.text(min(shutil.get_terminal_size().columns, 110) if sys.stdout is not None and sys.stdout.isatty() else None))
     if plan.problems:
         print("\nNothing was changed.")
         return EXIT_ERROR

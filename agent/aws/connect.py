@@ -14,6 +14,7 @@ import hashlib
 import json
 import re
 import socket
+import textwrap
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -69,8 +70,14 @@ class Step:
     name: str
     detail: str = ""
 
-    def line(self) -> str:
-        return f"  {self.action:<7} {self.what:<21} {self.name}" + (f"\n  {'':<7} {'':<21} {self.detail}" if self.detail else "")
+    def line(self, width: int | None = None) -> str:
+        """`  create  queue                 NAME`, and the detail below the name (wrapped to `width` when given)."""
+        head = f"  {self.action:<7} {self.what:<21} {self.name}"
+        if not self.detail:
+            return head
+        indent = " " * 32
+        return f"{head}\n" + (textwrap.fill(self.detail, width, initial_indent=indent, subsequent_indent=indent)
+                              if width else indent + self.detail)
 
 
 @dataclass(frozen=True)
@@ -113,17 +120,21 @@ class Plan:
     def changes(self) -> bool:
         return any(step.action != "keep" for step in self.steps)
 
-    def lines(self) -> list[str]:
-        out = [self.summary, ""]
-        out += [step.line() for step in self.steps]
+    def lines(self, width: int | None = None) -> list[str]:
+        """The plan as a person reads it; with `width`, long lines are wrapped (a terminal), else left whole."""
+        def para(text: str, hang: str = "") -> str:
+            return textwrap.fill(text, width, subsequent_indent=hang) if width else text
+
+        out = [para(self.summary), ""]
+        out += [step.line(width) for step in self.steps]
         if self.notes:
-            out += ["", *self.notes]
+            out += ["", *(para(n) for n in self.notes)]
         if self.problems:
-            out += ["", f"{self.command.capitalize()} cannot go ahead:", *(f"- {p}" for p in self.problems)]
+            out += ["", f"{self.command.capitalize()} cannot go ahead:", *(para(f"- {p}", "  ") for p in self.problems)]
         return out
 
-    def text(self) -> str:
-        return "\n".join(self.lines())
+    def text(self, width: int | None = None) -> str:
+        return "\n".join(self.lines(width))
 
 
 @dataclass(frozen=True)
@@ -498,7 +509,7 @@ def plan_connect(request: ConnectRequest, session: boto3.session.Session | None 
     notes.append("Everything connect creates is tagged created-by=s3-sqs-agent; `s3-sqs-agent disconnect` removes it again.")
 
     scope = bn.KeyFilter(request.prefix).describe() if not request.suffixes else " or ".join(k.describe() for k in request.wanted)
-    summary = (f"Connect {workstation} to the bucket {bucket} ({region}), for {scope}: "
+    summary = (f"Connect this computer ({workstation}) to the bucket {bucket} ({region}), for {scope}: "
                + ("its own copy of every new file" if not shared else "one shared queue, each file going to one of the workstations")
                + (", through an SNS topic." if request.via == "sns" else ", through EventBridge."))
     return Plan("connect", summary, tuple(steps), tuple(problems), tuple(notes), facts)
@@ -615,7 +626,7 @@ def plan_disconnect(config_path: Path | None = None, session: boto3.session.Sess
     except ClientError as exc:
         if not not_found(exc):
             raise
-        return Plan("disconnect", f"Disconnect {workstation} from the queue {queue_name}.",
+        return Plan("disconnect", f"Disconnect this computer ({workstation}) from the queue {queue_name}.",
                     (Step("keep", "queue", queue_name, "does not exist any more: nothing to remove in AWS"),
                      Step("change", "config file", str(path), "empty sqs_queue_url (the agent stops until it is set up again)")),
                     facts=Facts("disconnect", config.aws_profile, region, config.endpoint_url, account, partition,
@@ -639,7 +650,7 @@ def plan_disconnect(config_path: Path | None = None, session: boto3.session.Sess
     notes: list[str] = []
     me = MEMBER_TAG + workstation
     others = sorted(k[len(MEMBER_TAG):] for k in queue.tags if k.startswith(MEMBER_TAG) and k != me)
-    summary = f"Disconnect {workstation} from the bucket {bucket or '(unknown)'}: remove what connect created for it."
+    summary = f"Disconnect this computer ({workstation}) from the bucket {bucket or '(unknown)'}: remove what connect created for it."
     if mode == "share" and others:
         facts = replace(facts, untag=(me,) if me in queue.tags else (), dlq_name=None, dlq_url=None)
         leaving = "; this workstation leaves its members" if me in queue.tags else ""
