@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from agent import config as config_module
 from agent.aws import doctor
 from agent.engine import permissions
 from tests.aws import Setup
-from tests.helpers import CAN_DROP_ROOT_OVERRIDES, drain, run_agent, write_config
+from tests.helpers import CAN_DROP_ROOT_OVERRIDES, IS_ROOT, drain, run_agent, write_config
 from tests.reliability.proxy import FaultProxy
 
 
@@ -211,6 +212,20 @@ def test_an_unwritable_download_folder(quiet_aws: Setup, tmp_path: Path) -> None
     assert code == 1 and blocks["Download folder"].startswith(f"FAIL  Download folder: Cannot write to {out} (Permission denied)."), output
     assert "Fix: Give your user write permission" in blocks["Download folder"]
     assert list(out.iterdir()) == []
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="mounting a small tmpfs needs root on Linux")
+def test_a_nearly_full_disk(quiet_aws: Setup, tmp_path: Path) -> None:
+    out = tmp_path / "small"
+    out.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0755", "tmpfs", str(out)], check=True)
+    try:
+        config = write_config(tmp_path / "c.yaml", quiet_aws.config(str(out)))
+        code, blocks, output = run_doctor(config)
+    finally:
+        subprocess.run(["umount", "-l", str(out)], check=False)
+    assert code == 1 and blocks["Download folder"].startswith(f"FAIL  Download folder: {out}: writable, but only 2.1 MB free."), output
+    assert "Fix: Free some space on that disk" in blocks["Download folder"]
 
 
 def test_a_download_folder_that_is_a_file(quiet_aws: Setup, tmp_path: Path) -> None:
