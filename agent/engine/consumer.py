@@ -1,4 +1,8 @@
-"""The pipeline: one receive loop, a pool of workers, a visibility heartbeat, batched deletes, retry and give-up."""
+"""The pipeline's threads: one receive loop, a pool of workers, a visibility heartbeat and batched deletes.
+
+A thin shell: what becomes of each message is decided by agent/engine/policy.py, and the hold on all downloads
+(offline, a problem the user must fix, a brownout) is kept by agent/engine/hold.py; this module carries it out.
+"""
 
 from __future__ import annotations
 
@@ -6,48 +10,53 @@ import logging
 import queue
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from agent.api import MalformedMessage, ObjectEvent, PermanentFailure, RejectedRecord
 from agent.config import Config
+from agent.engine import policy
 from agent.engine.download import Cancelled
 from agent.engine.events import EventBus, Failed, NeedsUser, Retrying
+from agent.engine.hold import HoldState, Source
 from agent.engine.hooks import Hooks, PluginError
 from agent.engine.ledger import Ledger
 from agent.engine.objects import ObjectHandler, human_size
+from agent.engine.policy import Action, Decision, Disposal, Rules
 from agent.engine.retry import Backoff, Failure, Kind, classify
 from agent.engine.sqs import BATCH, LONG_POLL_SECONDS, DeleteBatcher, Message, Queue, QueueInfo, dead_letter_attributes, summarize_body
-from agent.errors import NeedsUserError, OfflineError
+from agent.errors import NeedsUserError
 
 log = logging.getLogger(__name__)
 
 DRAIN_POLL_SECONDS = 1
-HOLD_MAX_SECONDS = 60.0
 PROGRESS_LOG_SECONDS = 10.0
-# A brownout: this many different objects failed with the server's own errors (5xx, throttling) and none succeeded
-# since. The server is at fault, not the objects: hold everything, as when offline, and count no attempts, for up to
-# BROWNOUT_GRACE_SECONDS; past that, attempts count again, so a few objects that always fail still get given up.
-BROWNOUT_OBJECTS = 3
-BROWNOUT_GRACE_SECONDS = 1800.0
 LAST_RUN_STATE = "last_receive"  # ledger state: when the queue last answered (for the catch-up suggestion)
 LAST_RUN_EVERY_SECONDS = 60.0
 
 
-@dataclass
 class Counters:
-    downloaded: int = 0
-    bytes: int = 0
-    retries: int = 0
-    given_up: int = 0
-    skipped: int = 0
-    started: float = field(default_factory=time.monotonic)
+    """What this run did, for the status line and the summary. Every worker adds to them, so under a lock."""
 
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.downloaded = 0
+        self.bytes = 0
+        self.retries = 0
+        self.given_up = 0
+        self.started = time.monotonic()
 
-class _ObjectFailed(Exception):
-    def __init__(self, event: ObjectEvent, failure: Failure) -> None:
-        super().__init__(failure.reason)
-        self.event, self.failure = event, failure
+    def add_download(self, size: int) -> None:
+        with self._lock:
+            self.downloaded += 1
+            self.bytes += size
+
+    def add_retry(self) -> None:
+        with self._lock:
+            self.retries += 1
+
+    def add_given_up(self) -> None:
+        with self._lock:
+            self.given_up += 1
 
 
 class Consumer:
@@ -65,21 +74,15 @@ class Consumer:
         self.dead_letter = dead_letter
         self.drain = drain
         self.on_change = on_change  # called (no arguments) whenever something the status shows may have changed
-        self.backoff = Backoff(config.retry_base_seconds, config.retry_max_seconds)
+        self.rules = Rules.of(config, dead_letter_queue=dead_letter is not None, redrive_policy=info.has_redrive_policy)
+        self.hold = HoldState(config.retry_base_seconds, config.retry_max_seconds)
         self.counters = Counters()
         self.drained = threading.Event()
         self.paused = threading.Event()
         self.stopping = threading.Event()
-        self.hold_until = 0.0
-        self.problem: NeedsUserError | None = None
-        self._problem_source = ""  # "receive" or "download": which kind of success clears the problem
         self.active = 0
-        self._hold_delay = 0.0
         self._last_noted = 0.0
         self.info_known = True  # False: `info` holds assumed defaults because the queue did not answer at start
-        self._systemic_receipts: dict[str, int] = {}
-        self._busy_objects: set[str] = set()  # objects that failed with server errors since the last success
-        self._busy_since = 0.0
         self._tracked: dict[str, Message] = {}
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -145,8 +148,13 @@ class Consumer:
             return len(self._tracked)
 
     @property
+    def problem(self) -> NeedsUserError | None:
+        """What holds downloads now, if anything."""
+        return self.hold.problem
+
+    @property
     def offline(self) -> bool:
-        return isinstance(self.problem, OfflineError)
+        return self.hold.offline
 
     def idle(self) -> bool:
         return self.tracked == 0 and self.active == 0 and self._work.empty()
@@ -162,7 +170,7 @@ class Consumer:
             if self.paused.is_set():
                 self._sleep(1.0)
                 continue
-            wait_for = self.hold_until - time.monotonic()
+            wait_for = self.hold.remaining()
             if wait_for > 0:
                 self._sleep(wait_for)
                 continue
@@ -176,10 +184,9 @@ class Consumer:
                 # Draining: short polls, so the last (empty) receive does not add a second to every run.
                 messages = self.queue.receive(capacity, 0 if self.drain else LONG_POLL_SECONDS, self.info.visibility_timeout)
             except Exception as exc:  # noqa: BLE001 - every receive failure is classified; the loop goes on
-                self._hold(classify(exc), source="receive")
+                self._hold(classify(exc), Source.RECEIVE)
                 continue
-            if self.offline or (self.problem is not None and self._problem_source == "receive"):
-                self._clear_problem()
+            self._resolved(self.hold.receive_answered())
             self._note_receive()
             if not self.info_known:
                 self._refresh_info()
@@ -208,6 +215,7 @@ class Consumer:
             log.debug("Could not read the queue's settings yet: %s", exc)
             return
         self.info_known = True
+        self.rules = Rules.of(self.config, dead_letter_queue=self.dead_letter is not None, redrive_policy=self.info.has_redrive_policy)
         log.info("Read the queue's settings: visibility timeout %d s, redrive policy %s", self.info.visibility_timeout,
                  "yes" if self.info.has_redrive_policy else "no")
 
@@ -225,32 +233,22 @@ class Consumer:
         try:
             return self.queue.counts() == (0, 0, 0)
         except Exception as exc:  # noqa: BLE001 - classified like a receive failure
-            self._hold(classify(exc), source="receive")
+            self._hold(classify(exc), Source.RECEIVE)
             return False
 
-    def _hold(self, failure: Failure, source: str) -> None:
+    def _hold(self, failure: Failure, source: Source) -> None:
         """Back off all receiving: the endpoint is offline, or the user must fix something."""
-        delay = self._hold_delay = min(HOLD_MAX_SECONDS, self.config.retry_max_seconds,
-                                       max(self.config.retry_base_seconds, self._hold_delay * 2 or self.config.retry_base_seconds))
-        delay = max(delay, 1.0)
-        self.hold_until = time.monotonic() + delay
-        error = failure.error
-        if error is None:  # a broken connection or a busy server: nothing for the user to fix
-            error = OfflineError(f"The server is not answering as it should ({failure.reason}). Retrying by itself.")
-        changed = self.problem is None or str(self.problem) != str(error)
-        self.problem, self._problem_source = error, source
-        log.warning("%s (next try in %.0f s)", str(error).rstrip("."), delay)
-        if changed:
-            self.bus.publish(NeedsUser(error.title, str(error)))
+        held = self.hold.hold(failure, source)
+        log.warning("%s (next try in %.0f s)", str(held.problem).rstrip("."), held.delay)
+        if held.new:
+            self.bus.publish(NeedsUser(held.problem.title, str(held.problem)))
         self.on_change()
 
-    def _clear_problem(self) -> None:
-        if self.problem is not None:
-            log.info("Back to normal: %s is resolved", self.problem.title.lower())
-        self.problem = None
-        self._hold_delay = 0.0
-        self.hold_until = 0.0
-        self.on_change()
+    def _resolved(self, problem: NeedsUserError | None) -> None:
+        """A success ended the hold for `problem` (None: there was none)."""
+        if problem is not None:
+            log.info("Back to normal: %s is resolved", problem.title.lower())
+            self.on_change()
 
     # ------------------------------------------------------------ working
 
@@ -277,7 +275,12 @@ class Consumer:
                 self.on_change()
 
     def _process(self, message: Message) -> None:
-        attempt = max(1, message.receive_count - self._systemic_receipts.get(message.message_id, 0))
+        attempt = policy.attempt_number(message.receive_count, self.hold.unspent(message.message_id))
+        decision, event = self._handle(message, attempt)
+        self._carry_out(message, event, decision)
+
+    def _handle(self, message: Message, attempt: int) -> tuple[Decision, ObjectEvent | None]:
+        """Bring every object of the message to disk; the decision, and the object it failed on (if one did)."""
         try:
             items = self.plugins.parse_message(message.body, {**message.attributes, "MessageId": message.message_id})
             if items is None:
@@ -286,91 +289,84 @@ class Consumer:
             for event in (item for item in items if isinstance(item, ObjectEvent)):
                 try:
                     downloaded = self.handler.handle(event)
-                except Exception as exc:
+                except Cancelled:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - every failure is classified; none may take a worker down
                     failure = _classify(exc)
                     if failure.kind is Kind.SUPERSEDED:
                         log.info("Skipping %s: %s", event.key, failure.reason)
                         continue
-                    raise _ObjectFailed(event, failure) from exc
+                    return self._decide(message, event, failure, attempt), event
                 if downloaded is not None:
-                    self.counters.downloaded += 1
-                    self.counters.bytes += downloaded.size
+                    self.counters.add_download(downloaded.size)
             if rejected:
                 raise MalformedMessage("; ".join(record.reason for record in rejected))
         except Cancelled:
-            self._release(message)  # shutting down: visible again at once for the next run
-        except _ObjectFailed as failed:
-            if isinstance(failed.__cause__, Cancelled):
-                self._release(message)
-                return
-            self._fail(message, failed.event, failed.failure, attempt)
+            return policy.SHUTTING_DOWN, None
         except Exception as exc:  # noqa: BLE001 - every failure is classified; none may take a worker down
-            self._fail(message, None, _classify(exc), attempt)
-        else:
-            self._systemic_receipts.pop(message.message_id, None)
-            if self._busy_objects:  # read without the lock: every message passes here
-                with self._lock:
-                    self._busy_objects.clear()
-            if self.problem is not None and self._problem_source == "download":
-                self._clear_problem()
-            self._deleter.add(message)
+            return self._decide(message, None, _classify(exc), attempt), None
+        return policy.DONE, None
 
-    def _fail(self, message: Message, event: ObjectEvent | None, failure: Failure, attempt: int) -> None:
-        what = event.key if event else f"message {message.message_id}"
-        if failure.server_busy and self._brownout(what):
-            failure = Failure(Kind.WAIT, failure.reason, OfflineError(
-                f"The server is failing requests for many files at once ({failure.reason}). Holding downloads and "
-                "retrying by itself; no attempts are counted meanwhile."))
-        if failure.kind is Kind.WAIT:
-            self._systemic_receipts[message.message_id] = self._systemic_receipts.get(message.message_id, 0) + 1
-            self._hold(failure, source="download")
-            self._release(message, Backoff.visibility(self.hold_until - time.monotonic()))
-            self._release_queued()  # the others would fail the same way: hand them back instead of trying each
-        elif failure.kind is Kind.RETRY and attempt < self.config.max_attempts:
-            delay = self.backoff.delay(attempt)
-            log.warning("Retrying %s in %.0f s (attempt %d of %d): %s", what, delay, attempt, self.config.max_attempts, failure.reason)
-            self.counters.retries += 1
-            self._release(message, Backoff.visibility(delay))
-            self.bus.publish(Retrying(event, message.message_id, attempt, self.config.max_attempts, delay, failure.reason))
-        else:
-            reason = failure.reason if failure.kind is Kind.GIVE_UP else f"gave up after {attempt} attempts: {failure.reason}"
-            self._give_up(message, event, reason, attempt)
+    def _decide(self, message: Message, event: ObjectEvent | None, failure: Failure, attempt: int) -> Decision:
+        brownout = failure.server_busy and self.hold.server_error(_what(message, event))
+        return policy.decide(failure, attempt, self.rules, brownout=brownout)
 
-    def _brownout(self, what: str) -> bool:
-        """Note a server error for `what`; True while they add up to a brownout (see BROWNOUT_OBJECTS)."""
-        now = time.monotonic()
-        with self._lock:
-            if not self._busy_objects:
-                self._busy_since = now
-            self._busy_objects.add(what)
-            return len(self._busy_objects) >= BROWNOUT_OBJECTS and now - self._busy_since < BROWNOUT_GRACE_SECONDS
-
-    def _give_up(self, message: Message, event: ObjectEvent | None, reason: str, attempt: int) -> None:
-        try:
-            if self.dead_letter is not None:
-                self.dead_letter.send(message.body, dead_letter_attributes(message, reason, self.queue.url))
-                disposition = "sent to the dead-letter queue"
-                self._deleter.add(message)
-            elif self.info.has_redrive_policy:
-                disposition = "left to the queue's redrive policy"
-                self._release(message, Backoff.visibility(self.backoff.delay(attempt)))
+    def _carry_out(self, message: Message, event: ObjectEvent | None, decision: Decision) -> None:
+        if decision.action is Action.DELETE:
+            if decision is policy.DONE:
+                self._resolved(self.hold.download_succeeded(message.message_id))
+            self._delete(message)
+        elif decision.action is Action.RELEASE:
+            if decision.failure is not None:  # a retry
+                self._retry_later(message, event, decision)
             else:
-                self.ledger.record_failure(message.message_id, self.queue.url, message.body, reason,
+                self._release(message)
+        elif decision.action is Action.HOLD:
+            assert decision.failure is not None
+            self.hold.spare_attempt(message.message_id)
+            self._hold(decision.failure, Source.DOWNLOAD)
+            self._release(message, Backoff.visibility(self.hold.remaining()))
+            self._release_queued()  # the others would fail the same way: hand them back instead of trying each
+        else:
+            self._give_up(message, event, decision)
+
+    def _retry_later(self, message: Message, event: ObjectEvent | None, decision: Decision) -> None:
+        assert decision.failure is not None
+        max_attempts = self.rules.max_attempts
+        log.warning("Retrying %s in %.0f s (attempt %d of %d): %s", _what(message, event), decision.delay, decision.attempt,
+                    max_attempts, decision.failure.reason)
+        self.counters.add_retry()
+        self._release(message, decision.visibility)
+        self.bus.publish(Retrying(event, message.message_id, decision.attempt, max_attempts, decision.delay, decision.failure.reason))
+
+    def _give_up(self, message: Message, event: ObjectEvent | None, decision: Decision) -> None:
+        disposal = decision.disposal
+        assert disposal is not None
+        try:
+            if disposal is Disposal.DEAD_LETTER_QUEUE:
+                assert self.dead_letter is not None
+                self.dead_letter.send(message.body, dead_letter_attributes(message, decision.reason, self.queue.url))
+            elif disposal is Disposal.LEDGER:
+                self.ledger.record_failure(message.message_id, self.queue.url, message.body, decision.reason,
                                            event.bucket if event else None, event.key if event else None)
-                disposition = "kept in the local ledger (retry with 's3-sqs-agent failed retry')"
-                self._deleter.add(message)
         except Exception as exc:  # noqa: BLE001 - the dead-letter queue is unreachable: keep the message and wait
             log.error("Could not dead-letter message %s: %s", message.message_id, exc)
-            self._hold(classify(exc), source="download")
-            self._release(message, Backoff.visibility(self.hold_until - time.monotonic()))
+            self._carry_out(message, event, policy.undeliverable(classify(exc), decision.attempt))
             return
-        self.counters.given_up += 1
-        what = event.key if event else f"message {message.message_id}"
-        log.error("Gave up on %s: %s; %s", what, reason, disposition)
-        self.plugins.object_failed(event, reason)
-        self.bus.publish(Failed(event, message.message_id, reason, disposition))
+        if disposal.deletes:
+            self._delete(message)
+        else:
+            self._release(message, decision.visibility)
+        self.counters.add_given_up()
+        log.error("Gave up on %s: %s; %s", _what(message, event), decision.reason, disposal.value)
+        self.plugins.object_failed(event, decision.reason)
+        self.bus.publish(Failed(event, message.message_id, decision.reason, disposal.value))
 
     # ------------------------------------------------------------ message bookkeeping
+
+    def _delete(self, message: Message) -> None:
+        self.hold.forget(message.message_id)
+        self._deleter.add(message)
 
     def _untrack(self, message: Message) -> None:
         with self._lock:
@@ -426,6 +422,10 @@ class Consumer:
         if progress.files and progress.total:
             log.info("Downloading %d file%s: %.0f%% (%s of %s)", progress.files, "" if progress.files == 1 else "s",
                      100 * progress.done / progress.total, human_size(progress.done), human_size(progress.total))
+
+
+def _what(message: Message, event: ObjectEvent | None) -> str:
+    return event.key if event else f"message {message.message_id}"
 
 
 def _classify(exc: BaseException) -> Failure:

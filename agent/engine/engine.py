@@ -339,7 +339,7 @@ class Engine:
         retry_in = None
         now = time.monotonic()
         if consumer and consumer.problem is not None:
-            retry_in = max(0.0, consumer.hold_until - now)
+            retry_in = consumer.hold.remaining()
         state, detail = self._compute_state()
         return Status(
             state=state,

@@ -58,6 +58,11 @@ def test_lower_modules_do_not_point_back_up() -> None:
         "engine/aws.py": ("agent.engine.consumer", "agent.engine.engine"),
         "engine/sqs.py": ("agent.engine.consumer", "agent.engine.engine"),
         "engine/permissions.py": ("agent.engine.", "agent.desktop", "agent.plugins", "agent.aws"),
+        # The decision is pure, the hold state only state: neither reaches the queue, the disk or the clock's sleep.
+        "engine/policy.py": ("agent.engine.consumer", "agent.engine.sqs", "agent.engine.ledger", "agent.engine.download",
+                             "agent.engine.objects", "agent.engine.hold", "boto3", "threading", "time", "os"),
+        "engine/hold.py": ("agent.engine.consumer", "agent.engine.sqs", "agent.engine.ledger", "agent.engine.download",
+                           "agent.engine.objects", "agent.engine.policy", "boto3", "os"),
     }
     for name, banned in rules.items():
         found = {module for module in imports(AGENT / name) if module.startswith(banned)}
