@@ -1,4 +1,5 @@
-"""Shared fixtures: a moto server on loopback, a fault proxy before it, private platform folders for every test.
+"""Shared fixtures: a moto server on loopback, a fault proxy before it, private platform folders for every test, and
+the two GET paths.
 
 Helpers: tests/helpers.py."""
 
@@ -56,3 +57,14 @@ def proxy(moto_endpoint: str) -> Iterator[FaultProxy]:
     fault_proxy.up()
     yield fault_proxy
     fault_proxy.down()
+
+
+@pytest.fixture(params=["crt", "boto3"])
+def download_client(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both GET paths: the AWS Common Runtime (when installed; it reads the S3 client's endpoint) and boto3."""
+    if request.param == "boto3":
+        monkeypatch.setenv("S3_SQS_AGENT_NO_CRT", "1")
+    else:
+        pytest.importorskip("awscrt")
+        monkeypatch.delenv("S3_SQS_AGENT_NO_CRT", raising=False)
+    return str(request.param)

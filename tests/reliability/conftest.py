@@ -6,12 +6,7 @@ from __future__ import annotations
 import pytest
 
 
-@pytest.fixture(autouse=True, params=["crt", "boto3"])
-def download_client(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Every fault test runs on both GET paths: the AWS Common Runtime and boto3 (its fallback)."""
-    if request.param == "boto3":
-        monkeypatch.setenv("S3_SQS_AGENT_NO_CRT", "1")
-    else:
-        pytest.importorskip("awscrt")
-        monkeypatch.delenv("S3_SQS_AGENT_NO_CRT", raising=False)
-    return str(request.param)
+@pytest.fixture(autouse=True)
+def every_download_path(download_client: str) -> str:
+    """Every fault test runs on both GET paths (tests/conftest.py): the AWS Common Runtime and boto3, its fallback."""
+    return download_client
