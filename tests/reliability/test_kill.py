@@ -20,20 +20,25 @@ from agent.engine.paths import TEMP_PREFIX
 from tests.aws import make_setup
 from tests.helpers import ROOT, run_agent, wait_until, write_config
 from tests.reliability.helpers import assert_final, random_files
+from tests.reliability.proxy import FaultProxy
 
 FILES = 200
 KILLS_PER_SEED = 2
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
-def test_kill_9_at_random_moments_loses_and_doubles_nothing(moto_endpoint: str, tmp_path: Path, seed: int) -> None:
+def test_kill_9_at_random_moments_loses_and_doubles_nothing(moto_endpoint: str, proxy: FaultProxy, download_client: str,
+                                                            tmp_path: Path, seed: int) -> None:
     rng = random.Random(seed)
     aws = make_setup(moto_endpoint, visibility_timeout=3)
     expected = random_files(FILES, f"kill{seed}", rng, low=500, high=30_000)
     for key, data in expected.items():
         aws.put(key, data)
     out = tmp_path / "out"
-    config = write_config(tmp_path / "c.yaml", aws.config(str(out), concurrency=4, max_bandwidth="600KB/s"))
+    # Slowed so that a kill lands mid-drain: boto3 by a bandwidth limit (which only boto3 serves), the CRT by latency.
+    slow: dict[str, str] = {"max_bandwidth": "600KB/s"} if download_client == "boto3" else {}
+    proxy.faults.latency = 0 if slow else 0.05
+    config = write_config(tmp_path / "c.yaml", aws.config(str(out), concurrency=4, endpoint_url=proxy.url, **slow))
     killed_mid_drain = 0
     for kill in range(KILLS_PER_SEED):
         before = downloaded(out)
@@ -48,6 +53,7 @@ def test_kill_9_at_random_moments_loses_and_doubles_nothing(moto_endpoint: str, 
         process.wait(10)
         killed_mid_drain += 0 < downloaded(out) < FILES
     assert killed_mid_drain >= 1, "no kill landed in the middle of the drain"
+    proxy.faults.latency = 0
     final = run_agent("run", "--headless", "--config", str(config), "--drain", timeout=180)
     assert final.returncode == 0, final.stderr[-3000:]
     assert_final(out, expected, aws)
