@@ -22,7 +22,8 @@ from agent.aws.profiles import CREDENTIAL_SOURCES
 from agent.aws.resources import bucket_from_queue_policy, mask_account_ids, queue_name
 from agent.config import Config, region_from_queue_url
 from agent.engine import aws, permissions
-from agent.engine.retry import CREDENTIALS, DENIED, MISSING_BUCKET, MISSING_QUEUE, classify, error_code
+from agent.engine.retry import DENIED, MISSING_BUCKET, MISSING_QUEUE, classify, error_code
+from agent.errors import CredentialsError
 
 CONFIG = "Config"
 CREDENTIALS_CHECK = "Credentials"
@@ -123,13 +124,18 @@ def _aws_failure(name: str, exc: BaseException, action: str, resource: str, gran
         return Check(name, False, f"Access denied: these credentials lack {action} on {resource}.",
                      f"Ask your AWS administrator to allow {action} on {resource}: send them the policy statement "
                      "below (it holds everything the agent needs there).", permissions.statement(grant, resource))
-    if code in CREDENTIALS:
+    if _rejected_credentials(exc):
         return Check(name, False, f"AWS rejected the credentials ({code}).",
                      "Sign in again (for IAM Identity Center), or replace the access key; then run the checks again.")
     if isinstance(exc, EndpointConnectionError):
         return Check(name, False, f"Cannot reach the endpoint ({exc}).",
                      "Check the internet connection (and endpoint_url, if the config sets one), then run the checks again.")
     return Check(name, False, classify(exc).reason, "Run the checks again; if this repeats, the detail above says what AWS answered.")
+
+
+def _rejected_credentials(exc: BaseException) -> bool:
+    """AWS refused the credentials themselves (a wrong, deactivated or expired key or token), as the agent judges it."""
+    return isinstance(classify(exc).error, CredentialsError)
 
 
 # ---------------------------------------------------------------- the checks
@@ -165,7 +171,7 @@ def _credentials(probe: _Probe) -> Check:
                      "Run s3-sqs-agent setup and choose a profile or add an access key; or set AWS_ACCESS_KEY_ID and "
                      "AWS_SECRET_ACCESS_KEY; or run where an instance role applies.")
     except ClientError as exc:
-        if error_code(exc) in CREDENTIALS:
+        if _rejected_credentials(exc):
             return Check(CREDENTIALS_CHECK, False, f"AWS rejected the credentials{f' of {profile}' if profile else ''} ({error_code(exc)}).",
                          _credentials_fix(config, probe))
         return _aws_failure(CREDENTIALS_CHECK, exc, "sts:GetCallerIdentity", "*", ("sts:GetCallerIdentity",))

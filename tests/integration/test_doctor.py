@@ -17,7 +17,7 @@ from agent.aws import doctor
 from agent.engine import permissions
 from tests.aws import Setup
 from tests.helpers import CAN_DROP_ROOT_OVERRIDES, IS_ROOT, drain, run_agent, write_config
-from tests.reliability.proxy import FaultProxy
+from tests.reliability.proxy import STS_INVALID_TOKEN, FaultProxy
 
 
 def lines(output: str) -> dict[str, str]:
@@ -101,6 +101,14 @@ def test_an_endpoint_that_cannot_be_reached(quiet_aws: Setup, tmp_path: Path) ->
     assert code == 1 and blocks["Credentials"].startswith("FAIL  Credentials: Cannot reach the endpoint"), output
     assert "Fix: Check the internet connection (and endpoint_url" in blocks["Credentials"]
     assert marks(blocks)["Clock"] == "--" and "cannot be reached" in blocks["Clock"]
+
+
+def test_credentials_that_aws_rejects(quiet_aws: Setup, proxy: FaultProxy, tmp_path: Path) -> None:
+    proxy.faults.canned = {"POST other": (403, "text/xml", STS_INVALID_TOKEN)}  # STS's answer to a deleted access key
+    config = write_config(tmp_path / "c.yaml", quiet_aws.config(str(tmp_path), endpoint_url=proxy.url))
+    code, blocks, output = run_doctor(config)
+    assert code == 1 and blocks["Credentials"].startswith("FAIL  Credentials: AWS rejected the credentials (InvalidClientTokenId)."), output
+    assert "create a new one" in blocks["Credentials"] and marks(blocks)["Queue"] == "--"
 
 
 def test_a_profile_that_does_not_exist(quiet_aws: Setup, tmp_path: Path) -> None:

@@ -22,6 +22,10 @@ S3_DENIED = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied
              b"<Message>Access Denied</Message><RequestId>FAULT</RequestId></Error>")
 S3_SLOW_DOWN = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code>'
                 b"<Message>Please reduce your request rate.</Message><RequestId>FAULT</RequestId></Error>")
+STS_INVALID_TOKEN = (b'<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>'
+                     b"<Code>InvalidClientTokenId</Code><Message>The security token included in the request is invalid."
+                     b"</Message></Error><RequestId>FAULT</RequestId></ErrorResponse>")
+"""What STS answers (in `canned`, for its "POST other" requests) to an access key that does not exist."""
 SQS_DENIED = (b'{"__type": "com.amazon.coral.service#AccessDeniedException", '
               b'"message": "User is not authorized to perform: sqs:ReceiveMessage"}')
 
@@ -39,6 +43,7 @@ class Faults:
     stall_bodies: int = 0  # GetObject: send half the body, pause `stall_seconds`, then the rest
     stall_seconds: float = 0.0
     date_offset: float | None = None  # add a Date header this many seconds away from now (a server with a skewed clock)
+    canned: dict[str, tuple[int, str, bytes]] = field(default_factory=dict)  # operation -> (status, content type, body)
 
 
 class FaultProxy:
@@ -124,6 +129,10 @@ class FaultProxy:
                     kind = "application/xml" if operation in ("GetObject", "HeadObject") else "application/x-amz-json-1.0"
                     _send(conn, 403, [("Content-Type", kind)],
                           S3_DENIED if operation in ("GetObject", "HeadObject") else SQS_DENIED)
+                    continue
+                if operation in self.faults.canned:
+                    status, kind, payload = self.faults.canned[operation]
+                    _send(conn, status, [("Content-Type", kind)], payload)
                     continue
                 if operation in self.faults.busy:
                     _send(conn, 503, [("Content-Type", "application/xml")], b"" if method == "HEAD" else S3_SLOW_DOWN)
