@@ -72,10 +72,12 @@ class Step:
 
     def line(self, width: int | None = None) -> str:
         """`  create  queue                 NAME`, and the detail below the name (wrapped to `width` when given)."""
+        indent = " " * 32
         head = f"  {self.action:<7} {self.what:<21} {self.name}"
+        if width and len(head) > width:
+            head = textwrap.fill(head, width, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False)
         if not self.detail:
             return head
-        indent = " " * 32
         return f"{head}\n" + (textwrap.fill(self.detail, width, initial_indent=indent, subsequent_indent=indent)
                               if width else indent + self.detail)
 
@@ -720,16 +722,20 @@ def _plan_topic_removal(calls: Calls, facts: Facts, bucket: str) -> tuple[Facts,
 
 @dataclass(frozen=True)
 class Applied:
-    """What `apply()` did: the steps carried out, and the config as written (None once disconnected)."""
+    """What `apply()` did: the steps carried out, the config values it wrote (or, with write_config=False, would
+    write), and the config as written (None once disconnected, or when it was left to the caller)."""
 
     done: tuple[Step, ...]
+    config_changes: Mapping[str, Any]
     config: config_module.Config | None
     queue_url: str | None
 
 
-def apply(plan: Plan, session: boto3.session.Session | None = None, on_step: Callable[[Step], None] | None = None) -> Applied:
+def apply(plan: Plan, session: boto3.session.Session | None = None, on_step: Callable[[Step], None] | None = None,
+          write_config: bool = True) -> Applied:
     """Carry out a plan made by plan_connect() or plan_disconnect(). Each step is idempotent: after a failure, run
-    the command again and it picks up where it stopped."""
+    the command again and it picks up where it stopped. With `write_config=False` the config file is left alone and
+    the values are returned instead (the Setup window saves them with its other answers)."""
     if not plan.ready or plan.facts is None:
         raise ConnectError(" ".join(plan.problems) or "This plan cannot be applied.")
     facts = plan.facts
@@ -739,18 +745,19 @@ def apply(plan: Plan, session: boto3.session.Session | None = None, on_step: Cal
     run = _connect_step if plan.command == "connect" else _disconnect_step
     written: config_module.Config | None = None
     for step in plan.steps:
-        if step.action == "keep":
+        if step.action == "keep" or (step.what == "config file" and not write_config):
             continue
         if step.what == "config file":
-            written = _write_config(facts, state)
+            written = config_module.update_file(facts.config_path, _config_values(facts, state),
+                                                allow_not_set_up=facts.command == "disconnect")
         else:
             run(calls, facts, step, state)
         done.append(step)
         if on_step is not None:
             on_step(step)
-    if not any(s.what == "config file" for s in done) and plan.command == "connect":
+    if write_config and written is None and plan.command == "connect":
         written = config_module.load(facts.config_path)
-    return Applied(tuple(done), written, state.get("queue_url"))
+    return Applied(tuple(done), _config_values(facts, state), written, state.get("queue_url"))
 
 
 def _tag_list(tags: Mapping[str, str]) -> list[dict[str, str]]:
@@ -835,9 +842,8 @@ def _write_bucket(calls: Calls, facts: Facts) -> None:
             "then run the command again.")
 
 
-def _write_config(facts: Facts, state: dict[str, str | None]) -> config_module.Config | None:
+def _config_values(facts: Facts, state: dict[str, str | None]) -> dict[str, Any]:
     changes = dict(facts.config_changes)
     if facts.command == "connect":
         changes["sqs_queue_url"], changes["dead_letter_queue_url"] = state["queue_url"], state["dlq_url"]
-    return config_module.update_file(facts.config_path, changes, allow_not_set_up=facts.command == "disconnect")
-
+    return changes

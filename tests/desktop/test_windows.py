@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
+from agent import config as config_module
 from agent.engine.ledger import Ledger
-from tests.aws import Setup, s3_event_body
+from tests.aws import Setup, make_setup, s3_event_body
 from tests.desktop.harness import Desktop, TrayApp, start_desktop
 from tests.helpers import wait_until, write_config
 
@@ -224,6 +225,71 @@ def test_a_first_run_opens_setup_and_filling_it_in_downloads_the_first_file(wide
         wait_until(lambda: app.window_closed("setup"), 15, "the Setup window to close")
         said = [f"{n.summary} {n.body}" for n in wide_desktop.notifications.snapshot()]
         assert not [text for text in said if "config" in text.lower() or "welcome" in text.lower()], said
+    finally:
+        if app.alive():
+            app.stop()
+
+
+def test_setup_creates_a_queue_for_this_computer_after_showing_the_plan(wide_desktop: Desktop, moto_endpoint: str,
+                                                                       private_home: Path) -> None:
+    from agent.aws import bucket_notifications as bn
+
+    aws = make_setup(moto_endpoint, notify=False)
+    theirs = {"QueueConfigurations": [{"Id": "mixes-to-review", "QueueArn": aws.queue_arn, "Events": ["s3:ObjectCreated:*"],
+                                       "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "mixes/"}]}}}]}
+    aws.s3.put_bucket_notification_configuration(Bucket=aws.bucket, NotificationConfiguration=theirs)
+    app = fresh_app(wide_desktop, private_home)
+    downloads = private_home / "takes"
+    try:
+        app.start()
+        app.wait_window("setup", lambda p: p["accounts"], 20, "the Setup window")
+        app.keys("Return")
+        app.wait_window("setup", lambda p: p["step"] == "queue", what="the Queue step")
+        app.keys("shift+Tab", "space")  # from the URL field back to "Create a queue for this computer", and choose it
+        setup = app.wait_window("setup", lambda p: p["queue_way"] == "create" and p["next"] == "Show the plan", what="the create path")
+        app.type_text(aws.bucket)
+        app.keys("Tab", "Tab", "Tab")  # past the two kinds of copy (a copy of every file is chosen), to the prefix
+        app.type_text("takes/")
+        app.keys("Tab")
+        app.type_text(".wav")
+        app.keys("Tab", "Tab")  # past "Through EventBridge", to the endpoint
+        app.type_text(moto_endpoint)
+        app.keys("Return")
+        setup = app.wait_window("setup", lambda p: p["create"]["ready"] and not p["create"]["busy"], 60, "the plan")
+        plan = setup["create"]["plan"]
+        assert "create  queue" in plan and "create  topic" in plan and "change  bucket notifications" in plan, plan
+        assert "1 other configuration kept as it is" in plan and setup["next"] == "Create"
+        assert setup["create"]["status"] == "Nothing is changed until you choose Create."
+        assert bn.canonical(bn.clean(aws.s3.get_bucket_notification_configuration(Bucket=aws.bucket))) == bn.canonical(theirs)
+        app.window_screenshot("setup", "setup-create-plan.png")
+
+        app.keys("Return")
+        setup = app.wait_window("setup", lambda p: p["create"]["created"] and not p["create"]["busy"], 60, "the queue to be created")
+        created = setup["create"]["created"]
+        assert created.endswith("/s3-sqs-agent-" + re.sub(r"[^a-z0-9-]+", "-", os.uname().nodename.split(".")[0].lower()).strip("-"))
+        assert setup["next"] == "Next" and "Created." in setup["create"]["status"]
+        app.window_screenshot("setup", "setup-create-done.png")
+        assert not app.config.exists(), "the config is written at the last step, with the other answers"
+
+        app.keys("Return")
+        app.wait_window("setup", lambda p: p["step"] == "folder", what="the Folder step")
+        app.type_text(str(downloads))
+        app.keys("Return")
+        setup = app.wait_window("setup", lambda p: p["step"] == "check" and not p["checking"] and p["checks"], 60, "the checks")
+        assert [c["name"] for c in setup["checks"] if c["passed"] is False] == [], setup["checks"]
+        app.keys("Return")
+        app.wait_window("setup", lambda p: p["step"] == "done" and p["saved"], what="Save")
+        saved = config_module.load(app.config)
+        assert saved.sqs_queue_url == created and saved.s3_bucket_name == aws.bucket and saved.include == ("takes/*.wav",)
+        assert saved.dead_letter_queue_url and saved.dead_letter_queue_url.endswith("-dlq")
+        after = bn.clean(aws.s3.get_bucket_notification_configuration(Bucket=aws.bucket))
+        assert bn.canonical({"QueueConfigurations": after["QueueConfigurations"]}) == bn.canonical(theirs)
+
+        app.wait_probe(lambda p: p["status"].startswith("Up to date"), 30, "the tray to start downloading")
+        aws.put("takes/first take.wav", b"the first take")
+        aws.put("mixes/not mine.wav", b"another team's")
+        wait_until((downloads / "takes" / "first take.wav").exists, 30, "the first take to download")
+        assert not (downloads / "mixes").exists()
     finally:
         if app.alive():
             app.stop()

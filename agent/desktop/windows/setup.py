@@ -25,6 +25,7 @@ from agent import config as config_module
 from agent.api import APP_NAME, APP_TITLE
 from agent.desktop.windows import forms, theme, widgets
 from agent.desktop.windows.child import Channel, write_probe
+from agent.desktop.windows.queue_creator import QueueCreator
 from agent.desktop.windows.theme import Theme
 from agent.desktop.windows.widgets import button
 from agent.errors import AgentError, ConfigError
@@ -33,6 +34,13 @@ STEPS = (("account", "Account"), ("queue", "Queue"), ("folder", "Folder"), ("che
 DEFAULT_FOLDER = "~/S3 Downloads"
 DEFAULT_KEY_PROFILE = APP_NAME
 AMBIENT, ADD_KEY = "<ambient>", "<add-key>"
+HAVE_QUEUE, CREATE_QUEUE = "have", "create"
+QUEUE_HEADINGS = {
+    HAVE_QUEUE: "The SQS queue your bucket sends its upload notifications to. Paste its URL or ARN from the SQS console, "
+                "or find it in your account.",
+    CREATE_QUEUE: "A queue of this computer's own, wired to your bucket, made by the same steps as s3-sqs-agent connect. "
+                  "You see the plan first; the bucket's other notifications are kept as they are.",
+}
 MARKS = {True: ("✓", "Ok"), False: ("✕", "Bad"), None: ("–", "Info")}
 
 
@@ -129,6 +137,9 @@ class SetupWindow:
         self._show("account")
         self._load_accounts()
 
+    def run_in_background(self, work: Callable[[], Any], done: Callable[[Any, BaseException | None], None]) -> None:
+        _in_background(self.root, work, done)
+
     # ------------------------------------------------------------ what is there already
 
     def _current(self) -> dict[str, Any]:
@@ -139,10 +150,11 @@ class SetupWindow:
             return {}
         return {k: v for k, v in data.items() if v not in (None, "")} if isinstance(data, dict) else {}
 
-    def _heading(self, page: ttk.Frame, title: str, text: str) -> None:
+    def _heading(self, page: ttk.Frame, title: str, text: str) -> ttk.Label:
         ttk.Label(page, text=title, style="Title.TLabel").pack(anchor="w")
-        ttk.Label(page, text=text, style="Muted.TLabel", wraplength=self.look.px(540), justify="left").pack(
-            anchor="w", pady=(self.look.px(6), self.look.px(20)))
+        label = ttk.Label(page, text=text, style="Muted.TLabel", wraplength=self.look.px(540), justify="left")
+        label.pack(anchor="w", pady=(self.look.px(6), self.look.px(20)))
+        return label
 
     # ------------------------------------------------------------ 1. account
 
@@ -240,6 +252,7 @@ class SetupWindow:
     def _account_chosen(self) -> None:
         choice = self._chosen()
         self.account_message.configure(text="")
+        self.creator.forget_plan()  # a plan made with other credentials may not hold
         if choice is not None and choice.value == ADD_KEY:
             self.key_box.pack(fill="x", pady=(self.look.px(18), 0))
         else:
@@ -324,25 +337,32 @@ class SetupWindow:
 
     def _build_queue(self) -> None:
         page, look = self.pages["queue"], self.look
-        self._heading(page, "Which queue?", "The SQS queue your bucket sends its upload notifications to. Paste its URL or "
-                      "ARN from the SQS console, or find it in your account.")
-        self.queue = forms.TextField(page, look, "sqs_queue_url", "Queue URL or ARN", width=60,
+        self.queue_heading = self._heading(page, "Which queue?", QUEUE_HEADINGS[HAVE_QUEUE])
+        self.queue_way = tk.StringVar(page, value=HAVE_QUEUE)
+        ways = ttk.Frame(page)
+        ways.pack(fill="x", pady=(0, look.px(14)))
+        for value, text in ((HAVE_QUEUE, "I have a queue URL"), (CREATE_QUEUE, "Create a queue for this computer")):
+            ttk.Radiobutton(ways, text=text, value=value, variable=self.queue_way).pack(side="left", padx=(0, look.px(28)))
+        self.creator = QueueCreator(self, page)  # made before the URL's fields, so that Tab follows the page
+        self.url_box = box = ttk.Frame(page)
+        box.pack(fill="x")
+        self.queue = forms.TextField(box, look, "sqs_queue_url", "Queue URL or ARN", width=60,
                                      placeholder="https://sqs.us-east-2.amazonaws.com/123456789012/audio-uploads")
         self.queue.pack(pady=(0, look.px(6)))
         self.queue.set(self.current.get("sqs_queue_url", ""))
-        self.queue_facts = ttk.Label(page, style="Small.TLabel")
+        self.queue_facts = ttk.Label(box, style="Small.TLabel")
         self.queue_facts.pack(anchor="w", pady=(0, look.px(10)))
-        self.queue_actions = ttk.Frame(page)  # other ways to get a queue go here, beside "Find my queues"
+        self.queue_actions = ttk.Frame(box)  # other ways to get a queue go here, beside "Find my queues"
         self.queue_actions.pack(fill="x", pady=(0, look.px(10)))
         self.find_button = button(self.queue_actions, "Find my queues", self._find_queues)
         self.find_button.pack(side="left")
-        self.found = widgets.Table(page, look, [("name", "Queue", 220, True), ("url", "URL", 360, True)],
+        self.found = widgets.Table(box, look, [("name", "Queue", 220, True), ("url", "URL", 360, True)],
                                    "Queues you may read appear here.")
         self.found.tree.configure(height=4, selectmode="browse")
         self.found.tree.bind("<<TreeviewSelect>>", lambda event: self._queue_picked())
-        self.found_message = ttk.Label(page, style="Muted.TLabel", wraplength=look.px(540), justify="left")
+        self.found_message = ttk.Label(box, style="Muted.TLabel", wraplength=look.px(540), justify="left")
         self.found_message.pack(anchor="w")
-        self.bucket = forms.TextField(page, look, "s3_bucket_name", "Bucket", "Optional: the bucket whose uploads you want. "
+        self.bucket = forms.TextField(box, look, "s3_bucket_name", "Bucket", "Optional: the bucket whose uploads you want. "
                                       "Filled in from the queue's policy when it names one; notifications for other buckets "
                                       "are then refused.", width=32)
         self.bucket.pack(pady=(look.px(14), look.px(16)))
@@ -353,6 +373,22 @@ class SetupWindow:
         self.endpoint.set(self.current.get("endpoint_url", ""))
         self.queue.on_change(self._queue_typed)
         self.endpoint.on_change(self._queue_typed)
+        self.endpoint.on_change(self.creator.forget_plan)
+        self.creator.build_plan_area(page)
+        self.queue_way.trace_add("write", lambda *_: self._queue_way_chosen())
+
+    def _queue_way_chosen(self) -> None:
+        """Show the fields of the way chosen: a queue URL, or a queue made for this computer."""
+        creating = self.queue_way.get() == CREATE_QUEUE
+        self.queue_heading.configure(text=QUEUE_HEADINGS[self.queue_way.get()])
+        if creating:
+            self.url_box.pack_forget()
+            self.creator.show(before=self.endpoint.frame)
+        else:
+            self.creator.hide()
+            self.url_box.pack(fill="x", before=self.endpoint.frame)
+        self._update_buttons()
+        self._probe()
 
     def _queue_url(self) -> str | None:
         """The queue URL typed or pasted (an ARN becomes a URL); None, with the reason on the field, when it is not one."""
@@ -477,6 +513,7 @@ class SetupWindow:
             "download_folder": self.folder.get() or DEFAULT_FOLDER,
             "endpoint_url": self.endpoint.get() or config_module.REMOVE,
         }
+        changes.update(self.creator.config_changes())
         url_region = config_module.region_from_queue_url(url)
         region = self._region()
         if url_region:
@@ -611,7 +648,7 @@ class SetupWindow:
             label.configure(style="Surface.Bold.TLabel" if current else "Surface.TLabel" if done else "Surface.Muted.TLabel")
         self.body.canvas.yview_moveto(0)
         self._update_buttons()
-        focus = {"queue": self.queue, "folder": self.folder}.get(step)
+        focus = {"queue": self.creator.bucket if self.queue_way.get() == CREATE_QUEUE else self.queue, "folder": self.folder}.get(step)
         if focus is not None:
             self.root.after_idle(focus.focus)
         elif step == "account" and self.choices:
@@ -631,13 +668,18 @@ class SetupWindow:
             self.back_button.pack_forget()
             self.cancel_button.pack_forget()
             self.next_button.configure(text="Close")
+        elif self.step == "queue" and self.queue_way.get() == CREATE_QUEUE:
+            self.next_button.configure(text=self.creator.next_label)
         elif self.step != "check":
             self.next_button.configure(text="Next")
-        self.next_button.state(["disabled"] if self.checking else ["!disabled"])
+        self.next_button.state(["disabled"] if self.checking or self.creator.busy else ["!disabled"])
 
     def next(self) -> None:
         if self.step == "account" and self._account_ready():
             self._show("queue")
+        elif self.step == "queue" and self.queue_way.get() == CREATE_QUEUE:
+            if self.creator.next():
+                self._show("folder")
         elif self.step == "queue":
             if self._queue_url() is not None:
                 self._show("folder")
@@ -689,6 +731,8 @@ class SetupWindow:
             "summary": self.check_summary.cget("text"),
             "next": self.next_button.cget("text"),
             "saved": self.saved,
+            "queue_way": self.queue_way.get(),
+            "create": self.creator.probe(),
             "copied": copied,
             "copy_buttons": [[b.winfo_rootx() + b.winfo_width() // 2, b.winfo_rooty() + b.winfo_height() // 2] for b in self.copy_buttons
                              if b.winfo_ismapped()],
