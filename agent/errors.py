@@ -51,6 +51,18 @@ class CredentialsError(NeedsUserError):
     title = "AWS credentials problem"
 
 
+class CredentialsExpiredError(CredentialsError):
+    """Temporary credentials ran out: they must be renewed by whoever issued them."""
+
+    title = "AWS credentials expired"
+
+
+class SignInExpiredError(CredentialsExpiredError):
+    """The IAM Identity Center (SSO) sign-in ended: signing in again (the device flow) renews it."""
+
+    title = "AWS sign-in expired"
+
+
 class AccessDeniedError(NeedsUserError):
     title = "Access denied"
 

@@ -22,10 +22,11 @@ from agent.desktop import dialogs, opener
 from agent.desktop.activity import ActivityLog
 from agent.desktop.icons import IconState
 from agent.desktop.notify import Notifier
+from agent.desktop.sign_in import CHECK_SECONDS, SignInWatch
 from agent.desktop.windows.host import WindowHost
 from agent.engine import pause as pause_state
 from agent.engine.engine import Engine, Status
-from agent.engine.events import CatchUpSuggested, EngineEvent, Failed, State
+from agent.engine.events import CatchUpSuggested, EngineEvent, Failed, NeedsUser, State, StateChanged
 from agent.engine.ledger import Ledger
 from agent.errors import AgentError, ConfigError
 from agent.plugins.manager import PluginHost
@@ -81,6 +82,7 @@ class TrayView:
     retryable: int = 0
     download_folder: str = ""
     needs_setup: bool = False
+    sign_in: str | None = None  # the "Sign in again…" item's text; None: no such item
 
 
 NOT_SET_UP = "Not set up yet"
@@ -143,6 +145,8 @@ class Controller:
         self.activity = ActivityLog()
         self.windows = WindowHost(config_path, self._window_command)
         self.windows.provide("activity", self.activity_snapshot)
+        self.sign_in = SignInWatch(notifier, on_change=self._changed, on_signed_in=self._signed_in)
+        self._stopped = threading.Event()
 
     # ------------------------------------------------------------ listeners
 
@@ -158,12 +162,17 @@ class Controller:
         if isinstance(event, Failed):
             self._session_failures.add(event.message_id)
         self.activity.handle(event)
+        if isinstance(event, StateChanged) and event.state in (State.IDLE, State.SYNCING):
+            self.sign_in.resolved()
+        # Expired credentials are announced by the sign-in watch, with a way to sign in again, instead of the plain notice.
+        announced = isinstance(event, NeedsUser) and self.sign_in.engine_problem(event, self.engine.config if self.engine else None)
         if isinstance(event, CatchUpSuggested):
             days = event.retention_seconds / 86_400
             self.notifier.notify("Some notifications may have been lost",
                                  f"The agent last ran {event.last_run:%Y-%m-%d}, and the queue keeps messages for {days:g} days. "
                                  "Click to download missing files.", on_click=lambda: self.run_action(self.download_missing))
-        self.notifier.handle(event)
+        if not announced:
+            self.notifier.handle(event)
         self._changed()
         self.windows.refresh("activity")
 
@@ -182,8 +191,16 @@ class Controller:
             config = config_module.load(self.config_path)
         except ConfigError as error:
             self.config_invalid(error)
-            return
-        self.apply(config)
+        else:
+            self.apply(config)
+        threading.Thread(target=self._watch_sign_in, name="sign-in-watch", daemon=True).start()
+
+    def _watch_sign_in(self) -> None:
+        while True:
+            engine = self.engine
+            self.sign_in.check(engine.config if engine else None)
+            if self._stopped.wait(CHECK_SECONDS):
+                return
 
     def apply(self, config: Config) -> None:
         """Use a new valid config: the first start, or a reconfigure where running downloads finish."""
@@ -239,6 +256,8 @@ class Controller:
         """Quit: stop receiving, let running downloads finish for `grace` seconds, release the rest."""
         self._actions.shutdown(wait=False, cancel_futures=True)
         self._catch_up_cancel.set()
+        self._stopped.set()
+        self.sign_in.cancel.set()
         self.windows.close_all()
         with self._engine_lock:
             if self.engine is not None:
@@ -261,7 +280,8 @@ class Controller:
                                needs_setup=self.needs_setup)
         paused = bool(engine and ((status and status.state is State.PAUSED) or engine.paused_by_user))
         folder = str(engine.config.download_folder) if engine else ""
-        return TrayView(state, line, paused, tuple(recent), len(pending), folder, self.needs_setup and engine is None)
+        return TrayView(state, line, paused, tuple(recent), len(pending), folder, self.needs_setup and engine is None,
+                        self.sign_in.label)
 
     # ------------------------------------------------------------ windows
 
@@ -320,6 +340,13 @@ class Controller:
 
         with contextlib.suppress(RuntimeError):  # quitting: the pool takes no more work
             self._actions.submit(guarded)
+
+    def _signed_in(self) -> None:
+        """A new sign-in: the engine tries the queue now instead of when its backoff ends."""
+        engine = self.engine
+        if engine is not None:
+            engine.retry_now()
+            self.sign_in.check(engine.config)
 
     def pause(self, choice: PauseChoice) -> None:
         with self._engine_lock:

@@ -9,14 +9,15 @@ import shutil
 import subprocess
 import sys
 import threading
+import webbrowser
 from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
 log = logging.getLogger(__name__)
 
-Action = Literal["open_folder", "open_file", "reveal"]
-Opener = Callable[[Action, Path], None]
+Action = Literal["open_folder", "open_file", "reveal", "open_url"]
+Opener = Callable[[Action, Path | str], None]
 
 RECORD_ENV = "S3_SQS_AGENT_OPENER_RECORD"
 """When set to a file path, every request is appended to that file as a JSON line instead of opening anything.
@@ -45,7 +46,12 @@ def reveal(path: Path) -> None:
     _dispatch("reveal", path)
 
 
-def _dispatch(action: Action, path: Path) -> None:
+def open_url(url: str) -> None:
+    """Open a web page in the default browser (a sign-in page, say)."""
+    _dispatch("open_url", url)
+
+
+def _dispatch(action: Action, path: Path | str) -> None:
     if _override is not None:
         _override(action, path)
         return
@@ -55,8 +61,11 @@ def _dispatch(action: Action, path: Path) -> None:
             handle.write(json.dumps({"action": action, "path": str(path)}) + "\n")
         return
     try:
-        _platform_open(action, path)
-    except OSError as exc:
+        if isinstance(path, str):
+            webbrowser.open(path, new=2)
+        else:
+            _platform_open(action, path)
+    except (OSError, webbrowser.Error) as exc:
         log.error("Could not open %s: %s", path, exc)
 
 

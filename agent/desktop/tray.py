@@ -278,6 +278,8 @@ class Tray:
         return Menu(
             Item(lambda item: self.view.status if self.view else "Starting…", None, enabled=False),
             Item("Set up…", action(lambda: controller.open_window("setup")), visible=lambda item: bool(self.view and self.view.needs_setup)),
+            Item(lambda item: (self.view.sign_in if self.view else None) or "", action(controller.sign_in.start),
+                 visible=lambda item: bool(self.view and self.view.sign_in), enabled=lambda item: not controller.sign_in.busy),
             Menu.SEPARATOR,
             Item("Pause", Menu(*[Item(choice.label, action(functools.partial(controller.pause, choice))) for choice in PAUSE_CHOICES]),
                  visible=lambda item: not (self.view and self.view.paused)),

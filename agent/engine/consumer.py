@@ -140,6 +140,11 @@ class Consumer:
         self._wake.set()
         self.on_change()
 
+    def retry_now(self) -> None:
+        """The user says they fixed the problem (signed in again): try again now, not when the backoff ends."""
+        self.hold.retry_now()
+        self._wake.set()
+
     # ------------------------------------------------------------ state for the status line
 
     @property

@@ -268,6 +268,11 @@ class Engine:
                 self._consumer.resume()
         log.info("Resumed")
 
+    def retry_now(self) -> None:
+        """After the user fixed what held downloads (a new sign-in, say): try the queue at once, not after the backoff."""
+        if self._consumer:
+            self._consumer.retry_now()
+
     @property
     def paused_by_user(self) -> bool:
         """The pause the user chose last; it survives restarts. A timed pause that has ended is not one."""

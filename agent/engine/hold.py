@@ -86,6 +86,11 @@ class HoldState:
             self._problem, self._source = problem, source
             return Held(delay, problem, new)
 
+    def retry_now(self) -> None:
+        """End the wait (the user fixed something): the next receive goes now; the problem stays until one works."""
+        with self._lock:
+            self._delay = self._until = 0.0
+
     def receive_answered(self) -> NeedsUserError | None:
         """The queue answered: that ends being offline, and a receive's own problem. Returns the problem it ended."""
         if self._problem is None:  # unlocked read: every receive passes here

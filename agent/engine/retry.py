@@ -14,6 +14,7 @@ from botocore.exceptions import (
     ClientError,
     ConnectionClosedError,
     ConnectTimeoutError,
+    CredentialRetrievalError,
     EndpointConnectionError,
     FlexibleChecksumError,
     IncompleteReadError,
@@ -22,6 +23,7 @@ from botocore.exceptions import (
     PartialCredentialsError,
     ReadTimeoutError,
     ResponseStreamingError,
+    SSOError,
     TokenRetrievalError,
 )
 
@@ -57,8 +59,11 @@ class IncompleteDownload(Exception):
 NOT_READY = {"NoSuchKey", "404", "NotFound", "NoSuchVersion"}
 THROTTLED = {"SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequests", "RequestThrottled",
              "503", "500", "InternalError", "ServiceUnavailable", "RequestTimeout"}
-CREDENTIALS = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "ExpiredTokenException", "InvalidToken",
-               "InvalidClientTokenId", "UnrecognizedClientException", "AuthFailure", "RequestExpired"}
+CREDENTIALS = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "InvalidClientTokenId", "UnrecognizedClientException",
+               "AuthFailure", "RequestExpired"}
+EXPIRED = {"ExpiredToken", "ExpiredTokenException"}
+SIGN_IN_AGAIN = ("Sign in again: 'Sign in again…' in the tray menu, or aws sso login --profile PROFILE. Downloads wait "
+                 "meanwhile and nothing is lost.")
 DENIED = {"AccessDenied", "403", "Forbidden", "AccessDeniedException", "AllAccessDisabled"}
 MISSING_BUCKET = {"NoSuchBucket"}
 MISSING_QUEUE = {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist", "NonExistentQueue"}
@@ -84,6 +89,11 @@ def classify(exc: BaseException) -> Failure:
             return Failure(Kind.SUPERSEDED, "the object changed after this notification was sent")
         if code in THROTTLED or code.startswith("5"):
             return Failure(Kind.RETRY, f"the server is busy ({code})", server_busy=True)
+        if code in EXPIRED:
+            return _wait(errors.CredentialsExpiredError(
+                f"The temporary AWS credentials have expired ({code}). For an IAM Identity Center (SSO) profile: "
+                f"{SIGN_IN_AGAIN} Otherwise get new ones from whatever issued them (for environment variables, then "
+                "restart the agent)."))
         if code in CREDENTIALS:
             return _wait(errors.CredentialsError(
                 f"AWS rejected the credentials ({code}: {message}). Refresh them (for SSO: aws sso login), "
@@ -95,7 +105,13 @@ def classify(exc: BaseException) -> Failure:
         if code in MISSING_QUEUE:
             return _wait(errors.NotFoundError("The queue does not exist. Check sqs_queue_url in the config."))
         return Failure(Kind.RETRY, f"{code}: {message}")
-    if isinstance(exc, (NoCredentialsError, PartialCredentialsError, TokenRetrievalError)):
+    if isinstance(exc, (SSOError, TokenRetrievalError)):  # botocore could neither use nor renew the SSO sign-in
+        return _wait(errors.SignInExpiredError(f"The AWS sign-in (IAM Identity Center) has expired or is no longer valid. {SIGN_IN_AGAIN}"))
+    if isinstance(exc, CredentialRetrievalError):  # credential_process, a container or instance role did not answer
+        return _wait(errors.CredentialsError(f"The AWS credentials could not be fetched ({exc}). If the profile runs a "
+                                             "command (credential_process), run it yourself to see what it needs, such "
+                                             "as signing in again; downloads go on once it works."))
+    if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
         return _wait(errors.CredentialsError(
             "No usable AWS credentials were found. Set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
             "configure a profile (aws configure) and name it in aws_profile, or log in with aws sso login."))
