@@ -20,6 +20,31 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+START_URL = "https://corp.awsapps.com/start"
+# Profiles for the stand-in: "studio" (an sso-session), "legacy" (the older form) and "keys" (an access key).
+CONFIG = f"""\
+[profile studio]
+sso_session = corp
+sso_account_id = 123456789012
+sso_role_name = AudioReader
+region = us-east-1
+
+[sso-session corp]
+sso_start_url = {START_URL}
+sso_region = eu-west-1
+sso_registration_scopes = sso:account:access
+
+[profile legacy]
+sso_start_url = https://old.awsapps.com/start
+sso_region = us-west-2
+sso_account_id = 123456789012
+sso_role_name = AudioReader
+region = us-east-1
+
+[profile keys]
+aws_access_key_id = AKIAIOSFODNN7EXAMPLE
+aws_secret_access_key = secret
+"""
 
 
 @dataclass

@@ -16,21 +16,7 @@ from tests.aws import Setup
 from tests.desktop.harness import Desktop, TrayApp
 from tests.desktop.notification_server import NotificationServer
 from tests.helpers import wait_until, write_config
-from tests.oidc import OidcStandIn
-
-START_URL = "https://corp.awsapps.com/start"
-AWS_CONFIG = f"""\
-[profile studio]
-sso_session = corp
-sso_account_id = 123456789012
-sso_role_name = AudioReader
-region = us-east-1
-
-[sso-session corp]
-sso_start_url = {START_URL}
-sso_region = eu-west-1
-sso_registration_scopes = sso:account:access
-"""
+from tests.oidc import CONFIG, START_URL, OidcStandIn
 
 
 @pytest.fixture
@@ -44,7 +30,7 @@ def stand_in() -> Iterator[OidcStandIn]:
 def sso_app(desktop: Desktop, notifications: NotificationServer, aws: Setup, private_home: Path,
             stand_in: OidcStandIn) -> Iterator[TrayApp]:
     """The tray with aws_profile: studio, an SSO profile whose credentials come from the stand-in's portal."""
-    (private_home / "aws-config").write_text(AWS_CONFIG, encoding="utf-8")
+    (private_home / "aws-config").write_text(CONFIG, encoding="utf-8")
     config = write_config(private_home / "config" / "s3-sqs-agent" / "config.yaml",
                           aws.config(str(private_home / "downloads"), aws_profile="studio"))
     app = TrayApp(desktop, config, private_home, extra_env={"HOME": str(private_home), **stand_in.environment()})

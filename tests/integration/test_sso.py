@@ -22,32 +22,7 @@ from agent.aws import profiles, sso
 from agent.errors import SignInCancelled, SignInError
 from tests.aws import Setup
 from tests.helpers import ROOT, run_agent, write_config
-from tests.oidc import OidcStandIn
-
-START_URL = "https://corp.awsapps.com/start"
-CONFIG = f"""\
-[profile studio]
-sso_session = corp
-sso_account_id = 123456789012
-sso_role_name = AudioReader
-region = us-east-1
-
-[sso-session corp]
-sso_start_url = {START_URL}
-sso_region = eu-west-1
-sso_registration_scopes = sso:account:access
-
-[profile legacy]
-sso_start_url = https://old.awsapps.com/start
-sso_region = us-west-2
-sso_account_id = 123456789012
-sso_role_name = AudioReader
-region = us-east-1
-
-[profile keys]
-aws_access_key_id = AKIAIOSFODNN7EXAMPLE
-aws_secret_access_key = secret
-"""
+from tests.oidc import CONFIG, START_URL, OidcStandIn
 
 
 @pytest.fixture

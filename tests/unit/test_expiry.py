@@ -14,24 +14,8 @@ from botocore.exceptions import CredentialRetrievalError, SSOTokenLoadError, Tok
 from agent import errors
 from agent.aws.expiry import Expiry, credentials_expiry
 from agent.engine.retry import Kind, classify
+from tests.oidc import CONFIG
 from tests.unit.test_retry import client_error
-
-CONFIG = """\
-[profile studio]
-sso_session = corp
-sso_account_id = 123456789012
-sso_role_name = AudioReader
-
-[sso-session corp]
-sso_start_url = https://corp.awsapps.com/start
-sso_region = eu-west-1
-
-[profile legacy]
-sso_start_url = https://old.awsapps.com/start
-sso_region = us-west-2
-sso_account_id = 123456789012
-sso_role_name = AudioReader
-"""
 
 
 @pytest.fixture
