@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint demo install clean system-deps icons installer bench
+.PHONY: test lint dist demo install clean system-deps icons installer bench
 
 $(STAMP): pyproject.toml | system-deps
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed"; exit 1; }
@@ -15,8 +15,15 @@ $(STAMP): pyproject.toml | system-deps
 
 install: $(STAMP)
 
-test: system-deps $(STAMP) lint
+test: system-deps $(STAMP) lint dist
 	$(PY) -m pytest -q
+
+# The wheel and the sdist in dist/, built as a package index gets them (the wheel from the sdist), and their metadata
+# checked as an index would.
+dist: $(STAMP)
+	rm -f dist/*.whl dist/*.tar.gz
+	$(PY) -m build --quiet --outdir dist .
+	$(VENV)/bin/twine check --strict dist/*.whl dist/*.tar.gz
 
 # ruff (the rules are chosen in pyproject.toml) on everything, and mypy --strict on agent/.
 lint: $(STAMP)
@@ -26,10 +33,11 @@ lint: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m tests.demo
 
-# Debian/Ubuntu packages for the desktop tests (Xvfb, a tray host, D-Bus, xdotool, tkinter) and for building
-# PyGObject; installed only when one is missing, with sudo only when not root.
+# Debian/Ubuntu packages for the desktop tests (Xvfb, a tray host, D-Bus, xdotool, tkinter), for building PyGObject
+# into .venv (the `tray` extra), and for the packaging test's venv on the system's Python with the system's python3-gi;
+# installed only when one is missing, with sudo only when not root.
 SYSTEM_DEPS := xvfb xauth trayer xdotool dbus x11-utils gir1.2-gtk-3.0 gir1.2-ayatanaappindicator3-0.1 \
-	libgirepository1.0-dev libcairo2-dev pkg-config python3-tk desktop-file-utils
+	libgirepository1.0-dev libcairo2-dev pkg-config python3-tk desktop-file-utils python3-gi python3-venv
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 system-deps:

@@ -22,7 +22,7 @@ from types import ModuleType
 from typing import Any
 
 from agent.api import APP_NAME, __version__
-from agent.desktop import autostart, icons, tray_icon
+from agent.desktop import autostart, icons, pygobject, tray_icon
 from agent.desktop.controller import PAUSE_CHOICES, Controller, TrayView
 
 log = logging.getLogger(__name__)
@@ -32,9 +32,6 @@ PROBE_ENV = "S3_SQS_AGENT_TRAY_PROBE"
 """When set to a file path, the tray writes what it shows (icon state, tooltip, menu) there as JSON after each redraw."""
 REFRESH_SECONDS = 1.0
 
-GI_FIX = ("Install PyGObject and the GTK/AppIndicator typelibs. Debian/Ubuntu: sudo apt install python3-gi "
-          "gir1.2-gtk-3.0 gir1.2-ayatanaappindicator3-0.1; Fedora: sudo dnf install python3-gobject gtk3 "
-          "libappindicator-gtk3; in a virtualenv also: pip install PyGObject.")
 TRAY_FIX = ("Enable a system tray: on GNOME install and turn on the 'AppIndicator and KStatusNotifierItem Support' "
             "extension (Debian/Ubuntu: sudo apt install gnome-shell-extension-appindicator); other desktops have a "
             "tray or panel applet to add.")
@@ -64,7 +61,8 @@ def load_pystray() -> tuple[ModuleType, str]:
     try:
         import gi  # noqa: F401
     except ImportError:
-        raise TrayUnavailable("PyGObject (the 'gi' module) is not installed; the tray menu needs it on Linux.", GI_FIX) from None
+        raise TrayUnavailable("PyGObject (the 'gi' module) is not installed; the tray menu needs it on Linux.",
+                              pygobject.install_advice()) from None
     wanted = os.environ.get("PYSTRAY_BACKEND")
     candidates = [wanted] if wanted in LINUX_BACKENDS else list(LINUX_BACKENDS)
     if wanted not in LINUX_BACKENDS and not _status_notifier_watcher() and _xembed_tray():
@@ -83,7 +81,7 @@ def load_pystray() -> tuple[ModuleType, str]:
             return importlib.import_module("pystray"), name
         except (ImportError, ValueError) as exc:
             problems.append(f"{name}: {exc}")
-    raise TrayUnavailable(f"No tray backend with a menu could be loaded ({'; '.join(problems)}).", GI_FIX)
+    raise TrayUnavailable(f"No tray backend with a menu could be loaded ({'; '.join(problems)}).", pygobject.install_advice())
 
 
 def tray_host_present() -> bool:

@@ -9,7 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -174,9 +174,13 @@ def start_desktop(tmp: Path, screen: str = "640x480", panel: str | None = None) 
 
 
 class TrayApp:
-    """`python -m agent tray --config FILE` as a child process, with a probe file and an opener recorder."""
+    """`python -m agent tray --config FILE` as a child process, with a probe file and an opener recorder.
 
-    def __init__(self, desktop: Desktop, config: Path, home: Path, extra_env: dict[str, str] | None = None) -> None:
+    `command` runs another build of the agent instead: the frozen executable, or the one a fresh venv installed."""
+
+    def __init__(self, desktop: Desktop, config: Path, home: Path, extra_env: dict[str, str] | None = None,
+                 command: Sequence[str] = (sys.executable, "-m", "agent")) -> None:
+        self.command = list(command)
         self.desktop = desktop
         self.config = config
         self.home = home
@@ -199,7 +203,7 @@ class TrayApp:
     def start(self, wait_docked: bool = True) -> TrayApp:
         self.probe_path.unlink(missing_ok=True)
         with open(self.output, "ab") as output:
-            self.process = subprocess.Popen([sys.executable, "-m", "agent", "tray", "--config", str(self.config)], cwd=ROOT,
+            self.process = subprocess.Popen([*self.command, "tray", "--config", str(self.config)], cwd=ROOT,
                                             env=self.env(), stdout=output, stderr=subprocess.STDOUT)
         if wait_docked:
             self.wait_probe(lambda probe: probe["state"] != "syncing" or probe["status"] != "Starting…", what="the tray to draw")

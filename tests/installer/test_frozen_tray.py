@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -16,24 +15,9 @@ from tests.installer.conftest import Build
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 
-class FrozenTrayApp(TrayApp):
-    """The harness's tray app, started from the frozen executable instead of `python -m agent`."""
-
-    def __init__(self, exe: Path, *args: Any) -> None:
-        super().__init__(*args)
-        self.exe = exe
-
-    def start(self, wait_docked: bool = True) -> FrozenTrayApp:
-        self.probe_path.unlink(missing_ok=True)
-        with open(self.output, "ab") as output:
-            self.process = subprocess.Popen([str(self.exe), "tray", "--config", str(self.config)], cwd=self.home,
-                                            env=self.env(), stdout=output, stderr=subprocess.STDOUT)
-        return self
-
-
 def test_frozen_tray_docks(build: Build, desktop: Any, aws: Setup, private_home: Path) -> None:
     config = write_config(private_home / "config" / "s3-sqs-agent" / "config.yaml", aws.config(str(private_home / "downloads")))
-    app = FrozenTrayApp(build.exe, desktop, config, private_home).start()
+    app = TrayApp(desktop, config, private_home, command=[str(build.exe)]).start(wait_docked=False)
     try:
         probe = app.wait_probe(lambda p: p["status"] != "Starting…", timeout=60, what="the frozen tray to draw")
         assert probe["backend"] in ("appindicator", "gtk")
