@@ -182,7 +182,8 @@ def _summary(now: datetime, config_path: Path, config: Config | None, config_sta
             f"Download folder: {folder} ({free})",
             f"Queue: {config.sqs_queue_url}",
             f"Bucket: {config.s3_bucket_name or '(any)'}",
-            f"Region: {config.aws_region or '(from the AWS settings)'}; endpoint: {config.endpoint_url or 'AWS'}",
+            f"Region: {config.aws_region or '(from the AWS settings)'}",
+            f"Endpoints: S3 {config.s3_endpoint or '(from the AWS settings)'}; SQS {config.sqs_endpoint or '(from the AWS settings)'}",
             f"AWS profile: {config.aws_profile or '(the default chain)'}",
             f"Plugins in the config: {', '.join(spec.name for spec in config.plugins) or 'none'}",
         ]

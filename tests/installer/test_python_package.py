@@ -29,12 +29,16 @@ SYSTEM_PYTHON = Path("/usr/bin/python3")
 
 @dataclass(frozen=True)
 class Dists:
+    """What `python -m build` made: the wheel and the sdist."""
+
     wheel: Path
     sdist: Path
 
 
 @dataclass(frozen=True)
 class Venv:
+    """A fresh venv with the agent installed from its wheel, and nothing else of this checkout."""
+
     folder: Path
 
     @property
