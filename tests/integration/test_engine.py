@@ -41,7 +41,7 @@ def test_seed_config_drains_real_notifications(aws: Setup, tmp_path: Path, downl
 
 def test_missing_object_that_appears_later(aws: Setup, tmp_path: Path) -> None:
     data = b"late audio" * 100
-    aws.send(s3_event_body(aws.bucket, "late+take.wav", len(data), hashlib.md5(data).hexdigest()))
+    aws.send(s3_event_body(aws.bucket, "late+take.wav", len(data), hashlib.md5(data, usedforsecurity=False).hexdigest()))
     threading.Timer(2.5, aws.put, ("late take.wav", data)).start()
     out = tmp_path / "out"
     result = drain(write_config(tmp_path / "c.yaml", aws.config(str(out), max_attempts=6)))
@@ -77,7 +77,7 @@ def test_never_present_object_left_to_the_queues_redrive_policy(moto_endpoint: s
 
 def test_never_present_object_without_dead_letter_queue_is_kept_in_the_ledger(aws: Setup, tmp_path: Path) -> None:
     data = b"now here"
-    aws.send(s3_event_body(aws.bucket, "ghost.wav", len(data), hashlib.md5(data).hexdigest()))
+    aws.send(s3_event_body(aws.bucket, "ghost.wav", len(data), hashlib.md5(data, usedforsecurity=False).hexdigest()))
     out = tmp_path / "out"
     config = write_config(tmp_path / "c.yaml", aws.config(str(out)))
     result = drain(config)
@@ -111,7 +111,7 @@ def test_malformed_bodies_never_stop_the_agent(aws: Setup, tmp_path: Path) -> No
 def test_duplicates_make_one_file(aws: Setup, tmp_path: Path) -> None:
     data = b"once" * 1000
     aws.put("dup.wav", data)
-    body = s3_event_body(aws.bucket, "dup.wav", len(data), hashlib.md5(data).hexdigest())
+    body = s3_event_body(aws.bucket, "dup.wav", len(data), hashlib.md5(data, usedforsecurity=False).hexdigest())
     aws.send(body)
     aws.send(body)
     out = tmp_path / "out"

@@ -98,7 +98,7 @@ def test_a_raising_hook_fails_the_attempt_then_dead_letters_and_the_agent_runs_o
     aws = make_setup(moto_endpoint, notify=False)  # exactly one message: no S3 test event
     data = b"audio"
     aws.put("take.wav", data)
-    aws.send(s3_event_body(aws.bucket, "take.wav", len(data), hashlib.md5(data).hexdigest()))
+    aws.send(s3_event_body(aws.bucket, "take.wav", len(data), hashlib.md5(data, usedforsecurity=False).hexdigest()))
     out, record = tmp_path / "out", tmp_path / "calls.jsonl"
     config = {**plugin_config(aws, out, record, fail_in=hook), "dead_letter_queue_url": aws.dlq_url, "max_attempts": 2}
     result = drain(write_config(tmp_path / "c.yaml", config))

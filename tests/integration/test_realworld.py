@@ -13,7 +13,7 @@ from tests.helpers import drain, files_under, write_config
 
 
 def md5(data: bytes) -> str:
-    return hashlib.md5(data).hexdigest()
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
 def versioned(moto_endpoint: str) -> Setup:

@@ -88,7 +88,7 @@ def place_all(key_list: list[str], policy: PathPolicy, keep_prefixes: bool) -> d
         for _ in range(2):
             for key in key_list:
                 data = contents[key]
-                event = ObjectEvent("bucket", key, len(data), hashlib.md5(data).hexdigest())
+                event = ObjectEvent("bucket", key, len(data), hashlib.md5(data, usedforsecurity=False).hexdigest())
                 try:
                     result = handler.handle(event)
                 except UnsafePathError as exc:  # a file and a folder wanting one name: refused, with the reason
