@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -377,3 +378,46 @@ def test_setup_checks_name_the_failure_and_its_fix(wide_desktop: Desktop, aws: S
         if app.alive():
             app.stop()
         proxy.down()
+
+
+def test_setup_signs_an_sso_profile_in_through_the_browser(wide_desktop: Desktop, aws: Setup, private_home: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.oidc import OidcStandIn
+
+    for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(variable)  # only the sign-in can give credentials
+    (private_home / "aws-config").write_text(
+        "[profile studio]\nsso_session = corp\nsso_account_id = 123456789012\nsso_role_name = AudioReader\nregion = us-east-1\n\n"
+        "[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = eu-west-1\n"
+        "sso_registration_scopes = sso:account:access\n", encoding="utf-8")
+    browser = private_home / "browser.txt"
+    stand_in = OidcStandIn().start()
+    app = fresh_app(wide_desktop, private_home, HOME=str(private_home), **stand_in.environment(),
+                    BROWSER=f"{sys.executable} -c \"import sys; open('{browser}', 'a').write(sys.argv[1])\" %s")
+    try:
+        app.start()
+        setup = app.wait_window("setup", lambda p: p["sign_in_button"], 20, "the sign-in offer for the SSO profile")
+        assert setup["account"] == "studio" and setup["sign_in"].startswith("This profile signs in with IAM Identity Center")
+        app.keys("Return")
+        setup = app.wait_window("setup", lambda p: "Sign in first" in p["account_message"], what="Next to ask for the sign-in")
+        x, y = setup["sign_in_button"]
+        wide_desktop.run("xdotool", "mousemove", str(x), str(y), "click", "1")
+        setup = app.wait_window("setup", lambda p: p["sign_in"].startswith("Signed in"), 30, "the sign-in to finish")
+        assert browser.read_text(encoding="utf-8") == f"{stand_in.url}/device?user_code=WXYZ-1234", "the browser opened the code's page"
+        app.window_screenshot("setup", "setup-signed-in.png")
+        app.keys("Return")
+        app.wait_window("setup", lambda p: p["step"] == "queue", what="the Queue step")
+        app.type_text(aws.queue_url)
+        app.keys("Tab", "Tab", "Tab")
+        app.type_text(aws.endpoint)
+        app.keys("Return")
+        app.wait_window("setup", lambda p: p["step"] == "folder", what="the Folder step")
+        app.type_text(str(private_home / "downloads"))
+        app.keys("Return")
+        checks = {c["name"]: c for c in app.wait_window("setup", lambda p: p["step"] == "check" and not p["checking"] and p["checks"],
+                                                           60, "the checks")["checks"]}
+        assert checks["Credentials"]["passed"] is True and "studio" in checks["Credentials"]["detail"], checks["Credentials"]
+    finally:
+        if app.alive():
+            app.stop()
+        stand_in.stop()

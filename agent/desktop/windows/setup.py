@@ -54,6 +54,7 @@ class Choice:
     sso: bool = False
     signed_in: bool = True
     region: str | None = None
+    expires: Any = None  # SSO: when the sign-in ends
 
 
 def _in_background(root: tk.Misc, work: Callable[[], Any], done: Callable[[Any, BaseException | None], None]) -> None:
@@ -199,8 +200,8 @@ class SetupWindow:
                 found = profiles.list_profiles()
             except AgentError as exc:
                 found, problem = [], str(exc)
-            choices = [Choice(p.name, p.name, _describe_profile(p), p.kind == "sso", p.signed_in or p.sso_refreshable, p.region)
-                       for p in found]
+            choices = [Choice(p.name, p.name, _describe_profile(p), p.kind == "sso", p.signed_in or p.sso_refreshable, p.region,
+                              p.sso_expires_at) for p in found]
             return choices, profiles.ambient_credentials(), problem
 
         _in_background(self.root, find, self._show_accounts)
@@ -214,6 +215,7 @@ class SetupWindow:
         self.choices = choices
         self.accounts_loading.destroy()
         self.account_radios: list[ttk.Radiobutton] = []
+        self.account_details: list[ttk.Label] = []
         for index, choice in enumerate(choices):
             if index:
                 widgets.line(self.account_card).pack(fill="x", padx=self.look.px(10))
@@ -224,8 +226,9 @@ class SetupWindow:
             radio.bind("<Down>", functools.partial(self._move_account_by_key, index + 1))
             radio.bind("<Up>", functools.partial(self._move_account_by_key, index - 1))
             self.account_radios.append(radio)
-            ttk.Label(row, text=choice.detail, style="Surface.Small.TLabel", wraplength=self.look.px(500), justify="left").pack(
-                anchor="w", padx=(self.look.px(24), 0))
+            detail = ttk.Label(row, text=choice.detail, style="Surface.Small.TLabel", wraplength=self.look.px(500), justify="left")
+            detail.pack(anchor="w", padx=(self.look.px(24), 0))
+            self.account_details.append(detail)
         if problem:
             self.account_message.configure(text=problem)
         wanted = self.current.get("aws_profile")
@@ -260,7 +263,8 @@ class SetupWindow:
         if choice is not None and choice.sso:
             self.sign_in_box.pack(fill="x", pady=(self.look.px(14), 0), before=self.account_message)
             if choice.signed_in:
-                self.sign_in_text.configure(text=f"Signed in to IAM Identity Center. {choice.detail}")
+                until = f" until {choice.expires.astimezone():%H:%M on %d %b}" if choice.expires else ""
+                self.sign_in_text.configure(text=f"Signed in to IAM Identity Center{until}.")
                 self.sign_in_button.configure(text="Sign in again…")
             else:
                 self.sign_in_text.configure(text="This profile signs in with IAM Identity Center (SSO). Sign in in your browser; "
@@ -293,9 +297,12 @@ class SetupWindow:
             if error is not None:
                 self.sign_in_text.configure(text=str(error))
                 return
-            choice.signed_in = True
-            choice.detail = f"IAM Identity Center (SSO): signed in until {expiry.astimezone():%H:%M on %d %b}."
+            choice.signed_in, choice.expires = True, expiry
+            choice.detail = " · ".join(["IAM Identity Center (SSO)", *([choice.region] if choice.region else []),
+                                        f"signed in until {expiry.astimezone():%H:%M on %d %b}"])
+            self.account_details[self.choices.index(choice)].configure(text=choice.detail)
             self._account_chosen()
+            self.next_button.focus_set()  # Enter goes on from here
 
         _in_background(self.root, work, done)
 
@@ -695,6 +702,8 @@ class SetupWindow:
             self._save()
         elif self.step == "done":
             self.root.destroy()
+            return
+        self._probe()
 
     def back(self) -> None:
         order = [s for s, _ in STEPS]
@@ -734,9 +743,14 @@ class SetupWindow:
             "queue_way": self.queue_way.get(),
             "create": self.creator.probe(),
             "copied": copied,
-            "copy_buttons": [[b.winfo_rootx() + b.winfo_width() // 2, b.winfo_rooty() + b.winfo_height() // 2] for b in self.copy_buttons
-                             if b.winfo_ismapped()],
+            "sign_in_button": _centre(self.sign_in_button) if self.sign_in_box.winfo_manager() else None,
+            "copy_buttons": [_centre(b) for b in self.copy_buttons if b.winfo_ismapped()],
         })
+
+
+def _centre(widget: tk.Misc) -> list[int]:
+    """Where a test clicks a widget: its centre on the screen."""
+    return [widget.winfo_rootx() + widget.winfo_width() // 2, widget.winfo_rooty() + widget.winfo_height() // 2]
 
 
 def _describe_profile(profile: Any) -> str:
