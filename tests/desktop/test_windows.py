@@ -421,3 +421,38 @@ def test_setup_signs_an_sso_profile_in_through_the_browser(wide_desktop: Desktop
         if app.alive():
             app.stop()
         stand_in.stop()
+
+
+def test_setup_adds_an_access_key_and_finds_the_queue(wide_desktop: Desktop, aws: Setup, private_home: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(variable)  # a computer with no AWS credentials at all
+    app = fresh_app(wide_desktop, private_home)
+    try:
+        app.start()
+        setup = app.wait_window("setup", lambda p: p["accounts"], 20, "the Setup window")
+        assert setup["accounts"] == ["Add an access key"] and setup["account"] == "<add-key>"
+        app.keys("Tab", "Tab")  # past the choice, to the access key ID (the profile name keeps its default)
+        app.type_text("not-a-key")
+        app.keys("Tab")
+        app.type_text("secret")
+        app.keys("Return")
+        setup = app.wait_window("setup", lambda p: "access_key_id" in p["errors"], what="the bad key's error on its field")
+        assert "20 capital letters and digits" in setup["errors"]["access_key_id"]
+        app.type_text("AKIAIOSFODNN7EXAMPLE")  # the field with the error has the focus, its text selected
+        app.keys("Return")
+        app.wait_window("setup", lambda p: p["step"] == "queue" and p["account"] == "s3-sqs-agent", what="the new profile")
+        credentials = (private_home / "aws-credentials").read_text(encoding="utf-8")
+        assert "[s3-sqs-agent]" in credentials and "AKIAIOSFODNN7EXAMPLE" in credentials
+        app.keys("Tab", "Tab", "Tab")  # to the endpoint: a local server
+        app.type_text(aws.endpoint)
+        app.keys("shift+Tab", "shift+Tab", "Return")  # back to "Find my queues", and press it
+        setup = app.wait_window("setup", lambda p: aws.queue_url in p["queues"], 30, "the queues of the account")
+        app.keys("Tab", *["Down"] * setup["queues"].index(aws.queue_url))  # into the list (its first row), down to ours
+        app.wait_window("setup", lambda p: p["queue"] == aws.queue_url and not p["errors"], what="the chosen queue in the field")
+        app.window_screenshot("setup", "setup-queues.png")
+        app.keys("alt+Right")
+        app.wait_window("setup", lambda p: p["step"] == "folder", what="the Folder step, with the chosen queue")
+    finally:
+        if app.alive():
+            app.stop()

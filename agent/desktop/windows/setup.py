@@ -410,6 +410,10 @@ class SetupWindow:
         return url
 
     def _queue_typed(self) -> None:
+        self._check_queue()
+        self._probe()
+
+    def _check_queue(self) -> None:
         text = self.queue.get()
         if not text:
             self.queue.show_error(None)
@@ -734,6 +738,7 @@ class SetupWindow:
             "account_message": self.account_message.cget("text"),
             "sign_in": self.sign_in_text.cget("text") if self.sign_in_box.winfo_manager() else "",
             "queues": [values[1] for values in self.found.values()],
+            "queue": self.queue.get(),
             "bucket": self.bucket.get(),
             "checking": self.checking,
             "checks": [{"name": c.name, "passed": c.passed, "detail": c.detail, "fix": c.fix, "policy": c.policy} for c in self.checks],
