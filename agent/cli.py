@@ -33,6 +33,8 @@ DIALOG_COMMAND = "_dialog"
 """Hidden: `s3-sqs-agent _dialog ...` runs a native dialog (agent.desktop.dialogs) in a frozen build."""
 
 log = logging.getLogger("agent")
+SET_UP_HINT = (f"Run '{APP_NAME} setup' to answer a few questions (account, queue, folder) and check them, "
+               "or fill in sqs_queue_url and download_folder yourself, then run again.")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -215,6 +217,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _tray(args)
     except ConfigError as exc:
         _say(f"The config has {'an error' if len(exc.problems) == 1 else f'{len(exc.problems)} errors'}:\n{exc}")
+        from agent import config as config_module
+
+        if config_module.is_not_set_up(exc):
+            _say(SET_UP_HINT)
         return EXIT_USAGE
     except AgentError as exc:
         _say(f"{exc.title}: {exc}")
@@ -243,7 +249,7 @@ def load_config_or_create(path: Path | None) -> Config | None:
         exists = True
     if path is None and not exists:
         config_module.write_template(target)
-        _say(f"Created a config file at {target}.\nFill in sqs_queue_url and download_folder, then run again.")
+        _say(f"Created a config file at {target}.\n{SET_UP_HINT}")
         return None
     return config_module.load(target)
 

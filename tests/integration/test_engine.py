@@ -229,7 +229,9 @@ def test_first_run_writes_a_template(tmp_path: Path) -> None:
     assert result.returncode == 2
     path = Path(run_agent("config", "path").stdout.strip())
     assert path.exists() and oct(path.stat().st_mode & 0o777) == "0o600"
-    assert "Created a config file" in result.stderr and str(path) in result.stderr
+    assert "Created a config file" in result.stderr and str(path) in result.stderr and "s3-sqs-agent setup" in result.stderr
+    again = run_agent("run", "--headless")  # the untouched template: not an error to puzzle over, the way to set up
+    assert again.returncode == 2 and "s3-sqs-agent setup" in again.stderr
 
 
 def test_missing_queue_is_reported(aws: Setup, tmp_path: Path) -> None:
