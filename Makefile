@@ -49,7 +49,7 @@ system-deps:
 	  fi; \
 	fi
 
-# The benchmark (docs/performance.md): the agent with its speed extra, and the reference tools and server in their own
+# The benchmark (docs/performance.md): the agent as installed (matplotlib for the chart), and the reference tools and server in their own
 # venv (bench/.tools: ministack wants Python 3.11, the AWS CLI its own botocore), rclone from Debian.
 BENCH_TOOLS := bench/.tools
 BENCH_PYTHON ?= $(shell command -v python3.11 || echo $(PYTHON))

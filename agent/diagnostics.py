@@ -18,6 +18,7 @@ from agent import config as config_module
 from agent import dirs, logs, redact
 from agent.api import APP_NAME, APP_TITLE, __version__
 from agent.config import Config
+from agent.engine import crt
 from agent.engine import pause as pause_state
 from agent.engine.ledger import Ledger
 from agent.errors import AgentError, ConfigError
@@ -186,6 +187,7 @@ def _summary(now: datetime, config_path: Path, config: Config | None, config_sta
             f"Endpoints: S3 {config.s3_endpoint or '(from the AWS settings)'}; SQS {config.sqs_endpoint or '(from the AWS settings)'}",
             f"AWS profile: {config.aws_profile or '(the default chain)'}",
             f"Plugins in the config: {', '.join(spec.name for spec in config.plugins) or 'none'}",
+            f"Downloads go through: {crt.describe(config.max_bandwidth, environ)}",
         ]
     lines += [
         f"Plugins installed: {', '.join(plugins) or 'none'}",

@@ -1,20 +1,23 @@
-"""Object GETs through the AWS Common Runtime (awscrt, the `fast` extra): signing, HTTP and parallel ranges in native code.
+"""Object GETs through the AWS Common Runtime (awscrt, a dependency wherever it ships wheels): signing, HTTP and parallel
+ranges in native code.
 
 botocore spends about 1.3 ms of CPU per request under the GIL, which caps a Python process at a few hundred small
 files a second. The CRT's S3 client does the same GET (with If-Match, so every byte is of the announced version)
 on its own threads and hands the bytes to a callback that writes them into the agent's own file descriptor, so the
 agent keeps its temporary file, fsync and atomic rename. Failures are translated into the botocore exceptions the
-engine already classifies. `CrtGetter.create()` returns None when the CRT cannot serve this client (not installed,
-a proxy, no credentials, disabled with S3_SQS_AGENT_NO_CRT=1): the caller then uses boto3.
+engine already classifies. `CrtGetter.create()` returns None when the CRT cannot serve this client (`unavailable()`
+says why: not installed, a proxy, a bandwidth limit, disabled with S3_SQS_AGENT_NO_CRT=1; or no credentials): the
+caller then uses boto3.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -31,6 +34,26 @@ _S3_ANSWERS = {  # CRT error name -> (S3 error code, HTTP status) as botocore wo
     "AWS_ERROR_S3_OBJECT_MODIFIED": ("PreconditionFailed", 412),
 }
 _UNREACHABLE = re.compile(r"CONNECTION_REFUSED|DNS|NO_ROUTE|NETWORK_DOWN|SOCKET_TIMEOUT|CONNECT|TLS_ERROR_NEGOTIATION|HOST_UNREACHABLE")
+
+
+def unavailable(max_bandwidth: int | None, environ: Mapping[str, str] = os.environ) -> str | None:
+    """Why downloads cannot go through the AWS Common Runtime here, in words for the log; None when they can."""
+    if environ.get("S3_SQS_AGENT_NO_CRT"):
+        return "S3_SQS_AGENT_NO_CRT is set"
+    if max_bandwidth:
+        return "max_bandwidth is set, and only boto3 keeps to it"
+    proxy = next((name for name in _PROXY_VARIABLES if environ.get(name)), None)
+    if proxy:
+        return f"a proxy is set ({proxy}), and the AWS Common Runtime does not read it"
+    if importlib.util.find_spec("awscrt") is None:
+        return "awscrt is not installed (it has no build for this platform)"
+    return None
+
+
+def describe(max_bandwidth: int | None, environ: Mapping[str, str] = os.environ) -> str:
+    """Which path downloads take here, and why, for the log and the diagnostics."""
+    why = unavailable(max_bandwidth, environ)
+    return "the AWS Common Runtime" if why is None else f"boto3 ({why})"
 
 
 class CrtGetter:
@@ -66,17 +89,18 @@ class CrtGetter:
             retry_config=S3RetryConfig(retry_mode=S3RetryMode.NONE))
 
     @classmethod
-    def create(cls, s3_client: Any, part_size: int) -> CrtGetter | None:
+    def create(cls, s3_client: Any, part_size: int, max_bandwidth: int | None = None) -> tuple[CrtGetter | None, str]:
+        """The getter, or None; and the path downloads take, in words (see describe())."""
+        why = unavailable(max_bandwidth)
+        if why is not None:
+            return None, f"boto3 ({why})"
         try:
-            if os.environ.get("S3_SQS_AGENT_NO_CRT") or any(os.environ.get(name) for name in _PROXY_VARIABLES) \
-                    or s3_client.meta.config.proxies:
-                return None
-            return cls(s3_client, part_size)
-        except ImportError:
-            return None
+            if s3_client.meta.config.proxies:
+                return None, "boto3 (the S3 client has a proxy, and the AWS Common Runtime does not read it)"
+            return cls(s3_client, part_size), describe(max_bandwidth)
         except Exception as exc:  # noqa: BLE001 - any doubt: boto3 serves every request
             log.debug("Not using the AWS Common Runtime for downloads: %s", exc)
-            return None
+            return None, f"boto3 (the AWS Common Runtime could not start: {type(exc).__name__}: {exc})"
 
     def _request(self, bucket: str, key: str, headers: list[tuple[str, str]], version_id: str | None) -> Any:
         from awscrt.http import HttpHeaders, HttpRequest

@@ -70,9 +70,9 @@ class Downloader:
         self._settings = settings
         self._ranges = ThreadPoolExecutor(max_workers=max(4, settings.concurrency), thread_name_prefix="range")
         self._limiter = RateLimiter(settings.max_bandwidth) if settings.max_bandwidth else None
-        # Native GETs when awscrt is installed (docs/performance.md); boto3 when it is not, or to limit bandwidth.
-        self._crt = None if self._limiter else CrtGetter.create(s3_client, settings.chunk_size)
-        log.info("Downloads go through %s", "the AWS Common Runtime" if self._crt else "boto3")
+        # Native GETs through the AWS Common Runtime (docs/performance.md); boto3 where it cannot serve (crt.unavailable).
+        self._crt, path = CrtGetter.create(s3_client, settings.chunk_size, settings.max_bandwidth)
+        log.info("Downloads go through %s", path)
         self._cancel = threading.Event()
         self._active: set[str] = set()  # temporary files of this run, which the start-up cleanup must spare
 

@@ -39,6 +39,7 @@ def test_frozen_app_drains_a_queue_headless(build: Build, aws: Setup, tmp_path: 
     found = {path.split("/", 3)[3]: data for path, data in files_under(out).items()}  # by-date adds YYYY/MM/DD/
     assert found == expected  # the shipped plugin was found through the frozen app's own entry points
     assert aws.counts() == (0, 0)
+    assert "Downloads go through the AWS Common Runtime" in result.stderr  # the installer bundles the CRT
 
 
 def test_deb_installs_runs_and_uninstalls(build: Build) -> None:

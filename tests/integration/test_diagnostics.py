@@ -72,6 +72,7 @@ def test_the_bundle_holds_the_facts_and_no_secret(aws: Setup, tmp_path: Path, pr
     assert "Tray backend: none (s3-sqs-agent diagnostics was run from a terminal, not from the tray)" in summary
     assert f"Config file: {config_path} (valid)" in summary
     assert "Endpoints: S3 http://****@127.0.0.1:" in summary and "; SQS http://****@127.0.0.1:" in summary  # masked too
+    assert "Downloads go through: the AWS Common Runtime" in summary
     assert "Queue: http://127.0.0.1:" in summary and "AWS_ACCESS_KEY_ID=****" in summary and "AWS_SESSION_TOKEN=****" in summary
     assert "files_downloaded: 1" in summary and "Plugins installed: audio-check" in summary and "run-command" in summary
     assert '"files_downloaded": 1' in texts["ledger.json"] and '"failures_kept": 0' in texts["ledger.json"]
