@@ -249,7 +249,7 @@ def _win32(base: Any) -> type:
                 size = _small_icon_size(getattr(self, "_hwnd", None))
                 sizes = sorted({*WINDOWS_SIZES, size})
                 drawings = [icons.draw(self._state, s) for s in sizes]
-                with tempfile.TemporaryDirectory(prefix=f"{APP_NAME}-icon-") as folder:
+                with tempfile.TemporaryDirectory(prefix=f"{APP_NAME}-icon-", ignore_cleanup_errors=True) as folder:
                     path = Path(folder) / "tray.ico"
                     drawings[-1].save(path, format="ICO", sizes=[(s, s) for s in sizes], append_images=drawings[:-1])
                     handle = win32.LoadImage(None, str(path), win32.IMAGE_ICON, size, size, win32.LR_LOADFROMFILE)
