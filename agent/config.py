@@ -57,6 +57,9 @@ download_folder: '~/S3 Downloads'
 #   retries: true
 #   failures: true
 #   errors: true
+# restore_archived:             # objects archived in Glacier or an Intelligent-Tiering archive tier:
+#   days: 7                     #   ask S3 to restore each one for this many days, then download it
+#   tier: Standard              #   Expedited (minutes), Standard (hours) or Bulk (up to 12 h; 48 h from Deep Archive)
 # plugins:
 #   - name: by-date
 #     options: {template: '{year}/{month}/{day}/{name}'}
@@ -73,6 +76,19 @@ class NotificationSettings:
     retries: bool = True
     failures: bool = True
     errors: bool = True
+
+
+RESTORE_TIERS = ("Standard", "Bulk", "Expedited")
+
+
+@dataclass(frozen=True)
+class RestoreSettings:
+    """`restore_archived`: how the agent asks S3 to restore an archived object before downloading it."""
+
+    days: int = 7
+    """How long S3 keeps the restored copy (the agent downloads it well within that)."""
+    tier: str = "Standard"
+    """S3's retrieval tier: Expedited (minutes, the dearest), Standard (hours), Bulk (the cheapest, slowest)."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +122,8 @@ class Config:
     keep_prefixes: bool = True
     max_bandwidth: int | None = None
     notifications: NotificationSettings = NotificationSettings()
+    restore_archived: RestoreSettings | None = None
+    """None: an archived object is reported once and kept in the ledger as failed, never restored unasked."""
     plugins: tuple[PluginSpec, ...] = ()
     source: Path | None = field(default=None, compare=False)
 
@@ -253,7 +271,7 @@ SCALARS: dict[str, Callable[[Any], Any]] = {
     "keep_prefixes": _bool,
     "max_bandwidth": parse_rate,
 }
-SECTIONS = ("notifications", "plugins")
+SECTIONS = ("notifications", "restore_archived", "plugins")
 KNOWN_KEYS = (*SCALARS, *SECTIONS)
 
 
@@ -379,6 +397,8 @@ def parse(text: str, source: Path | None = None) -> Config:
 
     if "notifications" in data:
         values["notifications"] = _notifications(data["notifications"], lines, problem, problems)
+    if "restore_archived" in data:
+        values["restore_archived"] = _restore_archived(data["restore_archived"], lines, problem, problems)
     if "plugins" in data:
         values["plugins"] = _plugins(data["plugins"], lines, problem, problems)
 
@@ -422,6 +442,42 @@ def _notifications(raw: Any, lines: dict[str, int], problem: Callable[..., Confi
         else:
             settings[key] = value
     return NotificationSettings(**settings)
+
+
+def _restore_archived(raw: Any, lines: dict[str, int], problem: Callable[..., ConfigProblem],
+                      problems: list[ConfigProblem]) -> RestoreSettings | None:
+    """`restore_archived: {days: 7, tier: Standard}`; `true` takes both defaults; `false` or nothing turns it off."""
+    if raw is None or raw is False:
+        return None
+    if raw is True:
+        return RestoreSettings()
+    if not isinstance(raw, dict):
+        problems.append(problem(f"expected a mapping such as {{days: 7, tier: Standard}}, got {_describe(raw)}",
+                                "restore_archived", lines.get("restore_archived")))
+        return None
+    known = [f.name for f in dataclasses.fields(RestoreSettings)]
+    settings: dict[str, Any] = {}
+    for key, value in raw.items():
+        path = f"restore_archived.{key}"
+        if key not in known:
+            close = difflib.get_close_matches(str(key), known, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else f"; known keys are: {', '.join(known)}"
+            problems.append(problem(f"unknown key{hint}", path, lines.get(path)))
+        elif key == "days":
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 365:
+                problems.append(problem(f"expected how many days S3 keeps the restored copy, a whole number from 1 to 365, "
+                                        f"got {_describe(value)}", path, lines.get(path)))
+            else:
+                settings["days"] = value
+        else:
+            tier = next((t for t in RESTORE_TIERS if isinstance(value, str) and value.strip().lower() == t.lower()), None)
+            if tier is None:
+                problems.append(problem(f"expected one of S3's retrieval tiers: Expedited (minutes, the dearest), Standard "
+                                        f"(hours) or Bulk (the cheapest: up to 12 hours, 48 from Deep Archive), got "
+                                        f"{_describe(value)}", path, lines.get(path)))
+            else:
+                settings["tier"] = tier
+    return RestoreSettings(**settings)
 
 
 def _plugins(raw: Any, lines: dict[str, int], problem: Callable[..., ConfigProblem], problems: list[ConfigProblem]) -> tuple[PluginSpec, ...]:

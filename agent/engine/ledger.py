@@ -46,9 +46,24 @@ CREATE TABLE IF NOT EXISTS failures (
     retried_at REAL,
     dismissed_at REAL
 );
+CREATE INDEX IF NOT EXISTS failures_object ON failures (bucket, key);
+CREATE TABLE IF NOT EXISTS restores (
+    bucket TEXT NOT NULL,
+    key TEXT NOT NULL,
+    version_id TEXT NOT NULL DEFAULT '',
+    event TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    queue_url TEXT NOT NULL,
+    body TEXT NOT NULL,
+    requested_at REAL NOT NULL,
+    next_check REAL NOT NULL,
+    requests INTEGER NOT NULL DEFAULT 1,
+    PRIMARY KEY (bucket, key, version_id)
+);
 CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 FILE_COLUMNS = "bucket, key, etag, version_id, size, path, claim, mtime_ns, complete, downloaded_at, folder, sequencer"
+_RESTORE_COLUMNS = "bucket, key, version_id, event, message_id, queue_url, body, requested_at, next_check, requests"
 # Before per-folder rows (ledgers of versions up to 0.x): files were keyed by (bucket, key) alone. Their rows are
 # kept with folder '' until a start with a download folder that holds their path claims them (adopt_legacy_rows).
 _LEGACY_FILE_COLUMNS = "bucket, key, etag, version_id, size, path, claim, mtime_ns, complete, downloaded_at"
@@ -78,6 +93,24 @@ class FileRecord:
         except OSError:
             return False
         return info.st_size == self.size and info.st_mtime_ns == self.mtime_ns
+
+
+@dataclass(frozen=True)
+class WaitingRestore:
+    """An archived object the agent asked S3 to restore, waiting until it is readable (its message was deleted)."""
+
+    bucket: str
+    key: str
+    version_id: str
+    event: str
+    """The object event, as JSON (agent.engine.archive.event_to_json)."""
+    message_id: str
+    queue_url: str
+    body: str
+    """Its message, to keep with the reason should the restore never come."""
+    requested_at: float
+    next_check: float
+    requests: int
 
 
 @dataclass(frozen=True)
@@ -117,6 +150,10 @@ class Ledger:
                         "are recognised by their content.", path, exc, aside.name)
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
             self._db = self._open()
+        # Objects the ledger holds something against (a failure kept, a restore awaited): settle() looks only at these.
+        self._unsettled: set[tuple[str, str]] = set(self._query(
+            "SELECT bucket, key FROM failures WHERE key IS NOT NULL AND retried_at IS NULL AND dismissed_at IS NULL "
+            "UNION SELECT bucket, key FROM restores"))
 
     def _open(self) -> sqlite3.Connection:
         db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=30)
@@ -196,6 +233,19 @@ class Ledger:
             "INSERT INTO failures (message_id, queue_url, body, reason, bucket, key, failed_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (message_id, queue_url, body, reason, bucket, key, time.time()),
         )
+        if bucket is not None and key is not None:
+            self._unsettled.add((bucket, key))
+
+    def settle(self, bucket: str, key: str) -> None:
+        """The object's file arrived: a failure kept for it leaves the pending list (as dismissed), and it no longer
+        waits for a restore. Costs nothing for objects the ledger holds nothing against (most)."""
+        if (bucket, key) not in self._unsettled:  # unlocked read: every download passes here
+            return
+        with self._lock:
+            self._db.execute("UPDATE failures SET dismissed_at = ? WHERE bucket = ? AND key = ? AND retried_at IS NULL "
+                             "AND dismissed_at IS NULL", (time.time(), bucket, key))
+            self._db.execute("DELETE FROM restores WHERE bucket = ? AND key = ?", (bucket, key))
+            self._unsettled.discard((bucket, key))
 
     def pending_failures(self) -> list[FailureRecord]:
         rows = self._query("SELECT id, message_id, queue_url, body, reason, bucket, key, failed_at FROM failures "
@@ -217,6 +267,39 @@ class Ledger:
     def dismiss_failure(self, failure_id: int) -> None:
         """The user looked at a given-up message and let it go: it leaves the pending list (the row stays)."""
         self._query("UPDATE failures SET dismissed_at = ? WHERE id = ?", (time.time(), failure_id))
+
+    # ------------------------------------------------------------ archived objects waiting for their restore
+
+    def wait_for_restore(self, bucket: str, key: str, version_id: str | None, event: str, message_id: str, queue_url: str,
+                         body: str, next_check: float) -> None:
+        self._query("INSERT OR REPLACE INTO restores (bucket, key, version_id, event, message_id, queue_url, body, "
+                    "requested_at, next_check, requests) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
+                    (bucket, key, version_id or "", event, message_id, queue_url, body, time.time(), next_check))
+        self._unsettled.add((bucket, key))
+
+    def waiting_restore(self, bucket: str, key: str, version_id: str | None) -> WaitingRestore | None:
+        rows = self._query(f"SELECT {_RESTORE_COLUMNS} FROM restores WHERE bucket = ? AND key = ? AND version_id = ?",
+                           (bucket, key, version_id or ""))
+        return WaitingRestore(*rows[0]) if rows else None
+
+    def restores(self) -> list[WaitingRestore]:
+        return [WaitingRestore(*row) for row in self._query(f"SELECT {_RESTORE_COLUMNS} FROM restores ORDER BY requested_at")]
+
+    def restores_due(self, now: float) -> list[WaitingRestore]:
+        rows = self._query(f"SELECT {_RESTORE_COLUMNS} FROM restores WHERE next_check <= ? ORDER BY next_check LIMIT 100", (now,))
+        return [WaitingRestore(*row) for row in rows]
+
+    def check_restore_later(self, waiting: WaitingRestore, when: float) -> None:
+        self._query("UPDATE restores SET next_check = ? WHERE bucket = ? AND key = ? AND version_id = ?",
+                    (when, waiting.bucket, waiting.key, waiting.version_id))
+
+    def restore_requested_again(self, waiting: WaitingRestore) -> None:
+        self._query("UPDATE restores SET requests = requests + 1 WHERE bucket = ? AND key = ? AND version_id = ?",
+                    (waiting.bucket, waiting.key, waiting.version_id))
+
+    def restore_done(self, waiting: WaitingRestore) -> None:
+        self._query("DELETE FROM restores WHERE bucket = ? AND key = ? AND version_id = ?",
+                    (waiting.bucket, waiting.key, waiting.version_id))
 
     # ------------------------------------------------------------ small state
 

@@ -125,6 +125,7 @@ class ObjectHandler:
         if record and self._is_current(record, event):
             if not record.complete:  # downloaded, but a plugin's after-download step failed last time
                 self._finish(event, record.path)
+            self.ledger.settle(event.bucket, event.key)
             log.info("Already downloaded %s (duplicate notification)", event.key)
             return None
         if record:
@@ -215,6 +216,7 @@ class ObjectHandler:
         if where != path:
             self.ledger.moved(self.folder, event.bucket, event.key, where, self._claim(where), os.stat(where).st_mtime_ns)
         self.ledger.mark_complete(self.folder, event.bucket, event.key)
+        self.ledger.settle(event.bucket, event.key)  # no longer failed, nor waiting for a restore
         return where
 
     def _claim(self, path: Path) -> str:

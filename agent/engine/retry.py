@@ -1,4 +1,4 @@
-"""The backoff policy, and what each failure means: retry the object, wait for the user, give up, or skip."""
+"""The backoff policy, and what each failure means: retry the object, wait for the user, give up, skip, or restore."""
 
 from __future__ import annotations
 
@@ -42,6 +42,9 @@ class Kind(enum.Enum):
     """Retrying can never help (malformed message, unsafe path, wrong bucket): give up now."""
     SUPERSEDED = "superseded"
     """The object changed since the notification; a newer notification will bring it."""
+    ARCHIVED = "archived"
+    """Archived (Glacier, Deep Archive, an Intelligent-Tiering archive tier): it needs a restore. Retrying cannot help
+    until then, so no attempt is spent: the agent asks for a restore (restore_archived) or reports it once."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,7 @@ DENIED = {"AccessDenied", "403", "Forbidden", "AccessDeniedException", "AllAcces
 MISSING_BUCKET = {"NoSuchBucket"}
 MISSING_QUEUE = {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist", "NonExistentQueue"}
 PRECONDITION = {"PreconditionFailed", "412"}
+ARCHIVED = {"InvalidObjectState"}
 
 
 def error_code(exc: ClientError) -> str:
@@ -87,6 +91,8 @@ def classify(exc: BaseException) -> Failure:
             return Failure(Kind.RETRY, "the object is not readable yet (not found)")
         if code in PRECONDITION:
             return Failure(Kind.SUPERSEDED, "the object changed after this notification was sent")
+        if code in ARCHIVED:
+            return Failure(Kind.ARCHIVED, "archived: needs a restore")
         if code in THROTTLED or code.startswith("5"):
             return Failure(Kind.RETRY, f"the server is busy ({code})", server_busy=True)
         if code in EXPIRED:

@@ -59,7 +59,9 @@ def test_validate_and_show(tmp_path: Path) -> None:
     assert result.returncode == 0 and "valid" in result.stdout
     shown = run_agent("config", "show", str(good))
     assert "aws_region: eu-west-1" in shown.stdout and f"download_folder: {tmp_path / 'in'}" in shown.stdout
-    assert "concurrency: 8" in shown.stdout
+    assert "concurrency: 8" in shown.stdout and "restore_archived: null" in shown.stdout
+    good.write_text(good.read_text() + "restore_archived: {days: 2, tier: bulk}\n")
+    assert "restore_archived:\n  days: 2\n  tier: Bulk\n" in run_agent("config", "show", str(good)).stdout
 
     bad = tmp_path / "bad.yaml"
     bad.write_text("sqs_queue_url: nope\nretry_max_seconds: -1\n")

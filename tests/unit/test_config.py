@@ -165,3 +165,30 @@ def test_update_file_can_leave_the_config_not_set_up_only_when_asked(tmp_path: P
     with pytest.raises(config.ConfigError):  # a real error is never written, not even then
         config.update_file(path, {"concurrency": 0}, allow_not_set_up=True)
     assert "concurrency" not in path.read_text()
+
+
+def test_restore_archived(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    assert config.parse(SEED).restore_archived is None  # off unless asked: restores cost money
+    for text, expected in (("restore_archived: {days: 3, tier: bulk}\n", config.RestoreSettings(3, "Bulk")),
+                           ("restore_archived:\n  tier: Expedited\n", config.RestoreSettings(7, "Expedited")),
+                           ("restore_archived: true\n", config.RestoreSettings()),
+                           ("restore_archived: false\n", None)):
+        path.write_text(SEED + text)
+        assert config.load(path).restore_archived == expected, text
+    assert "# restore_archived:" in config.TEMPLATE and "#   tier: Standard" in config.TEMPLATE
+
+
+@pytest.mark.parametrize("text, message", [
+    ("restore_archived: {days: 0}", "c.yaml:5: restore_archived.days: expected how many days S3 keeps the restored copy, a whole number from 1 to 365, got int 0"),
+    ("restore_archived: {days: 'a week'}", "restore_archived.days: expected how many days"),
+    ("restore_archived: {tier: fast}", "c.yaml:5: restore_archived.tier: expected one of S3's retrieval tiers: Expedited (minutes, the dearest), Standard (hours) or Bulk"),
+    ("restore_archived:\n  dayz: 3", "c.yaml:6: restore_archived.dayz: unknown key; did you mean 'days'?"),
+    ("restore_archived: 7", "restore_archived: expected a mapping such as {days: 7, tier: Standard}, got int 7"),
+])
+def test_restore_archived_errors_say_what_is_expected(text: str, message: str, tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(SEED + text + "\n")
+    with pytest.raises(ConfigError) as caught:
+        config.load(path)
+    assert any(message in str(p) for p in caught.value.problems), [str(p) for p in caught.value.problems]
