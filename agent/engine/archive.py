@@ -102,8 +102,9 @@ class Restorer:
         tier = self._tier(state, self.settings)
         self.ledger.wait_for_restore(event.bucket, event.key, event.version_id, event_to_json(event), message_id, queue_url,
                                      body, time.time() + CHECK_SECONDS[tier])
-        log.warning("%s is archived in %s: asked S3 to restore it for %d days (%s retrieval); it downloads once "
-                    "readable, without spending attempts", event.key, state.where, self.settings.days, tier)
+        days = self.settings.days
+        log.warning("%s is archived in %s: asked S3 to restore it for %d day%s (%s retrieval); it downloads once "
+                    "readable, without spending attempts", event.key, state.where, days, "" if days == 1 else "s", tier)
         return None
 
     @staticmethod
@@ -159,6 +160,8 @@ class Restorer:
                 raise RestoreRefused(refused)
             self.ledger.restore_requested_again(waiting)
         tier = self._tier(state, self.settings) if self.settings else "Standard"
+        log.info("%s is still being restored from %s; checking again in %.0f min", event.key, state.where,
+                 CHECK_SECONDS[tier] / 60)
         self.ledger.check_restore_later(waiting, time.time() + CHECK_SECONDS[tier])
         return None
 

@@ -4,12 +4,13 @@ download folder, and keys written in the other encoding. Each runs the headless 
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 from pathlib import Path
 from typing import Any
 
 from tests.aws import Setup, eventbridge_body, make_setup, s3_event_body
-from tests.helpers import drain, files_under, write_config
+from tests.helpers import drain, files_under, run_agent, write_config
 
 
 def md5(data: bytes) -> str:
@@ -123,3 +124,46 @@ def test_a_key_in_the_other_encoding_gets_one_more_try_under_the_other_reading(a
     assert files_under(tmp_path / "out") == {"take 01 + overdub.wav": data, "a+b.wav": data}
     assert "'take+01+%2B+overdub.wav' was not found, but 'take 01 + overdub.wav' was" in result.stderr
     assert "'a b.wav' was not found, but 'a+b.wav' was" in result.stderr
+
+
+def good_and_bad(aws: Setup, data: bytes) -> dict[str, Any]:
+    """Three records: two good ones around one without a bucket; and an event name nobody documents, on its own."""
+    body = s3_event_body(aws.bucket, "batch/one.wav", len(data), md5(data))
+    two = s3_event_body(aws.bucket, "batch/two.wav", len(data), md5(data))["Records"][0]
+    bad = {"eventVersion": "2.1", "eventName": "ObjectCreated:Put", "s3": {"object": {"key": "batch/no-bucket.wav"}}}
+    unknown = s3_event_body(aws.bucket, "batch/annotated.wav", len(data), md5(data), event_name="ObjectAnnotated:Put")["Records"][0]
+    body["Records"] += [bad, two, unknown]
+    return body
+
+
+def test_one_bad_record_goes_alone_to_the_dead_letter_queue_and_the_good_ones_download(aws: Setup, tmp_path: Path) -> None:
+    data = b"good audio"
+    for key in ("batch/one.wav", "batch/two.wav"):
+        aws.put(key, data)
+    aws.sqs.purge_queue(QueueUrl=aws.queue_url)
+    body = good_and_bad(aws, data)
+    aws.send(body)
+    result = drain(write_config(tmp_path / "c.yaml", aws.config(str(tmp_path / "out"), dead_letter_queue_url=aws.dlq_url)))
+    assert result.returncode == 3, result.stderr
+    assert files_under(tmp_path / "out") == {"batch/one.wav": data, "batch/two.wav": data}
+    dead = {m["Body"]: m["MessageAttributes"]["s3_sqs_agent.reason"]["StringValue"] for m in aws.dlq_messages()}
+    assert dead == {json.dumps({"Records": [body["Records"][1]]}): "record 1 has no bucket name or object",
+                    json.dumps({"Records": [body["Records"][3]]}): dead.get(json.dumps({"Records": [body["Records"][3]]}), "")}
+    assert "an event the agent does not know ('ObjectAnnotated:Put')" in dead[json.dumps({"Records": [body["Records"][3]]})]
+    assert "holds an event the agent does not know, 'ObjectAnnotated:Put'" in result.stderr  # a warning, with the name
+    assert aws.counts() == (0, 0), "the message was not deleted once its good records were down"
+
+
+def test_without_a_dead_letter_queue_the_bad_record_alone_is_kept_in_the_ledger(aws: Setup, tmp_path: Path) -> None:
+    data = b"good audio"
+    for key in ("batch/one.wav", "batch/two.wav"):
+        aws.put(key, data)
+    aws.sqs.purge_queue(QueueUrl=aws.queue_url)
+    aws.send(good_and_bad(aws, data))
+    result = drain(write_config(tmp_path / "c.yaml", aws.config(str(tmp_path / "out"))))
+    assert result.returncode == 3, result.stderr
+    assert files_under(tmp_path / "out") == {"batch/one.wav": data, "batch/two.wav": data}
+    listed = run_agent("failed", "list")
+    assert "2 failed messages" in listed.stderr
+    assert "record 1 has no bucket name or object" in listed.stdout and "batch/annotated.wav" in listed.stdout
+    assert aws.counts() == (0, 0)
