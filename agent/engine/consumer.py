@@ -10,16 +10,19 @@ import logging
 import queue
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
-from agent.api import MalformedMessage, ObjectEvent, PermanentFailure, RejectedRecord
+from agent.api import ObjectEvent, PermanentFailure, RejectedRecord
 from agent.config import Config
-from agent.engine import policy
+from agent.engine import archive, policy
+from agent.engine.archive import Restorer
 from agent.engine.download import Cancelled
 from agent.engine.events import EventBus, Failed, NeedsUser, Retrying
 from agent.engine.hold import HoldState, Source
 from agent.engine.hooks import Hooks, PluginError
-from agent.engine.ledger import Ledger
+from agent.engine.ledger import Ledger, WaitingRestore
+from agent.engine.messages import record_body
 from agent.engine.objects import ObjectHandler, human_size
 from agent.engine.policy import Action, Decision, Disposal, Rules
 from agent.engine.retry import Backoff, Failure, Kind, classify
@@ -63,8 +66,10 @@ class Consumer:
     """Runs the threads that turn queue messages into files. Knows nothing of who listens to its events."""
 
     def __init__(self, config: Config, queue_: Queue, info: QueueInfo, handler: ObjectHandler, plugins: Hooks,
-                 ledger: Ledger, bus: EventBus, *, dead_letter: Queue | None, drain: bool, on_change: Any) -> None:
+                 ledger: Ledger, bus: EventBus, *, dead_letter: Queue | None, restorer: Restorer, drain: bool,
+                 on_change: Any) -> None:
         self.config = config
+        self.restorer = restorer
         self.queue = queue_
         self.info = info
         self.handler = handler
@@ -281,36 +286,90 @@ class Consumer:
 
     def _process(self, message: Message) -> None:
         attempt = policy.attempt_number(message.receive_count, self.hold.unspent(message.message_id))
-        decision, event = self._handle(message, attempt)
+        decision, event, aside, whole = self._handle(message, attempt)
+        if decision is policy.DONE and aside:
+            decision, event = self._set_aside(message, aside, whole, attempt)
         self._carry_out(message, event, decision)
 
-    def _handle(self, message: Message, attempt: int) -> tuple[Decision, ObjectEvent | None]:
-        """Bring every object of the message to disk; the decision, and the object it failed on (if one did)."""
+    def _handle(self, message: Message, attempt: int) -> tuple[Decision, ObjectEvent | None, list[_Aside], bool]:
+        """Bring every object of the message to disk. Returns the decision, the object it failed on (if one did), the
+        records to give up on their own once the others are down, and whether the message is one record only."""
+        aside: list[_Aside] = []
         try:
             items = self.plugins.parse_message(message.body, {**message.attributes, "MessageId": message.message_id})
             if items is None:
                 raise PermanentFailure(f"the message is not in a format the agent knows: {summarize_body(message.body)}")
-            rejected = [item for item in items if isinstance(item, RejectedRecord)]
-            for event in (item for item in items if isinstance(item, ObjectEvent)):
+            for item in items:
+                if isinstance(item, RejectedRecord):
+                    aside.append(_Aside(None, Failure(Kind.GIVE_UP, item.reason), item.body, item.bucket, item.key))
+                    continue
                 try:
-                    downloaded = self.handler.handle(event)
+                    downloaded = self.handler.handle(item)
                 except Cancelled:
                     raise
                 except Exception as exc:  # noqa: BLE001 - every failure is classified; none may take a worker down
                     failure = _classify(exc)
                     if failure.kind is Kind.SUPERSEDED:
-                        log.info("Skipping %s: %s", event.key, failure.reason)
-                        continue
-                    return self._decide(message, event, failure, attempt), event
+                        log.info("Skipping %s: %s", item.key, failure.reason)
+                    elif failure.kind in (Kind.GIVE_UP, Kind.ARCHIVED):  # this record alone, once the others are down
+                        aside.append(_Aside(item, failure, None, item.bucket, item.key))
+                    else:  # retried or held as a whole: what was set aside is set aside again next time
+                        return self._decide(message, item, failure, attempt), item, [], False
+                    continue
                 if downloaded is not None:
                     self.counters.add_download(downloaded.size)
-            if rejected:
-                raise MalformedMessage("; ".join(record.reason for record in rejected))
         except Cancelled:
-            return policy.SHUTTING_DOWN, None
+            return policy.SHUTTING_DOWN, None, [], False
         except Exception as exc:  # noqa: BLE001 - every failure is classified; none may take a worker down
-            return self._decide(message, None, _classify(exc), attempt), None
+            return self._decide(message, None, _classify(exc), attempt), None, [], False
+        return policy.DONE, None, aside, len(items) == 1
+
+    def _set_aside(self, message: Message, aside: list[_Aside], whole: bool, attempt: int) -> tuple[Decision, ObjectEvent | None]:
+        """Give up the records that can never download, each alone with its reason, while the others are down: then the
+        message is done. A message of one record is given up as it came; archived objects wait for a restore."""
+        if not whole and not policy.gives_up_alone(self.rules) and any(a.failure.kind is Kind.GIVE_UP for a in aside):
+            reasons = "; ".join(f"{a.key or 'a record'}: {a.failure.reason}" for a in aside if a.failure.kind is Kind.GIVE_UP)
+            return policy.decide(Failure(Kind.GIVE_UP, reasons), attempt, self.rules), None  # the redrive moves it whole
+        for part in aside:
+            try:
+                decision = self._archived(message, part, whole, attempt) if part.failure.kind is Kind.ARCHIVED else \
+                    policy.decide(part.failure, attempt, self.rules)
+            except Exception as exc:  # noqa: BLE001 - S3 did not answer about the archive: the message comes back
+                return self._decide(message, part.event, _classify(exc), attempt), part.event
+            if decision is None:
+                continue
+            if whole:
+                return decision, part.event
+            body = part.body or record_body(_event_of(part))
+            if not self._give_up(message, part.event, decision, alone=(body, part.bucket, part.key)):
+                return policy.undeliverable(Failure(Kind.WAIT, "the give-up could not be delivered"), attempt), None
         return policy.DONE, None
+
+    def _archived(self, message: Message, part: _Aside, whole: bool, attempt: int) -> Decision | None:
+        """An archived object: with restore_archived, its restore is asked for and it waits in the ledger (None);
+        without, it is kept where `failed list` shows it, with what to do. Raises when S3 does not answer."""
+        event = _event_of(part)
+        body = message.body if whole else record_body(event)
+        if self.restorer.settings is not None:
+            refused = self.restorer.park(event, message.message_id, self.queue.url, body)
+            if refused is None:
+                return None
+            reason = refused
+        else:
+            reason = archive.not_restored_reason(event, self.restorer.state(event).where)
+        return policy.archived(Failure(Kind.ARCHIVED, reason), attempt)
+
+    def fetch_restored(self, event: ObjectEvent) -> None:
+        """Download an archived object whose restored copy is readable (the RestoreWatcher's download)."""
+        downloaded = self.handler.handle(event)
+        if downloaded is not None:
+            self.counters.add_download(downloaded.size)
+        self.on_change()
+
+    def keep_failed(self, waiting: WaitingRestore, reason: str) -> None:
+        """A restore that will not come: its message is kept in the ledger, where `failed list` shows it."""
+        self.ledger.record_failure(waiting.message_id, waiting.queue_url, waiting.body, reason, waiting.bucket, waiting.key)
+        self._announce_given_up(archive.event_from_json(waiting.event), waiting.message_id, reason, Disposal.LEDGER)
 
     def _decide(self, message: Message, event: ObjectEvent | None, failure: Failure, attempt: int) -> Decision:
         brownout = failure.server_busy and self.hold.server_error(_what(message, event))
@@ -344,28 +403,39 @@ class Consumer:
         self._release(message, decision.visibility)
         self.bus.publish(Retrying(event, message.message_id, decision.attempt, max_attempts, decision.delay, decision.failure.reason))
 
-    def _give_up(self, message: Message, event: ObjectEvent | None, decision: Decision) -> None:
+    def _give_up(self, message: Message, event: ObjectEvent | None, decision: Decision,
+                 alone: tuple[str, str | None, str | None] | None = None) -> bool:
+        """Dead-letter the message, or keep it in the ledger, with the decision's reason. `alone`: (body, bucket, key)
+        of one record given up on its own; the message itself is then left to the caller. False when it could not be
+        delivered (the message is then kept, and downloads are held)."""
         disposal = decision.disposal
         assert disposal is not None
+        body, bucket, key = alone or (message.body, event.bucket if event else None, event.key if event else None)
         try:
             if disposal is Disposal.DEAD_LETTER_QUEUE:
                 assert self.dead_letter is not None
-                self.dead_letter.send(message.body, dead_letter_attributes(message, decision.reason, self.queue.url))
+                self.dead_letter.send(body, dead_letter_attributes(message, decision.reason, self.queue.url))
             elif disposal is Disposal.LEDGER:
-                self.ledger.record_failure(message.message_id, self.queue.url, message.body, decision.reason,
-                                           event.bucket if event else None, event.key if event else None)
+                self.ledger.record_failure(message.message_id, self.queue.url, body, decision.reason, bucket, key)
         except Exception as exc:  # noqa: BLE001 - the dead-letter queue is unreachable: keep the message and wait
             log.error("Could not dead-letter message %s: %s", message.message_id, exc)
-            self._carry_out(message, event, policy.undeliverable(classify(exc), decision.attempt))
-            return
-        if disposal.deletes:
+            if alone is None:
+                self._carry_out(message, event, policy.undeliverable(classify(exc), decision.attempt))
+            return False
+        if alone is None and disposal.deletes:
             self._delete(message)
-        else:
+        elif alone is None:
             self._release(message, decision.visibility)
+        what = (key or f"a record of message {message.message_id}") if alone else _what(message, event)
+        self._announce_given_up(event, message.message_id, decision.reason, disposal, what)
+        return True
+
+    def _announce_given_up(self, event: ObjectEvent | None, message_id: str, reason: str, disposal: Disposal,
+                           what: str | None = None) -> None:
         self.counters.add_given_up()
-        log.error("Gave up on %s: %s; %s", _what(message, event), decision.reason, disposal.value)
-        self.plugins.object_failed(event, decision.reason)
-        self.bus.publish(Failed(event, message.message_id, decision.reason, disposal.value))
+        log.error("Gave up on %s: %s; %s", what or (event.key if event else f"message {message_id}"), reason, disposal.value)
+        self.plugins.object_failed(event, reason)
+        self.bus.publish(Failed(event, message_id, reason, disposal.value))
 
     # ------------------------------------------------------------ message bookkeeping
 
@@ -427,6 +497,22 @@ class Consumer:
         if progress.files and progress.total:
             log.info("Downloading %d file%s: %.0f%% (%s of %s)", progress.files, "" if progress.files == 1 else "s",
                      100 * progress.done / progress.total, human_size(progress.done), human_size(progress.total))
+
+
+@dataclass(frozen=True)
+class _Aside:
+    """One record of a message that can never download as it is: given up on its own, or left to wait for a restore."""
+
+    event: ObjectEvent | None  # None: a record the parser rejected
+    failure: Failure
+    body: str | None  # the record alone, as the parser wrote it; None: built from the event
+    bucket: str | None
+    key: str | None
+
+
+def _event_of(part: _Aside) -> ObjectEvent:
+    assert part.event is not None, "only a record that parsed has an event"
+    return part.event
 
 
 def _what(message: Message, event: ObjectEvent | None) -> str:

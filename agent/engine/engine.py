@@ -13,6 +13,7 @@ from datetime import datetime
 from agent.config import Config
 from agent.engine import aws, catchup
 from agent.engine import pause as pause_state
+from agent.engine.archive import Restorer, RestoreWatcher
 from agent.engine.catchup import CatchUpProgress, ProgressCallback
 from agent.engine.consumer import LAST_RUN_STATE, Consumer
 from agent.engine.download import Downloader, TransferSettings, remove_stale_temp_files
@@ -73,6 +74,7 @@ class Engine:
         self.drain = drain
         self.bus = EventBus()
         self._consumer: Consumer | None = None
+        self._restores: RestoreWatcher | None = None
         self._downloader: Downloader | None = None
         self._state = State.STARTING
         self._state_lock = threading.Lock()
@@ -105,13 +107,17 @@ class Engine:
         if self._stopped.is_set():  # stopped while the queue was not answering: start nothing
             return
         self.plugins.startup(self.config)
+        restorer = Restorer(self.config, self.ledger, s3)
         self._consumer = Consumer(self.config, queue, info, handler, self.plugins, self.ledger, self.bus,
-                                  dead_letter=dead_letter, drain=self.drain, on_change=self._refresh_state)
+                                  dead_letter=dead_letter, restorer=restorer, drain=self.drain, on_change=self._refresh_state)
         self._consumer.info_known = info_known
         if paused:
             self._consumer.paused.set()
             self._time_pause()
         self._consumer.start()
+        self._restores = RestoreWatcher(restorer, self._consumer.fetch_restored, self._consumer.keep_failed,
+                                        paused=self._consumer.paused.is_set)
+        self._restores.start()
         threading.Thread(target=self._clean_temp_files, name="temp-cleanup", daemon=True).start()
         log.info("Watching %s; downloading to %s (%d at a time)", self.config.sqs_queue_url, self.config.download_folder, self.config.concurrency)
         self._refresh_state()
@@ -221,6 +227,7 @@ class Engine:
         self._stopped.set()
         if self._consumer is None:
             return
+        self._stop_restores()
         self._consumer.stop(grace)
         self.plugins.shutdown()
         if self._downloader:
@@ -234,8 +241,15 @@ class Engine:
         if counters is None:
             return "Nothing was done."
         elapsed = time.monotonic() - counters.started
+        waiting = len(self.ledger.restores())
+        restores = f"; {waiting} archived, waiting for their restore (they download while the agent runs)" if waiting else ""
         return (f"Downloaded {counters.downloaded} files ({human_size(counters.bytes)}) in {elapsed:.1f} s; "
-                f"{counters.retries} retries; {counters.given_up} given up")
+                f"{counters.retries} retries; {counters.given_up} given up{restores}")
+
+    def _stop_restores(self) -> None:
+        if self._restores is not None:
+            self._restores.stop()
+            self._restores = None
 
     @property
     def given_up(self) -> int:
@@ -310,6 +324,7 @@ class Engine:
         plugins = self._hooks(config)  # raises ConfigError before anything is touched
         with self._control_lock:
             paused = bool(self._consumer and self._consumer.paused.is_set())
+            self._stop_restores()
             if self._consumer:
                 self._consumer.stop(grace=3600)
                 self.plugins.shutdown()

@@ -100,6 +100,8 @@ def decide(failure: Failure | None, attempt: int, rules: Rules, *, brownout: boo
         return Decision(Action.HOLD, failure, attempt)
     if failure.kind is Kind.SUPERSEDED:  # a newer notification brings the object
         return Decision(Action.DELETE, failure, attempt)
+    if failure.kind is Kind.ARCHIVED:
+        return archived(failure, attempt)
     if failure.kind is Kind.RETRY and attempt < rules.max_attempts:
         return Decision(Action.RELEASE, failure, attempt, delay=rules.backoff.delay(attempt, rng))
     reason = failure.reason if failure.kind is Kind.GIVE_UP else f"gave up after {attempt} attempts: {failure.reason}"
@@ -108,6 +110,19 @@ def decide(failure: Failure | None, attempt: int, rules: Rules, *, brownout: boo
     if rules.redrive_policy:  # released with a backoff; the queue moves it once its receive count is reached
         return Decision(Action.DEAD_LETTER, failure, attempt, delay=rules.backoff.delay(attempt, rng), disposal=Disposal.REDRIVE, reason=reason)
     return Decision(Action.DEAD_LETTER, failure, attempt, disposal=Disposal.LEDGER, reason=reason)
+
+
+def archived(failure: Failure, attempt: int) -> Decision:
+    """An archived object that will not be restored (restore_archived is off, or S3 refused): kept in the ledger,
+    where `failed list` shows it, whatever the dead-letter settings, since it waits for the user and not for a redrive.
+    It spends no attempt: retrying cannot read it before a restore."""
+    return Decision(Action.DEAD_LETTER, failure, attempt, disposal=Disposal.LEDGER, reason=failure.reason)
+
+
+def gives_up_alone(rules: Rules) -> bool:
+    """Whether one record of a message can be given up on its own: a dead-letter queue or the ledger takes a body of
+    its own, while the queue's redrive policy can only move the whole message."""
+    return rules.dead_letter_queue or not rules.redrive_policy
 
 
 def undeliverable(failure: Failure, attempt: int) -> Decision:

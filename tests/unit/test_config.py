@@ -181,12 +181,12 @@ def test_restore_archived(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("text, message", [
     ("restore_archived: {days: 0}",
-     "c.yaml:5: restore_archived.days: expected how many days S3 keeps the restored copy, a whole number from 1 to 365, got int 0"),
+     "c.yaml:5: restore_archived.days: expected how many days S3 keeps the restored copy, a whole number from 1 to 365, got the number 0"),
     ("restore_archived: {days: 'a week'}", "restore_archived.days: expected how many days"),
     ("restore_archived: {tier: fast}",
      "c.yaml:5: restore_archived.tier: expected one of S3's retrieval tiers: Expedited (minutes, the dearest), Standard (hours) or Bulk"),
     ("restore_archived:\n  dayz: 3", "c.yaml:6: restore_archived.dayz: unknown key; did you mean 'days'?"),
-    ("restore_archived: 7", "restore_archived: expected a mapping such as {days: 7, tier: Standard}, got int 7"),
+    ("restore_archived: 7", "restore_archived: expected a mapping such as {days: 7, tier: Standard}, got the number 7"),
 ])
 def test_restore_archived_errors_say_what_is_expected(text: str, message: str, tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"

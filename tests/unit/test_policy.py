@@ -19,6 +19,7 @@ BROKEN = Failure(Kind.RETRY, "the transfer broke off")
 DENIED = Failure(Kind.WAIT, "Access denied", errors.AccessDeniedError("Access denied (403). Give these credentials s3:GetObject"))
 MALFORMED = Failure(Kind.GIVE_UP, "the message is not in a format the agent knows")
 CHANGED = Failure(Kind.SUPERSEDED, "the object changed after this notification was sent")
+ARCHIVED = Failure(Kind.ARCHIVED, "take 07.wav is archived in Glacier Flexible Retrieval; restore it or set restore_archived")
 
 
 def rules(*, dead_letter_queue: bool = False, redrive_policy: bool = False, max_attempts: int = 3) -> Rules:
@@ -55,6 +56,10 @@ def rules(*, dead_letter_queue: bool = False, redrive_policy: bool = False, max_
     # superseded: a newer notification brings the object
     (CHANGED, 1, False, {}, Action.DELETE, None),
     (CHANGED, 9, True, {"dead_letter_queue": True}, Action.DELETE, None),
+    # archived: no attempt can read it; it waits for the user in the ledger, wherever other give-ups go
+    (ARCHIVED, 1, False, {}, Action.DEAD_LETTER, Disposal.LEDGER),
+    (ARCHIVED, 1, False, {"dead_letter_queue": True}, Action.DEAD_LETTER, Disposal.LEDGER),
+    (ARCHIVED, 1, True, {"redrive_policy": True}, Action.DEAD_LETTER, Disposal.LEDGER),
 ])
 def test_decide(failure: Failure | None, attempt: int, brownout: bool, settings: dict[str, bool], action: Action,
                 disposal: Disposal | None) -> None:
@@ -105,3 +110,16 @@ def test_the_rules_follow_the_config() -> None:
                    "max_attempts: 4\nretry_base_seconds: 3\nretry_max_seconds: 30\n")
     made = Rules.of(config, dead_letter_queue=True, redrive_policy=False)
     assert made == Rules(4, Backoff(3, 30), dead_letter_queue=True, redrive_policy=False)
+
+
+def test_an_archived_object_keeps_its_reason_and_spends_no_attempt() -> None:
+    decision = policy.decide(ARCHIVED, 1, rules(max_attempts=6))
+    assert decision.reason == ARCHIVED.reason and "gave up after" not in decision.reason
+
+
+@pytest.mark.parametrize(("settings", "alone"), [
+    ({}, True), ({"dead_letter_queue": True}, True), ({"dead_letter_queue": True, "redrive_policy": True}, True),
+    ({"redrive_policy": True}, False),  # only the whole message can be left to the queue's redrive policy
+])
+def test_which_give_ups_can_take_one_record_alone(settings: dict[str, bool], alone: bool) -> None:
+    assert policy.gives_up_alone(rules(**settings)) is alone
