@@ -8,7 +8,7 @@ import io
 import os
 import re
 import reprlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, overload
@@ -429,19 +429,28 @@ def _notifications(raw: Any, lines: dict[str, int], problem: Callable[..., Confi
     if not isinstance(raw, dict):
         problems.append(problem(f"expected a mapping such as {{enabled: true}}, got {_describe(raw)}", "notifications", lines.get("notifications")))
         return NotificationSettings()
-    known = [f.name for f in dataclasses.fields(NotificationSettings)]
     settings: dict[str, bool] = {}
-    for key, value in raw.items():
-        path = f"notifications.{key}"
-        if key not in known:
-            close = difflib.get_close_matches(str(key), known, n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else f"; known keys are: {', '.join(known)}"
-            problems.append(problem(f"unknown key{hint}", path, lines.get(path)))
-        elif not isinstance(value, bool):
+    for key, value, path in _known_items("notifications", raw, NotificationSettings, lines, problem, problems):
+        if not isinstance(value, bool):
             problems.append(problem(f"expected true or false, got {_describe(value)}", path, lines.get(path)))
         else:
             settings[key] = value
     return NotificationSettings(**settings)
+
+
+def _known_items(section: str, raw: dict[Any, Any], settings: type, lines: dict[str, int], problem: Callable[..., ConfigProblem],
+                 problems: list[ConfigProblem]) -> Iterator[tuple[str, Any, str]]:
+    """A section's (key, value, dotted path) for each key its settings class has; an unknown key is reported, with the
+    closest known one or the list of them."""
+    known = [f.name for f in dataclasses.fields(settings)]
+    for key, value in raw.items():
+        path = f"{section}.{key}"
+        if key in known:
+            yield key, value, path
+            continue
+        close = difflib.get_close_matches(str(key), known, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else f"; known keys are: {', '.join(known)}"
+        problems.append(problem(f"unknown key{hint}", path, lines.get(path)))
 
 
 def _restore_archived(raw: Any, lines: dict[str, int], problem: Callable[..., ConfigProblem],
@@ -455,15 +464,9 @@ def _restore_archived(raw: Any, lines: dict[str, int], problem: Callable[..., Co
         problems.append(problem(f"expected a mapping such as {{days: 7, tier: Standard}}, got {_describe(raw)}",
                                 "restore_archived", lines.get("restore_archived")))
         return None
-    known = [f.name for f in dataclasses.fields(RestoreSettings)]
     settings: dict[str, Any] = {}
-    for key, value in raw.items():
-        path = f"restore_archived.{key}"
-        if key not in known:
-            close = difflib.get_close_matches(str(key), known, n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else f"; known keys are: {', '.join(known)}"
-            problems.append(problem(f"unknown key{hint}", path, lines.get(path)))
-        elif key == "days":
+    for key, value, path in _known_items("restore_archived", raw, RestoreSettings, lines, problem, problems):
+        if key == "days":
             if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 365:
                 problems.append(problem(f"expected how many days S3 keeps the restored copy, a whole number from 1 to 365, "
                                         f"got {_describe(value)}", path, lines.get(path)))
