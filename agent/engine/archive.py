@@ -101,10 +101,14 @@ class Restorer:
             return refused
         tier = self._tier(state, self.settings)
         self.ledger.wait_for_restore(event.bucket, event.key, event.version_id, event_to_json(event), message_id, queue_url,
-                                     body, time.time() + CHECK_SECONDS[tier])
+                                     body, time.time() + (0.0 if state.readable else CHECK_SECONDS[tier]))
         days = self.settings.days
-        log.warning("%s is archived in %s: asked S3 to restore it for %d day%s (%s retrieval); it downloads once "
-                    "readable, without spending attempts", event.key, state.where, days, "" if days == 1 else "s", tier)
+        if state.readable or state.restoring:
+            log.warning("%s is archived in %s, and %s; it downloads once readable, without spending attempts", event.key,
+                        state.where, "its restored copy is readable now" if state.readable else "a restore is under way")
+        else:
+            log.warning("%s is archived in %s: asked S3 to restore it for %d day%s (%s retrieval); it downloads once "
+                        "readable, without spending attempts", event.key, state.where, days, "" if days == 1 else "s", tier)
         return None
 
     @staticmethod

@@ -340,9 +340,11 @@ class Consumer:
                 continue
             if whole:
                 return decision, part.event
-            body = part.body or record_body(_event_of(part))
-            if not self._give_up(message, part.event, decision, alone=(body, part.bucket, part.key)):
-                return policy.undeliverable(Failure(Kind.WAIT, "the give-up could not be delivered"), attempt), None
+            try:
+                self._give_up(message, part.event, decision, alone=(part.body or record_body(_event_of(part)), part.bucket, part.key))
+            except Exception as exc:  # noqa: BLE001 - the dead-letter queue is unreachable: keep the message and wait
+                log.error("Could not dead-letter a record of message %s: %s", message.message_id, exc)
+                return policy.undeliverable(classify(exc), attempt), None
         return policy.DONE, None
 
     def _archived(self, message: Message, part: _Aside, whole: bool, attempt: int) -> Decision | None:
@@ -404,10 +406,10 @@ class Consumer:
         self.bus.publish(Retrying(event, message.message_id, decision.attempt, max_attempts, decision.delay, decision.failure.reason))
 
     def _give_up(self, message: Message, event: ObjectEvent | None, decision: Decision,
-                 alone: tuple[str, str | None, str | None] | None = None) -> bool:
+                 alone: tuple[str, str | None, str | None] | None = None) -> None:
         """Dead-letter the message, or keep it in the ledger, with the decision's reason. `alone`: (body, bucket, key)
-        of one record given up on its own; the message itself is then left to the caller. False when it could not be
-        delivered (the message is then kept, and downloads are held)."""
+        of one record given up on its own: the message itself is then left to the caller, which also handles a give-up
+        that cannot be delivered (raised)."""
         disposal = decision.disposal
         assert disposal is not None
         body, bucket, key = alone or (message.body, event.bucket if event else None, event.key if event else None)
@@ -417,18 +419,18 @@ class Consumer:
                 self.dead_letter.send(body, dead_letter_attributes(message, decision.reason, self.queue.url))
             elif disposal is Disposal.LEDGER:
                 self.ledger.record_failure(message.message_id, self.queue.url, body, decision.reason, bucket, key)
-        except Exception as exc:  # noqa: BLE001 - the dead-letter queue is unreachable: keep the message and wait
+        except Exception as exc:  # the dead-letter queue is unreachable: keep the message and wait
+            if alone is not None:
+                raise
             log.error("Could not dead-letter message %s: %s", message.message_id, exc)
-            if alone is None:
-                self._carry_out(message, event, policy.undeliverable(classify(exc), decision.attempt))
-            return False
+            self._carry_out(message, event, policy.undeliverable(classify(exc), decision.attempt))
+            return
         if alone is None and disposal.deletes:
             self._delete(message)
         elif alone is None:
             self._release(message, decision.visibility)
         what = (key or f"a record of message {message.message_id}") if alone else _what(message, event)
         self._announce_given_up(event, message.message_id, decision.reason, disposal, what)
-        return True
 
     def _announce_given_up(self, event: ObjectEvent | None, message_id: str, reason: str, disposal: Disposal,
                            what: str | None = None) -> None:
