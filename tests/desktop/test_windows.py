@@ -179,6 +179,31 @@ def test_settings_validates_as_you_type_saves_keeping_every_comment_and_offers_t
     wait_until(lambda: app.window_closed("settings"), 15, "Escape to close Settings")
 
 
+def test_settings_turns_the_restore_of_archived_files_on_with_a_tier(app: TrayApp, aws: Setup, tray_config: Path,
+                                                                      private_home: Path) -> None:
+    original = COMMENTED_CONFIG.format(queue=aws.queue_url, folder=private_home / "downloads", bucket=aws.bucket, endpoint=aws.endpoint)
+    tray_config.write_text(original + "restore_archived: true   # ask S3 for archived takes\n", encoding="utf-8")
+    app.start()
+    app.choose("Settings…")
+    app.wait_window("settings", lambda p: p["section"] == "General", what="the Settings window")
+    app.keys("Down", "Down", "Down")  # the section list: on to Failures
+    probe = app.wait_window("settings", lambda p: p["section"] == "Failures", what="the Failures section")
+    assert probe["values"]["restore_archived.tier"] == "Standard" and probe["values"]["restore_archived.days"] == 7
+    app.keys("Tab", "Tab", "Tab", "Tab", "Tab")  # attempts, first retry, longest wait, dead-letter queue, archived files
+    app.keys("Down")  # opens the list of tiers on the current one
+    app.keys("Down", "Return")  # Standard -> Bulk
+    app.wait_window("settings", lambda p: p["values"]["restore_archived.tier"] == "Bulk" and p["save_enabled"], what="Bulk chosen")
+    app.window_screenshot("settings", "settings-archived.png")
+    app.keys("ctrl+s")
+    app.wait_window("settings", lambda p: p["saved"], what="Save")
+    saved = tray_config.read_text(encoding="utf-8")
+    restore = config_module.load(tray_config).restore_archived
+    assert restore is not None and (restore.tier, restore.days) == ("Bulk", 7), saved
+    assert "# ask S3 for archived takes" in saved and "# the studio line is slow" in saved
+    app.keys("Escape")
+    wait_until(lambda: app.window_closed("settings"), 15, "Escape to close Settings")
+
+
 def fresh_app(desktop: Desktop, private_home: Path, **env: str) -> TrayApp:
     """The tray on a computer where it never ran: no config file at all."""
     desktop.notifications.clear()

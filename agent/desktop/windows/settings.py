@@ -15,7 +15,7 @@ import yaml
 
 from agent import config as config_module
 from agent.api import APP_TITLE
-from agent.config import REMOVE, Config, NotificationSettings
+from agent.config import REMOVE, RESTORE_TIERS, Config, NotificationSettings, RestoreSettings
 from agent.desktop.windows import forms, widgets
 from agent.desktop.windows.child import Channel, write_probe
 from agent.desktop.windows.theme import Theme
@@ -24,6 +24,8 @@ from agent.errors import ConfigError, ConfigProblem
 
 SECTIONS = ("General", "Account", "Downloads", "Failures", "Notifications", "Plugins")
 START_AT_LOGIN = "start at login"  # not a config key: the platform's own login entry
+RESTORE_TIER, RESTORE_DAYS = "restore_archived.tier", "restore_archived.days"  # the two halves of one config mapping
+RESTORE_OFF = "Off"
 FILE_CHECK_MS = 1000
 VALIDATE_MS = 250
 NOTIFICATION_TEXTS = {
@@ -214,6 +216,20 @@ class SettingsWindow:
         self._add(forms.TextField(page, look, "dead_letter_queue_url", "Dead-letter queue",
                                   "Optional: where given-up messages go, with the reason. Empty: the queue's own redrive "
                                   "policy, or Activity's Failed list."))
+        tier = forms.ChoiceField(page, look, RESTORE_TIER, "Archived files (Glacier)",
+                                 "Off: you are told, and the file waits in Activity's Failed list. Otherwise the agent asks S3 "
+                                 "to restore it (Expedited: minutes, the dearest; Standard: hours; Bulk: the cheapest, up to "
+                                 "12 hours) and downloads it once it is readable.",
+                                 choices=(RESTORE_OFF, *RESTORE_TIERS), editable=False, width=14)
+        days = forms.NumberField(page, look, RESTORE_DAYS, "Keep the restored copy for (days)",
+                                 "How long S3 keeps the restored copy; the agent downloads it well within that.", low=1, high=365)
+        self._add(tier)
+        self._add(days)
+
+        def enable_days() -> None:
+            days.entry.state(["disabled"] if tier.get() in (None, RESTORE_OFF) else ["!disabled"])
+
+        tier.on_change(enable_days)
 
     def _build_notifications(self) -> None:
         page, look = self.pages["Notifications"], self.look
@@ -300,6 +316,8 @@ class SettingsWindow:
             for key, field in self.fields.items():
                 if key == START_AT_LOGIN:
                     field.load(self._autostart_enabled())
+                elif key in (RESTORE_TIER, RESTORE_DAYS):
+                    field.load(self._restore_value(key))
                 elif key in ("include", "exclude"):
                     field.load(self.raw.get(key) or [])
                 else:
@@ -370,7 +388,7 @@ class SettingsWindow:
         """What the user changed, as update_file() takes it."""
         changes: dict[str, Any] = {}
         for key, field in self.fields.items():
-            if key == START_AT_LOGIN or not field.dirty:
+            if key in (START_AT_LOGIN, RESTORE_TIER, RESTORE_DAYS) or not field.dirty:
                 continue
             value = field.get()
             if key in REQUIRED:
@@ -379,12 +397,25 @@ class SettingsWindow:
                 changes[key] = REMOVE
             else:
                 changes[key] = value
+        tier, days = self.fields[RESTORE_TIER], self.fields[RESTORE_DAYS]
+        if tier.dirty or days.dirty:
+            chosen = tier.get()
+            changes["restore_archived"] = REMOVE if chosen in (None, RESTORE_OFF) else \
+                {"tier": chosen, "days": days.get() if days.get() is not None else RestoreSettings.days}
         notifications = {key: field.get() for key, field in self.notification_fields.items() if field.dirty}
         if notifications:
             changes["notifications"] = notifications
         if any(field.dirty for row in self.plugin_rows.values() for field in row):
             changes["plugins"] = self._plugins_value()
         return changes
+
+    def _restore_value(self, key: str) -> Any:
+        """What the file's `restore_archived` (a mapping, `true`, or nothing) means for the tier or the days field."""
+        raw = self.raw.get("restore_archived")
+        settings = raw if isinstance(raw, dict) else ({} if raw is True else None)
+        if key == RESTORE_TIER:
+            return RESTORE_OFF if settings is None else settings.get("tier", RestoreSettings.tier)
+        return RestoreSettings.days if settings is None else settings.get("days", RestoreSettings.days)
 
     def _plugins_value(self) -> Any:
         entries: list[Any] = list(self._other_plugins)
