@@ -59,7 +59,7 @@ bench: $(STAMP)
 	@command -v rclone >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rclone; }
 	@[ -x $(BENCH_TOOLS)/bin/ministack ] && [ $(BENCH_TOOLS)/.installed -nt bench/requirements-tools.txt ] || { \
 	  $(BENCH_PYTHON) -m venv $(BENCH_TOOLS) && $(BENCH_TOOLS)/bin/pip install --quiet -r bench/requirements-tools.txt && touch $(BENCH_TOOLS)/.installed; }
-	$(PY) bench/run.py --tools $(BENCH_TOOLS)
+	$(PY) -m bench --tools $(BENCH_TOOLS)
 
 # The installers for the machine this runs on: dist/s3-sqs-agent/ (PyInstaller, one folder) and, on Linux,
 # dist/s3-sqs-agent_<version>_<arch>.deb. Windows (Inno Setup) and macOS (.dmg) steps: see installer/README.md.
