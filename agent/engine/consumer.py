@@ -21,7 +21,7 @@ from agent.engine.download import Cancelled
 from agent.engine.events import EventBus, Failed, NeedsUser, Retrying
 from agent.engine.hold import HoldState, Source
 from agent.engine.hooks import Hooks, PluginError
-from agent.engine.ledger import Ledger, WaitingRestore
+from agent.engine.ledger import BatchLost, Ledger, WaitingRestore
 from agent.engine.messages import record_body
 from agent.engine.objects import ObjectHandler, human_size
 from agent.engine.policy import Action, Decision, Disposal, Rules
@@ -98,7 +98,8 @@ class Consumer:
         # latency would cap throughput.
         self._max_waiting = config.concurrency + BATCH
         self._max_tracked = self._max_waiting * 4  # a bound, should deletes stall
-        self._deleter = DeleteBatcher(queue_, self._untrack)
+        self._rows: dict[str, int] = {}  # message id -> the ledger batch holding its files' rows, until it is deleted
+        self._deleter = DeleteBatcher(queue_, self._untrack, deletable=self._durable)
         self._threads: list[threading.Thread] = []
         self._workers: list[threading.Thread] = []
 
@@ -286,9 +287,14 @@ class Consumer:
 
     def _process(self, message: Message) -> None:
         attempt = policy.attempt_number(message.receive_count, self.hold.unspent(message.message_id))
+        self.ledger.batch_of_this_thread()  # forget an earlier message's
         decision, event, aside, whole = self._handle(message, attempt)
         if decision is policy.DONE and aside:
             decision, event = self._set_aside(message, aside, whole, attempt)
+        rows = self.ledger.batch_of_this_thread()
+        if rows:
+            with self._lock:
+                self._rows[message.message_id] = rows
         self._carry_out(message, event, decision)
 
     def _handle(self, message: Message, attempt: int) -> tuple[Decision, ObjectEvent | None, list[_Aside], bool]:
@@ -444,6 +450,21 @@ class Consumer:
     def _delete(self, message: Message) -> None:
         self.hold.forget(message.message_id)
         self._deleter.add(message)
+
+    def _durable(self, batch: list[Message]) -> list[Message]:
+        """The messages of a delete batch whose files the ledger has committed (committing them now, one transaction for
+        the batch); a message whose rows could not be committed is not deleted: it comes back and is handled again."""
+        with self._lock:
+            rows = [(message, self._rows.pop(message.message_id, 0)) for message in batch]
+        deletable = []
+        for message, ledger_batch in rows:
+            try:
+                self.ledger.make_durable(ledger_batch)
+            except BatchLost:
+                self._release(message, Backoff.visibility(self.rules.backoff.delay(message.receive_count)))
+                continue
+            deletable.append(message)
+        return deletable
 
     def _untrack(self, message: Message) -> None:
         with self._lock:

@@ -125,8 +125,23 @@ class FailureRecord:
     failed_at: float
 
 
+class BatchLost(Exception):
+    """A batch of download rows could not be committed (a full or failing disk): its messages must stay on the queue."""
+
+
+BATCH_SECONDS = 0.05
+"""A download's rows are written into the open batch: one transaction, committed before the messages of those files are
+deleted (Consumer's deleter calls commit()), and by itself at most this long after the batch began."""
+
+
 class Ledger:
-    """Thread-safe access to one SQLite file, created readable by the user only."""
+    """Thread-safe access to one SQLite file, created readable by the user only.
+
+    The rows of downloads (record_file, moved, mark_complete) join one open transaction, the batch, so that a delete
+    batch of files costs one commit instead of two per file. A message must not be deleted before the batch that holds
+    its rows is committed: `batch_of_this_thread()` names it, `durable()` says whether it was committed. Every other
+    write commits at once, and the batch with it.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -135,6 +150,13 @@ class Ledger:
             if not path.exists():
                 os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
         self._lock = threading.Lock()
+        self._batch = 0  # the number of the open (or last) batch
+        self._committed = 0  # the last batch committed
+        self._lost: set[int] = set()  # batches whose commit failed (rolled back)
+        self._this_thread = threading.local()
+        self._committer: threading.Thread | None = None
+        self._wake = threading.Condition(self._lock)
+        self._closed = False
         try:
             self._db = self._open()
         except sqlite3.OperationalError as exc:  # locked, unreadable, read-only: the user must look
@@ -172,11 +194,98 @@ class Ledger:
 
     def close(self) -> None:
         with self._lock:
-            self._db.close()
+            self._closed = True
+            self._wake.notify_all()
+            try:
+                self._commit_locked()
+            finally:
+                self._db.close()
 
     def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """A read (it sees the open batch's rows)."""
         with self._lock:
             return self._db.execute(sql, args).fetchall()
+
+    def _write(self, sql: str, args: tuple[Any, ...] = ()) -> None:
+        """A write that commits at once, with the open batch if there is one."""
+        with self._lock:
+            self._db.execute(sql, args)
+            self._commit_locked()
+
+    def _batched(self, sql: str, args: tuple[Any, ...]) -> None:
+        """A write of a download's rows, into the open batch (begun here if none is open)."""
+        with self._lock:
+            if not self._db.in_transaction:
+                self._db.execute("BEGIN")
+                self._batch += 1
+                self._start_committer()
+                self._wake.notify_all()
+            try:
+                self._db.execute(sql, args)
+            except sqlite3.Error:
+                if not self._db.in_transaction:  # SQLite rolled the whole batch back (a full disk, say)
+                    self._lost.add(self._batch)
+                raise
+            self._this_thread.batch = self._batch
+
+    def batch_of_this_thread(self) -> int:
+        """The batch holding the rows this thread wrote last (0: none since the last call), and forget it."""
+        batch = getattr(self._this_thread, "batch", 0)
+        self._this_thread.batch = 0
+        return int(batch)
+
+    def make_durable(self, batch: int) -> None:
+        """Return once `batch` is committed (0, no rows, always is), committing it now if it is still open. Raises
+        BatchLost when it could not be committed: its rows are lost, so its messages must not be deleted."""
+        with self._lock:
+            if batch > self._committed and batch not in self._lost:
+                if self._db.in_transaction and batch == self._batch:
+                    self._commit_locked()
+                elif batch > self._committed:  # neither open nor committed: it was rolled back
+                    self._lost.add(batch)
+            if batch in self._lost:
+                raise BatchLost(f"the ledger {self.path} could not commit batch {batch}")
+
+    def commit(self) -> None:
+        """Commit the open batch now."""
+        with self._lock:
+            self._commit_locked()
+
+    def _commit_locked(self) -> None:
+        if not self._db.in_transaction:
+            return
+        try:
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            log.error("The ledger %s could not record the last downloads (%s); their messages stay on the queue", self.path, exc)
+            self._lost.add(self._batch)
+            if self._db.in_transaction:
+                try:
+                    self._db.execute("ROLLBACK")
+                except sqlite3.Error as again:
+                    log.error("Could not roll the ledger back either (%s)", again)
+            return
+        self._committed = self._batch
+
+    def _start_committer(self) -> None:
+        if self._committer is None:
+            self._committer = threading.Thread(target=self._commit_loop, name="ledger-commit", daemon=True)
+            self._committer.start()
+
+    def _commit_loop(self) -> None:
+        """Commit each batch at most BATCH_SECONDS after it began, whoever else commits it sooner."""
+        with self._lock:
+            while not self._closed:  # close() commits what is open
+                if not self._db.in_transaction:
+                    self._wake.wait()
+                    continue
+                batch = self._batch
+                self._wake.wait(BATCH_SECONDS)
+                if self._still_open(batch):
+                    self._commit_locked()
+
+    def _still_open(self, batch: int) -> bool:
+        return not self._closed and self._db.in_transaction and self._batch == batch
 
     # ------------------------------------------------------------ files
 
@@ -196,7 +305,7 @@ class Ledger:
         return (rows[0][0], rows[0][1]) if rows else None
 
     def record_file(self, record: FileRecord) -> None:
-        self._query(
+        self._batched(
             f"INSERT OR REPLACE INTO files ({FILE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (record.bucket, record.key, record.etag, record.version_id, record.size, str(record.path),
              record.claim, record.mtime_ns, int(record.complete), record.downloaded_at, record.folder, record.sequencer),
@@ -204,11 +313,11 @@ class Ledger:
 
     def moved(self, folder: str, bucket: str, key: str, path: Path, claim: str, mtime_ns: int) -> None:
         """A plugin moved the object's file: record where it is now."""
-        self._query("UPDATE files SET path = ?, claim = ?, mtime_ns = ? WHERE folder = ? AND bucket = ? AND key = ?",
+        self._batched("UPDATE files SET path = ?, claim = ?, mtime_ns = ? WHERE folder = ? AND bucket = ? AND key = ?",
                     (str(path), claim, mtime_ns, folder, bucket, key))
 
     def mark_complete(self, folder: str, bucket: str, key: str) -> None:
-        self._query("UPDATE files SET complete = 1 WHERE folder = ? AND bucket = ? AND key = ?", (folder, bucket, key))
+        self._batched("UPDATE files SET complete = 1 WHERE folder = ? AND bucket = ? AND key = ?", (folder, bucket, key))
 
     def adopt_legacy_rows(self, folder: str) -> int:
         """Give the rows written before per-folder records to `folder` when their file's path is inside it."""
@@ -216,6 +325,7 @@ class Ledger:
         with self._lock:
             cursor = self._db.execute(
                 "UPDATE OR IGNORE files SET folder = ? WHERE folder = '' AND substr(path, 1, ?) = ?", (folder, len(prefix), prefix))
+            self._commit_locked()
             return cursor.rowcount
 
     def recent(self, limit: int = 10) -> list[FileRecord]:
@@ -229,7 +339,7 @@ class Ledger:
 
     def record_failure(self, message_id: str, queue_url: str, body: str, reason: str,
                        bucket: str | None = None, key: str | None = None) -> None:
-        self._query(
+        self._write(
             "INSERT INTO failures (message_id, queue_url, body, reason, bucket, key, failed_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (message_id, queue_url, body, reason, bucket, key, time.time()),
         )
@@ -253,7 +363,7 @@ class Ledger:
         return [FailureRecord(*row) for row in rows]
 
     def mark_retried(self, failure_id: int) -> None:
-        self._query("UPDATE failures SET retried_at = ? WHERE id = ?", (time.time(), failure_id))
+        self._write("UPDATE failures SET retried_at = ? WHERE id = ?", (time.time(), failure_id))
 
     def counts(self) -> dict[str, int]:
         """How many files (downloaded, unfinished) and failures (kept, retried, dismissed) the ledger holds, for diagnostics."""
@@ -266,13 +376,13 @@ class Ledger:
 
     def dismiss_failure(self, failure_id: int) -> None:
         """The user looked at a given-up message and let it go: it leaves the pending list (the row stays)."""
-        self._query("UPDATE failures SET dismissed_at = ? WHERE id = ?", (time.time(), failure_id))
+        self._write("UPDATE failures SET dismissed_at = ? WHERE id = ?", (time.time(), failure_id))
 
     # ------------------------------------------------------------ archived objects waiting for their restore
 
     def wait_for_restore(self, bucket: str, key: str, version_id: str | None, event: str, message_id: str, queue_url: str,
                          body: str, next_check: float) -> None:
-        self._query("INSERT OR REPLACE INTO restores (bucket, key, version_id, event, message_id, queue_url, body, "
+        self._write("INSERT OR REPLACE INTO restores (bucket, key, version_id, event, message_id, queue_url, body, "
                     "requested_at, next_check, requests) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
                     (bucket, key, version_id or "", event, message_id, queue_url, body, time.time(), next_check))
         self._unsettled.add((bucket, key))
@@ -290,15 +400,15 @@ class Ledger:
         return [WaitingRestore(*row) for row in rows]
 
     def check_restore_later(self, waiting: WaitingRestore, when: float) -> None:
-        self._query("UPDATE restores SET next_check = ? WHERE bucket = ? AND key = ? AND version_id = ?",
+        self._write("UPDATE restores SET next_check = ? WHERE bucket = ? AND key = ? AND version_id = ?",
                     (when, waiting.bucket, waiting.key, waiting.version_id))
 
     def restore_requested_again(self, waiting: WaitingRestore) -> None:
-        self._query("UPDATE restores SET requests = requests + 1 WHERE bucket = ? AND key = ? AND version_id = ?",
+        self._write("UPDATE restores SET requests = requests + 1 WHERE bucket = ? AND key = ? AND version_id = ?",
                     (waiting.bucket, waiting.key, waiting.version_id))
 
     def restore_done(self, waiting: WaitingRestore) -> None:
-        self._query("DELETE FROM restores WHERE bucket = ? AND key = ? AND version_id = ?",
+        self._write("DELETE FROM restores WHERE bucket = ? AND key = ? AND version_id = ?",
                     (waiting.bucket, waiting.key, waiting.version_id))
 
     # ------------------------------------------------------------ small state
@@ -311,7 +421,7 @@ class Ledger:
         return dict(self._query("SELECT name, value FROM state ORDER BY name"))
 
     def set_state(self, name: str, value: str) -> None:
-        self._query("INSERT OR REPLACE INTO state VALUES (?, ?)", (name, value))
+        self._write("INSERT OR REPLACE INTO state VALUES (?, ?)", (name, value))
 
 
 def _file(row: tuple[Any, ...]) -> FileRecord:

@@ -101,9 +101,12 @@ class Queue:
 class DeleteBatcher:
     """Collects finished messages and deletes them ten at a time, or after a short delay, on its own thread."""
 
-    def __init__(self, queue: Queue, on_deleted: Callable[[Message], None], max_delay: float = 0.05) -> None:
+    def __init__(self, queue: Queue, on_deleted: Callable[[Message], None], max_delay: float = 0.05,
+                 deletable: Callable[[list[Message]], list[Message]] = list) -> None:
+        """`deletable(batch)`: the messages of a batch that may be deleted now (the others it hands back itself)."""
         self._queue = queue
         self._on_deleted = on_deleted
+        self._deletable = deletable
         self._max_delay = max_delay
         self._pending: list[Message] = []
         self._cond = threading.Condition()
@@ -138,6 +141,9 @@ class DeleteBatcher:
             self._delete(batch)
 
     def _delete(self, batch: list[Message]) -> None:
+        batch = self._deletable(batch)
+        if not batch:
+            return
         for attempt in range(5):
             try:
                 failed = self._queue.delete_batch(batch)
