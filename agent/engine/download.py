@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import wait as wait_all
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from agent.api import ObjectEvent
 from agent.engine.crt import CrtGetter
@@ -34,6 +34,13 @@ class TransferSettings:
     multipart_threshold: int = 16 * MiB
     chunk_size: int = 8 * MiB
     max_bandwidth: int | None = None
+
+
+class Fetched(NamedTuple):
+    """A finished download: its temporary file, and the file's stat once complete."""
+
+    path: Path
+    info: os.stat_result
 
 
 class Cancelled(Exception):
@@ -112,8 +119,9 @@ class Downloader:
             args["IfMatch"] = f'"{event.etag}"'
         return args
 
-    def fetch(self, event: ObjectEvent, folder: Path, on_progress: Callable[[int], None] = lambda n: None) -> Path:
-        """Download into a new temporary file in `folder`; return it fsynced and size-checked. Never leaves it behind on failure."""
+    def fetch(self, event: ObjectEvent, folder: Path, on_progress: Callable[[int], None] = lambda n: None) -> Fetched:
+        """Download into a new temporary file in `folder`; return it fsynced and size-checked, with its stat (size and
+        mtime, which the rename keeps). Never leaves it behind on failure."""
         assert event.size is not None, "describe() the event first"
         temp = self.new_temp_path(folder)
         try:
@@ -129,7 +137,8 @@ class Downloader:
                     self._fetch_ranges(event, fd, on_progress)
                 else:
                     self._fetch_range(event, fd, None, on_progress)
-                written = os.fstat(fd).st_size
+                info = os.fstat(fd)
+                written = info.st_size
                 if written != event.size:
                     raise IncompleteDownload(f"got {written} of {event.size} bytes")
                 os.fsync(fd)
@@ -139,7 +148,7 @@ class Downloader:
             temp.unlink(missing_ok=True)
             self.forget_temp(temp)
             raise
-        return temp
+        return Fetched(temp, info)
 
     def _fetch_crt(self, event: ObjectEvent, fd: int, on_progress: Callable[[int], None]) -> None:
         """One CRT request: it splits a large object into parallel ranged GETs itself, each with If-Match."""

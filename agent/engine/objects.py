@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 from agent.api import ObjectEvent, PermanentFailure
 from agent.config import Config
 from agent.engine import paths, versions
-from agent.engine.download import Downloader, fsync_dir
+from agent.engine.download import Downloader, Fetched, fsync_dir
 from agent.engine.events import Conflict, Downloaded, EventBus, Skipped
 from agent.engine.hooks import Hooks
 from agent.engine.ledger import FileRecord, Ledger
@@ -63,6 +63,8 @@ class ObjectHandler:
         self.bus = bus
         self.policy = paths.detect_policy(config.download_folder)
         self._folder_device = _device(config.download_folder)
+        self._root: Path | None = None  # the download folder with its links resolved (see _check_folder)
+        self._root_identity: tuple[int, int] = (-1, -1)
         self.progress = Progress()
         self._progress_lock = threading.Lock()
         self._placement_lock = threading.Lock()  # two workers must never claim one path
@@ -134,18 +136,19 @@ class ObjectHandler:
                 log.info("Skipping %s: %s; the newer file stays", event.key, older)
                 return None
 
-        if self._adopt(event, relative):
+        natural = _lstat(config.download_folder / relative)  # looked at once: adopt, then choose the name
+        if self._adopt(event, relative, natural):
             return None
 
         started = time.monotonic()
         with self._placement_lock:
-            target_relative = self._place(event, relative, record)
-            target = paths.prepare_target(config.download_folder, target_relative)
+            target_relative = self._place(event, relative, record, natural)
+            target = paths.prepare_target(config.download_folder, target_relative, self._root)
             claim = self._claim(target)
             self._reserved[claim] = (event.bucket, event.key)
         temp: Path | None = None
         try:
-            temp = self._fetch(event, target.parent)
+            temp, info = self._fetch(event, target.parent)
             final = target
             with self._placement_lock:
                 if os.path.lexists(target) and not (record and record.path == target and record.unchanged_on_disk()):
@@ -154,7 +157,6 @@ class ObjectHandler:
                     self.bus.publish(Conflict(event, target, final))
                 os.replace(temp, final)  # atomic; the name stays reserved (self._reserved) until recorded below
             fsync_dir(final.parent)  # outside the lock: workers' renames in one folder share one fsync
-            info = os.stat(final)
             self.ledger.record_file(FileRecord(event.bucket, event.key, event.etag, event.version_id, info.st_size,
                                                final, self._claim(final), info.st_mtime_ns, False, time.time(),
                                                self.folder, event.sequencer))
@@ -174,7 +176,11 @@ class ObjectHandler:
         """The folder must still exist, on the disk it was on at start: writing into the empty mount point of an
         unplugged drive would fill the system disk with files the user will not find."""
         folder = self.config.download_folder
-        device = _device(folder)
+        try:
+            info = os.stat(folder)
+        except OSError:
+            info = None
+        device = info.st_dev if info is not None and stat.S_ISDIR(info.st_mode) else None
         if device is None:
             raise FolderMissingError(f"The download folder {folder} is missing. Reconnect its drive or create it again; "
                                      "downloads resume by themselves.")
@@ -183,14 +189,17 @@ class ObjectHandler:
         elif device != self._folder_device:
             raise FolderMissingError(f"The download folder {folder} is no longer on the disk it was on (an unplugged drive "
                                      "or unmounted share?). Reconnect it, or restart the agent to use the folder as it is now.")
+        assert info is not None
+        if (info.st_dev, info.st_ino) != self._root_identity:  # the folder, with its links resolved, once per folder
+            self._root = Path(os.path.realpath(folder))
+            self._root_identity = (info.st_dev, info.st_ino)
 
-    def _adopt(self, event: ObjectEvent, relative: PurePosixPath) -> bool:
-        """A file already at the object's natural path with exactly its content (a run killed between the rename and
-        the ledger's record, or files fetched before the agent) is recorded as the download instead of copied again."""
+    def _adopt(self, event: ObjectEvent, relative: PurePosixPath, info: os.stat_result | None) -> bool:
+        """A file already at the object's natural path (whose lstat is `info`) with exactly its content (a run killed
+        between the rename and the ledger's record, or files fetched before the agent) is recorded as the download
+        instead of copied again."""
         natural = self.config.download_folder / relative
-        try:
-            info = os.lstat(natural)
-        except OSError:
+        if info is None:
             return False
         if not stat.S_ISREG(info.st_mode) or info.st_size != event.size or not event.etag:
             return False
@@ -227,8 +236,10 @@ class ObjectHandler:
         same_version = record.etag == event.etag and (event.version_id is None or record.version_id == event.version_id)
         return bool(event.etag) and same_version
 
-    def _place(self, event: ObjectEvent, relative: PurePosixPath, record: FileRecord | None) -> PurePosixPath:
-        """The object's own path: the one it had, its natural one, or a distinct one when that is taken."""
+    def _place(self, event: ObjectEvent, relative: PurePosixPath, record: FileRecord | None,
+               natural_info: os.stat_result | None) -> PurePosixPath:
+        """The object's own path: the one it had, its natural one (whose lstat is `natural_info`), or a distinct one
+        when that is taken."""
         folder = self.config.download_folder
         natural = folder / relative
         if record and (record.path == natural or record.path.parent == natural.parent) and record.path.is_relative_to(folder):
@@ -240,14 +251,15 @@ class ObjectHandler:
             claim = self._claim(path)
             owner = self._reserved.get(claim) or self.ledger.owner_of(claim)
             mine = owner == (event.bucket, event.key)
-            taken = (owner is not None and not mine) or (owner is None and os.path.lexists(path)) or \
-                (os.path.isdir(path) and not os.path.islink(path))  # a folder of the same name: the file goes beside it
+            info = natural_info if attempt == 0 else _lstat(path)
+            taken = (owner is not None and not mine) or (owner is None and info is not None) or \
+                (info is not None and stat.S_ISDIR(info.st_mode))  # a folder of the same name: the file goes beside it
             if not taken:
                 return candidate
             candidate = paths.disambiguate(relative, identity if attempt == 0 else f"{identity}#{attempt}")
         raise PermanentFailure(f"no free name for {event.key!r} near {relative}")
 
-    def _fetch(self, event: ObjectEvent, folder: Path) -> Path:
+    def _fetch(self, event: ObjectEvent, folder: Path) -> Fetched:
         assert event.size is not None
         transfer = Transfer(event.bucket, event.key, event.size)
         with self._progress_lock:
@@ -313,6 +325,13 @@ def _device(folder: Path) -> int | None:
     except OSError:
         return None
     return info.st_dev if stat.S_ISDIR(info.st_mode) else None
+
+
+def _lstat(path: Path) -> os.stat_result | None:
+    try:
+        return os.lstat(path)
+    except OSError:
+        return None
 
 
 MiB = 1024 * 1024

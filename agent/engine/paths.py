@@ -133,12 +133,16 @@ def _inside(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
 
-def prepare_target(folder: Path, relative: PurePosixPath) -> Path:
-    """The absolute path for `relative`, creating its folders. Refuses symlinks that lead outside the folder."""
-    root = Path(os.path.realpath(folder))
+def prepare_target(folder: Path, relative: PurePosixPath, root: Path | None = None) -> Path:
+    """The absolute path for `relative`, creating its folders. Refuses symlinks that lead outside the folder.
+
+    `root`: the folder with its links resolved, when the caller already knows it (every file would look it up again)."""
+    root = root or Path(os.path.realpath(folder))
     current = root
+    followed = False  # a link (or a '..') on the way: only then can the target's folder be anywhere but under root
     for part in relative.parts[:-1]:
         current = current / part
+        followed = followed or part == ".." or "\\" in part or ":" in part
         try:
             info = os.lstat(current)
         except FileNotFoundError:
@@ -148,6 +152,7 @@ def prepare_target(folder: Path, relative: PurePosixPath) -> Path:
             except FileExistsError:
                 info = os.lstat(current)
         if stat.S_ISLNK(info.st_mode):
+            followed = True
             if not _inside(Path(os.path.realpath(current)), root):
                 raise UnsafePathError(f"{current} is a symbolic link that leads outside the download folder")
             if not os.path.isdir(current):
@@ -155,8 +160,12 @@ def prepare_target(folder: Path, relative: PurePosixPath) -> Path:
         elif not stat.S_ISDIR(info.st_mode):
             raise UnsafePathError(f"a file named {current.name!r} is in the way of the folder {current}")
     target = current / relative.parts[-1]
-    if os.path.isdir(target) and not os.path.islink(target):
+    try:
+        in_the_way = stat.S_ISDIR(os.lstat(target).st_mode)  # a folder itself, not a link to one
+    except OSError:
+        in_the_way = False
+    if in_the_way:
         raise UnsafePathError(f"a folder named {target.name!r} is in the way of the file {target}")
-    if not _inside(Path(os.path.realpath(target.parent)), root):
+    if followed and not _inside(Path(os.path.realpath(target.parent)), root):
         raise UnsafePathError(f"{target} would be outside the download folder")
     return target

@@ -85,6 +85,13 @@ def test_symlink_inside_the_folder_is_allowed(tmp_path: Path) -> None:
     assert target.parent.resolve() == (folder / "real").resolve()
 
 
+def test_a_parent_step_is_refused_even_without_links(tmp_path: Path) -> None:
+    folder = tmp_path / "downloads"
+    folder.mkdir()
+    with pytest.raises(UnsafePathError):
+        paths.prepare_target(folder, PurePosixPath("../x.wav"), root=folder.resolve())
+
+
 def test_file_in_the_way_of_a_folder(tmp_path: Path) -> None:
     (tmp_path / "a").write_text("file")
     with pytest.raises(UnsafePathError):
