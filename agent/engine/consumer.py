@@ -185,7 +185,8 @@ class Consumer:
             if wait_for > 0:
                 self._sleep(wait_for)
                 continue
-            capacity = min(self._max_waiting - self._work.qsize() - self.active, self._max_tracked - self.tracked)
+            with self._lock:
+                capacity = self._room()
             if capacity < BATCH:  # receive full batches: fewer requests, and less work for the server per message
                 self._sleep(0.5)  # woken when a worker finishes or a delete frees a place
                 continue
@@ -282,7 +283,7 @@ class Consumer:
             finally:
                 with self._lock:
                     self.active -= 1
-                self._wake.set()  # room for the receiver
+                self._wake_receiver()
                 self.on_change()
 
     def _process(self, message: Message) -> None:
@@ -469,7 +470,16 @@ class Consumer:
     def _untrack(self, message: Message) -> None:
         with self._lock:
             self._tracked.pop(message.message_id, None)
-        self._wake.set()
+        self._wake_receiver()
+
+    def _room(self) -> int:
+        """How many messages the receiver may take now."""
+        return min(self._max_waiting - self._work.qsize() - self.active, self._max_tracked - len(self._tracked))
+
+    def _wake_receiver(self) -> None:
+        """Wake the receiver once there is room for a full batch, not at every message (each wake is a thread switch)."""
+        if self._room() >= BATCH or self.stopping.is_set():
+            self._wake.set()
 
     def _release(self, message: Message, seconds: int = 0) -> None:
         """Hand a message back to the queue: visible again after `seconds` (0: at once)."""

@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from botocore.credentials import RefreshableCredentials
 from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError, NoCredentialsError, ReadTimeoutError
 
 log = logging.getLogger(__name__)
@@ -74,15 +75,24 @@ class CrtGetter:
         credentials = s3_client._get_credentials()  # what boto3's own CRT transfer manager uses (boto3/crt.py)
         if credentials is None:
             raise NoCredentialsError()
+        if isinstance(credentials, RefreshableCredentials):
+            last: list[Any] = [None, None]  # botocore's frozen credentials, and the CRT's copy of them
 
-        def current() -> Any:  # refreshed by botocore (SSO, assumed roles) whenever the CRT signs
+            def current() -> Any:  # refreshed by botocore (SSO, assumed roles) whenever the CRT signs
+                frozen = credentials.get_frozen_credentials()
+                if frozen is not last[0]:
+                    last[:] = [frozen, AwsCredentials(frozen.access_key, frozen.secret_key, frozen.token)]
+                return last[1]
+
+            provider = AwsCredentialsProvider.new_delegate(current)
+        else:  # keys that never change (the environment, a profile's keys): no call into Python for each signing
             frozen = credentials.get_frozen_credentials()
-            return AwsCredentials(frozen.access_key, frozen.secret_key, frozen.token)
+            provider = AwsCredentialsProvider.new_static(frozen.access_key, frozen.secret_key, frozen.token)
 
         loop = EventLoopGroup(min(4, os.cpu_count() or 2))
         self._client = S3Client(
             bootstrap=ClientBootstrap(loop, DefaultHostResolver(loop)), region=s3_client.meta.region_name,
-            credential_provider=AwsCredentialsProvider.new_delegate(current),
+            credential_provider=provider,
             tls_mode=S3RequestTlsMode.ENABLED if self._secure else S3RequestTlsMode.DISABLED,
             part_size=part_size, connect_timeout_ms=5000,
             # No retries of its own: every broken transfer reaches the engine's policy (attempts, backoff, offline, log).
