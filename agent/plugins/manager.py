@@ -127,7 +127,7 @@ class PluginHost:
 
     def _load_configured(self, config: Config) -> None:
         file = str(config.source or "<config>")
-        installed = installed_plugins()
+        installed = installed_plugins() if config.plugins else {}  # reading every distribution's entry points costs
         problems: list[ConfigProblem] = []
         built: list[tuple[str, object, PluginInfo]] = []
         seen: dict[str, int] = {}
