@@ -38,6 +38,14 @@ class Wired:
         wired.take_all()  # the test event S3 sends when notifications are set up
         return wired
 
+    def on_new_queue(self) -> Wired:
+        """The same bucket and captured notifications, announced on a queue of their own. For an agent run after one
+        that was stopped: the server may still hand messages to the stopped agent's long poll, and those would stay
+        invisible for the visibility timeout."""
+        name = f"bench-{uuid.uuid4().hex[:10]}"
+        queue_url = self.sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": "120"})["QueueUrl"]
+        return Wired(self.endpoint, self.bucket, queue_url, self.s3, self.sqs, self.bodies)
+
     def notifications_off(self) -> None:
         self.s3.put_bucket_notification_configuration(Bucket=self.bucket, NotificationConfiguration={})
 

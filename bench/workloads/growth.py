@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import time
@@ -37,9 +38,11 @@ def growth(context: Context, count: int, size: int) -> None:
         try:
             while running.process.poll() is None:
                 try:
-                    samples.append((running.downloaded(), process_rss_mb(running.process.pid)))
+                    rss = process_rss_mb(running.process.pid)
                 except OSError:
                     break
+                if not math.isnan(rss):  # once the process is exiting, /proc no longer says
+                    samples.append((running.downloaded(), rss))
                 time.sleep(0.1)
         finally:
             running.stop()
@@ -48,6 +51,7 @@ def growth(context: Context, count: int, size: int) -> None:
         raise RuntimeError(f"the agent wrote {got} files, expected {count}")
     start = next(rss for files, rss in samples if files >= WARM_FILES)
     end = [rss for files, rss in samples if files >= count * 0.95][-1]
-    context.results["growth"] = {"count": count, "size": size, "start_mb": start, "end_mb": end,
+    along = {f"{q}%": next(rss for files, rss in samples if files >= count * q / 100) for q in (25, 50, 75)}
+    context.results["growth"] = {"count": count, "size": size, "start_mb": start, "end_mb": end, "along_mb": along,
                                  "max_mb": max(rss for _, rss in samples), "warm_files": WARM_FILES}
     log(f"  RSS {start:.0f} MB after {WARM_FILES} files, {end:.0f} MB at the end, {context.results['growth']['max_mb']:.0f} MB at most")
