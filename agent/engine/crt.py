@@ -24,6 +24,8 @@ from urllib.parse import quote, urlsplit
 from botocore.credentials import RefreshableCredentials
 from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError, NoCredentialsError, ReadTimeoutError
 
+from agent.engine.fileio import write_at
+
 log = logging.getLogger(__name__)
 
 READ_TIMEOUT = 30.0  # seconds without a byte before a GET is abandoned (botocore's read_timeout in aws.py)
@@ -58,7 +60,7 @@ def describe(max_bandwidth: int | None, environ: Mapping[str, str] = os.environ)
 
 
 class CrtGetter:
-    """GETs one object, or one range of it, into a file descriptor with pwrite. Thread-safe; one per Downloader."""
+    """GETs one object, or one range of it, into a file descriptor (fileio.write_at). Thread-safe; one per Downloader."""
 
     def __init__(self, s3_client: Any, part_size: int) -> None:
         from awscrt.auth import AwsCredentials, AwsCredentialsProvider
@@ -141,10 +143,7 @@ class CrtGetter:
         def on_body(chunk: bytes, offset: int, **_: Any) -> None:
             nonlocal written, last_byte
             try:
-                view, position = memoryview(chunk), base + offset
-                while view:
-                    count = os.pwrite(fd, view, position)
-                    view, position = view[count:], position + count
+                write_at(fd, chunk, base + offset)
                 written += len(chunk)
                 last_byte = time.monotonic()
                 on_bytes(len(chunk))

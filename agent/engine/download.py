@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 from agent.api import ObjectEvent
 from agent.engine.crt import CrtGetter
+from agent.engine.fileio import write_at
 from agent.engine.paths import TEMP_PREFIX, TEMP_SUFFIX, is_temp_name
 from agent.engine.retry import IncompleteDownload
 
@@ -200,7 +201,7 @@ class Downloader:
                     raise Cancelled("another range of this download failed")
                 if self._limiter:
                     self._limiter.consume(len(data))
-                _pwrite(fd, data, offset)
+                write_at(fd, data, offset)
                 offset += len(data)
                 on_progress(len(data))
         finally:
@@ -228,23 +229,6 @@ def _reserve(fd: int, size: int) -> None:
             if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
                 raise
     os.ftruncate(fd, size)
-
-
-_seek_lock = threading.Lock()
-
-
-def _pwrite(fd: int, data: bytes, offset: int) -> None:
-    """Write all of `data` at `offset`, safely from several threads (Windows has no os.pwrite)."""
-    view = memoryview(data)
-    while view:
-        if hasattr(os, "pwrite"):
-            written = os.pwrite(fd, view, offset)
-        else:  # pragma: no cover - Windows
-            with _seek_lock:
-                os.lseek(fd, offset, os.SEEK_SET)
-                written = os.write(fd, view)
-        offset += written
-        view = view[written:]
 
 
 class _FolderSyncs:
