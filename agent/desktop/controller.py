@@ -23,6 +23,7 @@ from agent.desktop.activity import ActivityLog
 from agent.desktop.icons import IconState
 from agent.desktop.notify import Notifier
 from agent.desktop.sign_in import CHECK_SECONDS, SignInWatch
+from agent.desktop.windows.child import TK_FIX
 from agent.desktop.windows.host import WindowHost
 from agent.engine import pause as pause_state
 from agent.engine.engine import Engine, Status
@@ -86,6 +87,12 @@ class TrayView:
 
 
 NOT_SET_UP = "Not set up yet"
+WINDOW_FALLBACK = {
+    "setup": f"Meanwhile, `{APP_NAME} setup` in a terminal asks the same questions.",
+    "settings": f"Meanwhile, Open config file in this menu edits the settings, or `{APP_NAME} setup` in a terminal.",
+    "activity": f"Meanwhile, `{APP_NAME} status` in a terminal lists recent downloads and failures.",
+}
+"""What does a window's job when it cannot open (no tkinter): said in the notification."""
 
 
 def describe(status: Status | None, *, config_error: ConfigError | None = None, start_error: str | None = None,
@@ -143,7 +150,7 @@ class Controller:
         self._catch_up_running = threading.Event()
         self._catch_up_cancel = threading.Event()
         self.activity = ActivityLog()
-        self.windows = WindowHost(config_path, self._window_command)
+        self.windows = WindowHost(config_path, self._window_command, on_cannot_start=self._window_cannot_start)
         self.windows.provide("activity", self.activity_snapshot)
         self.sign_in = SignInWatch(notifier, on_change=self._changed, on_signed_in=self._signed_in)
         self._stopped = threading.Event()
@@ -269,7 +276,9 @@ class Controller:
 
     def view(self) -> TrayView:
         engine = self.engine
-        status = engine.status() if engine else None
+        return self._view(engine, engine.status() if engine else None)
+
+    def _view(self, engine: Engine | None, status: Status | None) -> TrayView:
         try:
             pending = self.ledger.pending_failures()
             recent = [RecentFile(record.path.name, record.path) for record in self.ledger.recent(RECENT_LIMIT)]
@@ -291,12 +300,18 @@ class Controller:
             self.windows.open(kind)
         except OSError as exc:
             log.error("Cannot open the %s window: %s", kind, exc)
-            self.notifier.notify("Cannot open the window", f"{exc}. {dialogs.TK_FIX}")
+            self.notifier.notify(f"Cannot open the {kind.capitalize()} window",
+                                 f"Its process did not start ({exc}): reinstalling the agent puts it back. {WINDOW_FALLBACK[kind]}")
+
+    def _window_cannot_start(self, kind: str, reason: str) -> None:
+        """A window's process exited because Tk cannot start: say what to install, and what works meanwhile."""
+        self.notifier.notify(f"Cannot open the {kind.capitalize()} window", f"{(reason or TK_FIX).rstrip('.')}. {WINDOW_FALLBACK[kind]}")
 
     def activity_snapshot(self) -> dict[str, Any]:
-        view = self.view()
-        return self.activity.snapshot(self.engine.status() if self.engine else None, self.ledger, view.status,
-                                      view.state.value, view.download_folder)
+        engine = self.engine
+        status = engine.status() if engine else None
+        view = self._view(engine, status)
+        return self.activity.snapshot(status, self.ledger, view.status, view.state.value, view.download_folder)
 
     def _window_command(self, command: str, message: dict[str, Any]) -> None:
         """A command from a window's process (it runs on that window's reader thread)."""

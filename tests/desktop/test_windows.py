@@ -109,6 +109,29 @@ def test_a_click_on_the_downloads_notice_opens_activity(app: TrayApp, aws: Setup
     wait_until(lambda: app.window_closed("activity"), 15, "quitting the tray to close its windows")
 
 
+def test_a_window_that_cannot_start_tk_says_what_to_install(wide_desktop: Desktop, tray_config: Path,
+                                                            private_home: Path) -> None:
+    no_tk = private_home / "no-tk" / "tkinter"  # as on a Linux without python3-tk: `import tkinter` fails
+    no_tk.mkdir(parents=True)
+    (no_tk / "__init__.py").write_text("raise ImportError(\"No module named '_tkinter'\")\n", encoding="utf-8")
+    wide_desktop.notifications.clear()
+    app = TrayApp(wide_desktop, tray_config, private_home, extra_env={"PYTHONPATH": str(no_tk.parent)})
+    try:
+        app.start()
+        app.choose("Activity…")
+        notice = wide_desktop.notifications.wait_for(lambda n: n.summary == "Cannot open the Activity window", 30,
+                                                     "the notice that the window cannot open")
+        assert "sudo apt install python3-tk" in notice.body and "s3-sqs-agent status" in notice.body, notice.body
+        app.choose("Settings…")
+        notice = wide_desktop.notifications.wait_for(lambda n: n.summary == "Cannot open the Settings window", 30,
+                                                     "the notice for Settings")
+        assert "python3-tk" in notice.body and "s3-sqs-agent setup" in notice.body and "folder dialog" not in notice.body
+        assert "The activity window cannot start" in app.log() and app.alive()
+    finally:
+        if app.alive():
+            app.stop()
+
+
 COMMENTED_CONFIG = """\
 # Studio workstation, set up by IT.
 sqs_queue_url: '{queue}'  # the studio queue

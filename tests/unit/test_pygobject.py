@@ -41,3 +41,9 @@ def test_a_pipx_install_is_told_the_pipx_commands(tmp_path: Path) -> None:
     advice = pygobject.install_advice(prefix, "/usr", frozen=False)
     assert "pipx install --force --system-site-packages --python /usr/bin/python3 s3-sqs-agent" in advice
     assert "pipx install --force 's3-sqs-agent[tray]'" in advice
+
+
+def test_the_advice_names_tkinter_only_when_the_windows_would_lack_it(tmp_path: Path) -> None:
+    for prefix in ("/usr", _venv(tmp_path / "venv", False)):
+        assert "sudo apt install python3-tk" in pygobject.install_advice(prefix, "/usr", frozen=False, has_tk=False)
+        assert "python3-tk" not in pygobject.install_advice(prefix, "/usr", frozen=False, has_tk=True)

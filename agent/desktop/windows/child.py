@@ -20,7 +20,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-EXIT_OK, EXIT_USAGE, EXIT_NO_TK = 0, 2, 3
+EXIT_OK, EXIT_NO_TK = 0, 3
+TK_FIX = ("The windows need Python's tkinter. Install it (Debian/Ubuntu: sudo apt install python3-tk; "
+          "Fedora: sudo dnf install python3-tkinter), then open the window again")
+"""What a window prints on stderr before exiting with EXIT_NO_TK; the tray passes it on in a notification."""
 PROBE_ENV = "S3_SQS_AGENT_WINDOW_PROBE"
 """When set to a folder, each window writes what it shows there as KIND.json after each change (for the tests)."""
 WINDOWS = {"activity": "agent.desktop.windows.activity:ActivityWindow", "settings": "agent.desktop.windows.settings:SettingsWindow",
@@ -80,18 +83,24 @@ class Channel:
                 if message is None:
                     self.on_tray_gone()
                     return
+                if message.get("type") == "close":  # nothing after it is for a window that is going
+                    self._dispatch("close", message)
+                    return
                 latest[str(message.get("type"))] = message  # only the newest snapshot matters
         except queue.Empty:
             pass
         for kind, message in latest.items():
-            handler = self._handlers.get(kind)
-            if handler is not None:
-                try:
-                    handler(message)
-                except Exception:
-                    log.exception("The window could not handle %s", kind)
+            self._dispatch(kind, message)
         with contextlib.suppress(Exception):  # the window was closed meanwhile
             self.root.after(100, self._pump)
+
+    def _dispatch(self, kind: str, message: dict[str, Any]) -> None:
+        handler = self._handlers.get(kind)
+        if handler is not None:
+            try:
+                handler(message)
+            except Exception:
+                log.exception("The window could not handle %s", kind)
 
 
 def write_probe(root: Any, kind: str, data: dict[str, Any]) -> None:
@@ -121,17 +130,17 @@ def main(argv: list[str]) -> int:
     parser.add_argument("kind", choices=sorted(WINDOWS))
     parser.add_argument("--config", type=Path, required=True)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     if sys.stdout is None:  # a windowed build: the parent's pipes are still file descriptors 0, 1 and 2
         sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115
     if sys.stderr is None:
         sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
     if sys.stdin is None:
         sys.stdin = open(0, closefd=False)  # noqa: SIM115
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     try:
         import tkinter
     except ImportError:
-        print("the windows need tkinter: install it (Debian/Ubuntu: sudo apt install python3-tk)", file=sys.stderr)
+        print(TK_FIX, file=sys.stderr)
         return EXIT_NO_TK
     from agent.desktop.windows import theme
 
@@ -139,7 +148,7 @@ def main(argv: list[str]) -> int:
     try:
         root = tkinter.Tk(className="s3-sqs-agent")
     except tkinter.TclError as exc:
-        print(f"cannot open a window ({exc})", file=sys.stderr)
+        print(f"Tk cannot open a window ({exc}). {TK_FIX}", file=sys.stderr)
         return EXIT_NO_TK
     root.withdraw()
     look = theme.apply(root)

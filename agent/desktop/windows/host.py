@@ -8,21 +8,33 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import subprocess
 import sys
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from agent.desktop.windows.child import EXIT_NO_TK
 
 log = logging.getLogger(__name__)
 
 WINDOW_COMMAND = "_window"
 """Hidden: `s3-sqs-agent _window KIND --config FILE` runs a window (agent.desktop.windows.child) in a frozen build."""
 SNAPSHOT_SECONDS = 0.5
+"""How often a live window gets a snapshot when nothing wakes its feed."""
+SNAPSHOT_GAP_SECONDS = 0.25
+"""At least this long between two snapshots, however many engine events ask for one (each reads the ledger)."""
+STDERR_LINES = 20
+"""How many of a window's last stderr lines are kept to say why it could not start."""
 
 Snapshot = Callable[[], dict[str, Any]]
 CommandHandler = Callable[[str, dict[str, Any]], None]
+CannotStart = Callable[[str, str], None]
+"""Called with the window's kind and its own explanation (its stderr) when it exits because Tk cannot start."""
 
 
 def window_command(kind: str, config: Path) -> list[str]:
@@ -35,17 +47,20 @@ class OpenWindow:
     """One running window process and the threads that serve it."""
 
     def __init__(self, kind: str, process: subprocess.Popen[str], on_command: CommandHandler, snapshot: Snapshot | None,
-                 on_exit: Callable[[OpenWindow], None]) -> None:
+                 on_exit: Callable[[OpenWindow], None], on_cannot_start: CannotStart | None = None) -> None:
         self.kind = kind
         self.process = process
         self._on_command = on_command
         self._snapshot = snapshot
         self._on_exit = on_exit
+        self._on_cannot_start = on_cannot_start
         self._write_lock = threading.Lock()
         self._closed = threading.Event()
         self._wake = threading.Event()
+        self._errors: deque[str] = deque(maxlen=STDERR_LINES)
+        self._stderr_reader = threading.Thread(target=self._log_errors, name=f"window-{kind}-stderr", daemon=True)
+        self._stderr_reader.start()
         threading.Thread(target=self._read, name=f"window-{kind}", daemon=True).start()
-        threading.Thread(target=self._log_errors, name=f"window-{kind}-stderr", daemon=True).start()
         if snapshot is not None:
             threading.Thread(target=self._feed, name=f"window-{kind}-feed", daemon=True).start()
 
@@ -91,22 +106,31 @@ class OpenWindow:
                     self._on_command(message["command"], message)
                 except Exception:
                     log.exception("The %s window's command %s failed", self.kind, message.get("command"))
-        self.process.wait()
+        code = self.process.wait()
         self._closed.set()
         self._wake.set()
-        log.info("The %s window closed", self.kind)
         self._on_exit(self)
+        if code == EXIT_NO_TK:
+            self._stderr_reader.join(5)  # its last words say what to install
+            reason = " ".join(self._errors).strip()
+            log.error("The %s window cannot start: %s", self.kind, reason or "tkinter or the display is missing")
+            if self._on_cannot_start is not None:
+                self._on_cannot_start(self.kind, reason)
+            return
+        log.info("The %s window closed", self.kind)
 
     def _log_errors(self) -> None:
         assert self.process.stderr is not None
         for line in self.process.stderr:
             if line.strip():
+                self._errors.append(line.strip())
                 log.warning("%s window: %s", self.kind, line.rstrip())
 
     def _feed(self) -> None:
         assert self._snapshot is not None
         last: str | None = None
         while not self._closed.is_set():
+            started = time.monotonic()
             text: str | None
             try:
                 text = json.dumps({"type": "snapshot", **self._snapshot()}, default=str, sort_keys=True)
@@ -126,14 +150,18 @@ class OpenWindow:
                 last = text
             self._wake.wait(SNAPSHOT_SECONDS)
             self._wake.clear()
+            rest = SNAPSHOT_GAP_SECONDS - (time.monotonic() - started)
+            if rest > 0:
+                self._closed.wait(rest)  # a burst of events gets one snapshot, not one each
 
 
 class WindowHost:
     """Opens at most one window of each kind; opening one that is open brings it to the front."""
 
-    def __init__(self, config_path: Path, on_command: CommandHandler) -> None:
+    def __init__(self, config_path: Path, on_command: CommandHandler, on_cannot_start: CannotStart | None = None) -> None:
         self.config_path = config_path
         self._on_command = on_command
+        self._on_cannot_start = on_cannot_start
         self._windows: dict[str, OpenWindow] = {}
         self._lock = threading.Lock()
         self._snapshots: dict[str, Snapshot] = {}
@@ -151,25 +179,17 @@ class WindowHost:
                 log.info("Brought the %s window to the front", kind)
                 return window
             process = subprocess.Popen(window_command(kind, self.config_path), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                       stderr=subprocess.PIPE, text=True, encoding="utf-8", bufsize=1)
+                                       stderr=subprocess.PIPE, text=True, encoding="utf-8", errors="replace", bufsize=1,
+                                       env={**os.environ, "PYTHONIOENCODING": "utf-8"})
             log.info("Opened the %s window (process %d)", kind, process.pid)
-            window = OpenWindow(kind, process, self._on_command, self._snapshots.get(kind), self._forget)
+            window = OpenWindow(kind, process, self._on_command, self._snapshots.get(kind), self._forget, self._on_cannot_start)
             self._windows[kind] = window
             return window
-
-    def is_open(self, kind: str) -> bool:
-        window = self._windows.get(kind)
-        return window is not None and window.alive()
 
     def refresh(self, kind: str) -> None:
         window = self._windows.get(kind)
         if window is not None:
             window.refresh()
-
-    def close(self, kind: str) -> None:
-        window = self._windows.get(kind)
-        if window is not None:
-            window.close()
 
     def close_all(self) -> None:
         for window in list(self._windows.values()):
