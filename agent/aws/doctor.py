@@ -16,7 +16,7 @@ from typing import Any
 
 from botocore import UNSIGNED
 from botocore.config import Config as BotoConfig
-from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError, NoRegionError, ProfileNotFound
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 
 from agent.aws.profiles import CREDENTIAL_SOURCES
 from agent.aws.resources import bucket_from_queue_policy, mask_account_ids, queue_name
@@ -151,14 +151,14 @@ def _credentials(probe: _Probe) -> Check:
     config = probe.config
     try:
         session = aws.make_session(config)
-    except ProfileNotFound:
+    except CredentialsError:
         return Check(CREDENTIALS_CHECK, False, f"There is no AWS profile called {config.aws_profile!r} on this computer.",
                      "Choose a profile that exists (s3-sqs-agent setup lists them), or add it, then run the checks again.")
     probe.region = config.aws_region or session.region_name or aws.LOCAL_REGION
     try:
         s3, sqs = aws.make_clients(config, session)
         sts = aws.make_client(session, "sts", config.endpoint_url)
-    except NoRegionError:
+    except CredentialsError:  # no region, and AWS itself needs one
         return Check(CREDENTIALS_CHECK, False, "No AWS region is set, and the queue URL does not name one.",
                      "Add aws_region to the config (the queue's region, such as us-east-2), or set the profile's region.")
     probe.clients = (probe.watch(s3), probe.watch(sqs), probe.watch(sts))

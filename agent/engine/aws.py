@@ -7,10 +7,11 @@ from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config as BotoConfig
-from botocore.exceptions import NoRegionError
+from botocore.exceptions import ProfileNotFound
 
 from agent.config import Config
 from agent.engine.sqs import LONG_POLL_SECONDS
+from agent.errors import CredentialsError
 
 LOCAL_REGION = "us-east-1"
 """Signs requests to a server other than AWS when no region is set: moto, MinIO or ElasticMQ accept any region."""
@@ -21,8 +22,14 @@ CLIENT_SETTINGS = BotoConfig(connect_timeout=5, tcp_keepalive=True, retries={"mo
 
 
 def make_session(config: Config) -> boto3.session.Session:
-    """The config's profile (or the default AWS chain) and region. Credentials are never read from the config file."""
-    return boto3.session.Session(profile_name=config.aws_profile, region_name=config.aws_region or None)
+    """The config's profile (or the default AWS chain) and region. Credentials are never read from the config file.
+
+    Raises CredentialsError when the config names a profile this computer does not have."""
+    try:
+        return boto3.session.Session(profile_name=config.aws_profile, region_name=config.aws_region or None)
+    except ProfileNotFound:
+        raise CredentialsError(f"There is no AWS profile called {config.aws_profile!r} in ~/.aws/config or "
+                               "~/.aws/credentials. Choose another in Settings or run `s3-sqs-agent setup`.") from None
 
 
 def make_clients(config: Config, session: boto3.session.Session | None = None) -> tuple[Any, Any]:
@@ -46,13 +53,16 @@ def make_clients(config: Config, session: boto3.session.Session | None = None) -
 
 
 def make_client(session: boto3.session.Session, service: str, endpoint_url: str | None, client_config: BotoConfig = CLIENT_SETTINGS) -> Any:
-    """One service's client. `endpoint_url` None lets botocore find the endpoint as every AWS tool does."""
+    """One service's client. `endpoint_url` None lets botocore find the endpoint as every AWS tool does.
+
+    Raises CredentialsError when no region is set and the endpoint is AWS itself, which needs one."""
     create: Any = session.client  # the stubs type it per service name; both services here return Any anyway
     if session.region_name:
         return create(service, endpoint_url=endpoint_url, config=client_config)
     client = create(service, region_name=LOCAL_REGION, endpoint_url=endpoint_url, config=client_config)
     if _is_aws(client.meta.endpoint_url):
-        raise NoRegionError()  # AWS itself needs the queue's own region
+        raise CredentialsError("No AWS region is set. Add aws_region to the config (the queue's region, such as "
+                               "us-east-2), or set the region of the AWS profile.")
     return client
 
 

@@ -9,6 +9,9 @@ import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import BotoCoreError
 
 from agent.config import Config
 from agent.engine import aws, catchup
@@ -96,7 +99,7 @@ class Engine:
 
         `paused`: start paused (the tray passes `paused_by_user`); a timed pause then still ends by itself."""
         self._prepare_folder()
-        s3, sqs = aws.make_clients(self.config)
+        s3, sqs = self._clients()
         queue = Queue(sqs, self.config.sqs_queue_url)
         info, info_known = self._queue_info(queue)
         if info_known:
@@ -121,6 +124,18 @@ class Engine:
         threading.Thread(target=self._clean_temp_files, name="temp-cleanup", daemon=True).start()
         log.info("Watching %s; downloading to %s (%d at a time)", self.config.sqs_queue_url, self.config.download_folder, self.config.concurrency)
         self._refresh_state()
+
+    def _clients(self) -> tuple[Any, Any]:
+        """The (s3, sqs) clients for the config; an AgentError that says what to do when its AWS settings cannot be
+        used (a missing profile, no region, a malformed profile)."""
+        try:
+            return aws.make_clients(self.config)
+        except BotoCoreError as exc:
+            failure = classify(exc)
+            if failure.error is not None:
+                raise failure.error from None
+            raise AgentError(f"The AWS settings cannot be used ({exc}). Check aws_profile, aws_region and the endpoint "
+                             "URLs in the config, or run `s3-sqs-agent setup`.") from None
 
     def _prepare_folder(self) -> None:
         folder = self.config.download_folder
@@ -169,7 +184,7 @@ class Engine:
         if not bucket:
             raise AgentError("Catch-up needs to know the bucket: add s3_bucket_name to the config.")
         self._prepare_folder()
-        s3, _ = aws.make_clients(self.config)
+        s3, _ = self._clients()
         consumer = self._consumer
         own_downloader: Downloader | None = None
         if consumer is not None and not consumer.stopping.is_set():
@@ -337,7 +352,7 @@ class Engine:
     def retry_failed(self, ids: Collection[int] | None = None) -> int:
         """Send the messages the ledger holds as failed (all, or those with these ledger ids) back to their queue.
         Returns how many."""
-        _, sqs = aws.make_clients(self.config)
+        _, sqs = self._clients()
         count = 0
         for failure in self.ledger.pending_failures():
             if ids is not None and failure.id not in ids:

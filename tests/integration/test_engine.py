@@ -12,6 +12,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from boto3.s3.transfer import TransferConfig
 
 from tests.aws import Setup, make_setup, s3_event_body
@@ -240,6 +241,16 @@ def test_missing_queue_is_reported(aws: Setup, tmp_path: Path) -> None:
     result = drain(write_config(tmp_path / "c.yaml", config))
     assert result.returncode == 1
     assert "queue does not exist" in result.stderr.lower()
+
+
+@pytest.mark.parametrize("mode", [[], ["--drain"]], ids=["watching", "drain"])
+def test_a_missing_aws_profile_is_reported_without_a_traceback(aws: Setup, tmp_path: Path, mode: list[str]) -> None:
+    config = write_config(tmp_path / "c.yaml", aws.config(str(tmp_path / "out"), aws_profile="deleted-profile"))
+    result = run_agent("run", "--headless", "--config", str(config), *mode)
+    assert result.returncode == 1, result.stderr
+    assert "There is no AWS profile called 'deleted-profile'" in result.stderr
+    assert "s3-sqs-agent setup" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_visibility_heartbeat_keeps_a_slow_download_from_being_delivered_twice(moto_endpoint: str, tmp_path: Path) -> None:
