@@ -98,7 +98,7 @@ class Consumer:
         # latency would cap throughput.
         self._max_waiting = config.concurrency + BATCH
         self._max_tracked = self._max_waiting * 4  # a bound, should deletes stall
-        self._rows: dict[str, int] = {}  # message id -> the ledger batch holding its files' rows, until it is deleted
+        self._rows: dict[str, range] = {}  # message id -> the ledger batches holding its files' rows, until it is deleted
         self._deleter = DeleteBatcher(queue_, self._untrack, deletable=self._durable)
         self._threads: list[threading.Thread] = []
         self._workers: list[threading.Thread] = []
@@ -288,11 +288,11 @@ class Consumer:
 
     def _process(self, message: Message) -> None:
         attempt = policy.attempt_number(message.receive_count, self.hold.unspent(message.message_id))
-        self.ledger.batch_of_this_thread()  # forget an earlier message's
+        self.ledger.batches_of_this_thread()  # forget an earlier message's
         decision, event, aside, whole = self._handle(message, attempt)
         if decision is policy.DONE and aside:
             decision, event = self._set_aside(message, aside, whole, attempt)
-        rows = self.ledger.batch_of_this_thread()
+        rows = self.ledger.batches_of_this_thread()
         if rows:
             with self._lock:
                 self._rows[message.message_id] = rows
@@ -456,7 +456,7 @@ class Consumer:
         """The messages of a delete batch whose files the ledger has committed (committing them now, one transaction for
         the batch); a message whose rows could not be committed is not deleted: it comes back and is handled again."""
         with self._lock:
-            rows = [(message, self._rows.pop(message.message_id, 0)) for message in batch]
+            rows = [(message, self._rows.pop(message.message_id, range(0))) for message in batch]
         deletable = []
         for message, ledger_batch in rows:
             try:

@@ -131,7 +131,7 @@ class BatchLost(Exception):
 
 BATCH_SECONDS = 0.05
 """A download's rows are written into the open batch: one transaction, committed before the messages of those files are
-deleted (Consumer's deleter calls commit()), and by itself at most this long after the batch began."""
+deleted (Consumer's deleter calls make_durable()), and by itself at most this long after the batch began."""
 
 
 class Ledger:
@@ -139,8 +139,8 @@ class Ledger:
 
     The rows of downloads (record_file, moved, mark_complete) join one open transaction, the batch, so that a delete
     batch of files costs one commit instead of two per file. A message must not be deleted before the batch that holds
-    its rows is committed: `batch_of_this_thread()` names it, `durable()` says whether it was committed. Every other
-    write commits at once, and the batch with it.
+    its rows is committed: `batches_of_this_thread()` names them, `make_durable()` commits them or raises BatchLost. Every
+    other write commits at once, and the batch with it, or raises.
     """
 
     def __init__(self, path: Path) -> None:
@@ -207,10 +207,20 @@ class Ledger:
             return self._db.execute(sql, args).fetchall()
 
     def _write(self, sql: str, args: tuple[Any, ...] = ()) -> None:
-        """A write that commits at once, with the open batch if there is one."""
+        """A write that commits at once, with the open batch if there is one. Raises sqlite3.Error or LedgerError
+        when it is not recorded (its caller must then keep the message)."""
         with self._lock:
-            self._db.execute(sql, args)
-            self._commit_locked()
+            in_batch = self._db.in_transaction
+            try:
+                self._db.execute(sql, args)
+            except sqlite3.Error:
+                if in_batch and not self._db.in_transaction:  # SQLite rolled the open batch back with it
+                    self._lost.add(self._batch)
+                raise
+            failure = self._commit_locked()
+            if failure is not None:
+                raise LedgerError(f"The ledger {self.path} could not record a change ({failure}). Free some space on "
+                                  "its disk or check the file; the message stays on the queue meanwhile.") from failure
 
     def _batched(self, sql: str, args: tuple[Any, ...]) -> None:
         """A write of a download's rows, into the open batch (begun here if none is open)."""
@@ -226,34 +236,39 @@ class Ledger:
                 if not self._db.in_transaction:  # SQLite rolled the whole batch back (a full disk, say)
                     self._lost.add(self._batch)
                 raise
-            self._this_thread.batch = self._batch
+            if not getattr(self._this_thread, "first", 0):
+                self._this_thread.first = self._batch
+            self._this_thread.last = self._batch
 
-    def batch_of_this_thread(self) -> int:
-        """The batch holding the rows this thread wrote last (0: none since the last call), and forget it."""
-        batch = getattr(self._this_thread, "batch", 0)
-        self._this_thread.batch = 0
-        return int(batch)
+    def batches_of_this_thread(self) -> range:
+        """The batches holding the rows this thread wrote since the last call (empty: none), and forget them."""
+        first, last = getattr(self._this_thread, "first", 0), getattr(self._this_thread, "last", 0)
+        self._this_thread.first = self._this_thread.last = 0
+        return range(first, last + 1) if first else range(0)
 
-    def make_durable(self, batch: int) -> None:
-        """Return once `batch` is committed (0, no rows, always is), committing it now if it is still open. Raises
-        BatchLost when it could not be committed: its rows are lost, so its messages must not be deleted."""
+    def make_durable(self, batches: range) -> None:
+        """Return once every batch in `batches` is committed (an empty range, no rows, always is), committing the open
+        one now if it is among them. Raises BatchLost when one could not be committed: its rows are lost, so its
+        messages must not be deleted."""
         with self._lock:
-            if batch > self._committed and batch not in self._lost:
-                if self._db.in_transaction and batch == self._batch:
-                    self._commit_locked()
-                elif batch > self._committed:  # neither open nor committed: it was rolled back
+            if self._db.in_transaction and self._batch in batches:
+                self._commit_locked()
+            for batch in batches:
+                if batch > self._committed:  # neither open nor committed: it was rolled back
                     self._lost.add(batch)
-            if batch in self._lost:
-                raise BatchLost(f"the ledger {self.path} could not commit batch {batch}")
+            lost = next((batch for batch in batches if batch in self._lost), None)
+            if lost is not None:
+                raise BatchLost(f"the ledger {self.path} could not commit batch {lost}")
 
     def commit(self) -> None:
         """Commit the open batch now."""
         with self._lock:
             self._commit_locked()
 
-    def _commit_locked(self) -> None:
+    def _commit_locked(self) -> sqlite3.Error | None:
+        """Commit the open batch; the error when it could not be (the batch is then rolled back and lost)."""
         if not self._db.in_transaction:
-            return
+            return None
         try:
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:
@@ -264,8 +279,9 @@ class Ledger:
                     self._db.execute("ROLLBACK")
                 except sqlite3.Error as again:
                     log.error("Could not roll the ledger back either (%s)", again)
-            return
+            return exc
         self._committed = self._batch
+        return None
 
     def _start_committer(self) -> None:
         if self._committer is None:
