@@ -202,6 +202,35 @@ def test_settings_validates_as_you_type_saves_keeping_every_comment_and_offers_t
     wait_until(lambda: app.window_closed("settings"), 15, "Escape to close Settings")
 
 
+def test_settings_says_what_is_wrong_in_the_file_when_no_field_can_show_it(app: TrayApp, aws: Setup, tray_config: Path,
+                                                                           private_home: Path) -> None:
+    good = COMMENTED_CONFIG.format(queue=aws.queue_url, folder=private_home / "downloads", bucket=aws.bucket, endpoint=aws.endpoint)
+    tray_config.write_text(good + "concurency: 8\naws_secret_access_key: hunter2\n", encoding="utf-8")
+    app.start()
+    app.choose("Settings…")
+    probe = app.wait_window("settings", lambda p: p["problem_banner"], what="the file's problems at the top of Settings")
+    assert "concurency: unknown key; did you mean 'concurrency'?" in probe["problem_banner"], probe["problem_banner"]
+    assert "aws_secret_access_key: credentials are never read from the config file" in probe["problem_banner"]
+    assert "Open config file" in probe["problem_banner"] and not probe["save_enabled"]
+    assert probe["summary"] == "Fix 2 problems to save (see the top of this window).", probe["summary"]
+    app.window_screenshot("settings", "settings-file-problems.png")
+
+    tray_config.write_text(good + "include: ['*.wav'\n", encoding="utf-8")  # broken YAML: the fields cannot show the file
+    app.wait_window("settings", lambda p: "changed outside this window" in p["banner"], what="the offer to reload")
+    app.keys("ctrl+r")
+    probe = app.wait_window("settings", lambda p: "not valid YAML" in p["problem_banner"], what="the YAML error")
+    assert "(line 16:" in probe["problem_banner"] and "show the defaults" in probe["problem_banner"], probe["problem_banner"]
+
+    tray_config.write_text(good, encoding="utf-8")
+    app.wait_window("settings", lambda p: "changed outside this window" in p["banner"], what="the offer to reload again")
+    app.keys("ctrl+r")
+    probe = app.wait_window("settings", lambda p: not p["problem_banner"] and p["values"]["concurrency"] == 4,
+                            what="the banner to go once the file is fixed")
+    assert not probe["errors"] and not probe["general_errors"] and not probe["summary"].startswith("Fix")
+    app.keys("Escape")
+    wait_until(lambda: app.window_closed("settings"), 15, "Escape to close Settings")
+
+
 def test_settings_turns_the_restore_of_archived_files_on_with_a_tier(app: TrayApp, aws: Setup, tray_config: Path,
                                                                       private_home: Path) -> None:
     original = COMMENTED_CONFIG.format(queue=aws.queue_url, folder=private_home / "downloads", bucket=aws.bucket, endpoint=aws.endpoint)

@@ -86,6 +86,8 @@ class SettingsWindow:
         self.seen_digest = ""
         self.problems: list[ConfigProblem] = []
         self.general_problems: list[str] = []
+        self.yaml_error: str | None = None
+        """The file is not valid YAML (where and why): the fields then show the defaults, and the window says so."""
         self._validate_job: str | None = None
         self._loading = False
         px = look.px
@@ -117,6 +119,9 @@ class SettingsWindow:
         self.banner_text.pack(side="left", fill="x", expand=True)
         self.banner_button = button(self.banner, "Reload", self.reload, style="Small.TButton")
         self.banner_button.pack(side="right")
+        self.problem_banner = ttk.Frame(main, style="Bad.Banner.TFrame", padding=(px(16), px(10)))
+        self.problem_text = ttk.Label(self.problem_banner, style="Bad.Banner.TLabel", wraplength=px(620), justify="left")
+        self.problem_text.pack(side="left", fill="x", expand=True)
         self.content = widgets.ScrollFrame(main, style="TFrame")
         self.content.pack(fill="both", expand=True)
         footer = ttk.Frame(main, padding=(px(24), px(12)))  # made after the pages: Tab reaches the fields first
@@ -125,7 +130,7 @@ class SettingsWindow:
         self.summary = ttk.Label(footer, style="Muted.TLabel", wraplength=px(420), justify="left")
         self.summary.pack(side="left", fill="x", expand=True)
         self.close_button = button(footer, "Close", self.close)
-        self.save_button = button(footer, "Save", self._save_pressed, style="Accent.TButton")
+        self.save_button = button(footer, "Save", self.save, style="Accent.TButton")
         self.save_button.pack(side="right")
         self.close_button.pack(side="right", padx=(0, px(8)))
         self.pages: dict[str, ttk.Frame] = {}
@@ -297,18 +302,24 @@ class SettingsWindow:
 
     def load(self) -> None:
         """Show what the file holds now (defaults for keys it leaves out)."""
+        read = True
         try:
             text: str | None = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
             text = None
         except OSError as exc:
-            self._show_banner(f"Cannot read {self.path}: {exc.strerror or exc}.", reload=False)
-            text = None
+            self._show_banner(f"Cannot read {self.path}: {exc.strerror or exc}. The fields show the defaults; "
+                              "check the file's permissions, then reopen this window.", reload=False)
+            text, read = None, False
         self.disk_text, self.seen_digest = text, _digest(text)
+        self.yaml_error = None
         try:
             loaded = yaml.safe_load(text or config_module.TEMPLATE)
-        except yaml.YAMLError:
+        except yaml.YAMLError as exc:
             loaded = None
+            mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)  # where the broken part starts
+            reason = str(getattr(exc, "problem", None) or exc).replace("<stream end>", "the end of the file")
+            self.yaml_error = f"line {mark.line + 1}: {reason}" if mark is not None else str(reason)
         self.raw = loaded if isinstance(loaded, dict) else {}
         defaults = {f.name: f.default for f in dataclasses.fields(Config) if f.default is not dataclasses.MISSING}
         self._loading = True
@@ -342,7 +353,8 @@ class SettingsWindow:
             self._loading = False
         self._enable_notification_kinds()
         self._show_sign_in_state()
-        self.banner.pack_forget()
+        if read:  # a "Cannot read" banner stays: the fields show defaults, not the file
+            self.banner.pack_forget()
         self._validate()
 
     def reload(self) -> None:
@@ -497,6 +509,25 @@ class SettingsWindow:
             field.show_error("\n".join(shown.get(id(field), [])) or None)
         self.general_problems = general
         self.plugins_message.configure(text="\n".join(p for p in general if p.startswith("plugins")))
+        self._show_file_problems([p for p in general if not p.startswith("plugins")])
+
+    def _show_file_problems(self, problems: list[str]) -> None:
+        """Problems no field here can show or fix (a typo in a key, credentials, a bad section, broken YAML): in a
+        banner at the top, saying to fix them in the file; Save waits for them like any other problem."""
+        fix = ("Fix this in the file (Open config file in the tray menu); this window then offers to reload it."
+               if len(problems) <= 1 else "Fix these in the file (Open config file in the tray menu); this window then "
+               "offers to reload it.")
+        if self.yaml_error is not None:
+            text = (f"The config file is not valid YAML ({self.yaml_error}), so the fields below show the defaults, not "
+                    f"what the file holds. {fix}")
+        elif problems:
+            text = "\n".join(["The config file has problems that no field here can show:", *(f"•  {p}" for p in problems), fix])
+        else:
+            self.problem_banner.pack_forget()
+            self.problem_text.configure(text="")
+            return
+        self.problem_text.configure(text=text)
+        self.problem_banner.pack(side="top", fill="x", before=self.content)
 
     def _section_of(self, field: forms.Field) -> str:
         for section, page in self.pages.items():
@@ -508,7 +539,7 @@ class SettingsWindow:
         count = len(changes) + int(self.fields[START_AT_LOGIN].dirty)
         if self.problems:
             where = sorted({self._section_of(f) for p in self.problems if (f := self._field_for(p)) is not None})
-            extra = f" ({', '.join(where)})" if where else ""
+            extra = f" ({', '.join(where)})" if where else (" (see the top of this window)" if self.problem_text.cget("text") else "")
             self.summary.configure(text=f"Fix {len(self.problems)} problem{'s' if len(self.problems) > 1 else ''} to save{extra}.",
                                    style="Error.TLabel")
             self.save_button.state(["disabled"])
@@ -529,9 +560,6 @@ class SettingsWindow:
             return None  # a new line in a pattern box; a focused button presses itself
         self.save()
         return "break"
-
-    def _save_pressed(self) -> None:
-        self.save()
 
     def save(self) -> bool:
         if self._validate_job is not None:
@@ -586,5 +614,6 @@ class SettingsWindow:
             "summary": self.summary.cget("text"),
             "save_enabled": self.save_button.instate(["!disabled"]),
             "banner": self.banner_text.cget("text") if self.banner.winfo_manager() else "",
+            "problem_banner": self.problem_text.cget("text") if self.problem_banner.winfo_manager() else "",
             "saved": saved,
         })
