@@ -77,6 +77,12 @@ class DiskFullError(NeedsUserError):
     title = "Disk full"
 
 
+class LedgerWriteError(NeedsUserError):
+    """The ledger cannot record a change (a failing disk, a locked or damaged file): messages wait on the queue."""
+
+    title = "S3 SQS Agent cannot write its ledger"
+
+
 class FolderNotWritableError(NeedsUserError):
     title = "Download folder not writable"
 

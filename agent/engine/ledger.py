@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agent.errors import LedgerError
+from agent.errors import DiskFullError, LedgerError, LedgerWriteError, NeedsUserError
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +125,16 @@ class FailureRecord:
     failed_at: float
 
 
+def write_failure(exc: sqlite3.Error, path: Path | None = None) -> NeedsUserError:
+    """What a failed ledger write means for the user, and what to do (`path`: the ledger, when known)."""
+    ledger = f"the agent's ledger {path}" if path else "the agent's ledger"
+    if "full" in str(exc).lower():  # SQLITE_FULL: "database or disk is full"
+        return DiskFullError(f"The disk holding {ledger} is full ({exc}). Free some space; downloads resume by "
+                             "themselves and nothing is lost.")
+    return LedgerWriteError(f"Cannot write to {ledger} ({exc}). Check that its disk is healthy and that no other "
+                            "program has the file open; downloads resume by themselves once it can be written.")
+
+
 class BatchLost(Exception):
     """A batch of download rows could not be committed (a full or failing disk): its messages must stay on the queue."""
 
@@ -207,23 +217,22 @@ class Ledger:
             return self._db.execute(sql, args).fetchall()
 
     def _write(self, sql: str, args: tuple[Any, ...] = ()) -> None:
-        """A write that commits at once, with the open batch if there is one. Raises sqlite3.Error or LedgerError
+        """A write that commits at once, with the open batch if there is one. Raises DiskFullError or LedgerWriteError
         when it is not recorded (its caller must then keep the message)."""
         with self._lock:
             in_batch = self._db.in_transaction
             try:
                 self._db.execute(sql, args)
-            except sqlite3.Error:
+            except sqlite3.Error as exc:
                 if in_batch and not self._db.in_transaction:  # SQLite rolled the open batch back with it
                     self._lost.add(self._batch)
-                raise
+                raise write_failure(exc, self.path) from exc
             failure = self._commit_locked()
             if failure is not None:
-                raise LedgerError(f"The ledger {self.path} could not record a change ({failure}). Free some space on "
-                                  "its disk or check the file; the message stays on the queue meanwhile.") from failure
+                raise write_failure(failure, self.path) from failure
 
     def _batched(self, sql: str, args: tuple[Any, ...]) -> None:
-        """A write of a download's rows, into the open batch (begun here if none is open)."""
+        """A write of a download's rows, into the open batch (begun here if none is open). Raises as _write does."""
         with self._lock:
             if not self._db.in_transaction:
                 self._db.execute("BEGIN")
@@ -232,10 +241,10 @@ class Ledger:
                 self._wake.notify_all()
             try:
                 self._db.execute(sql, args)
-            except sqlite3.Error:
+            except sqlite3.Error as exc:
                 if not self._db.in_transaction:  # SQLite rolled the whole batch back (a full disk, say)
                     self._lost.add(self._batch)
-                raise
+                raise write_failure(exc, self.path) from exc
             if not getattr(self._this_thread, "first", 0):
                 self._this_thread.first = self._batch
             self._this_thread.last = self._batch

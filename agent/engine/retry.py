@@ -6,6 +6,7 @@ import enum
 import errno
 import math
 import random
+import sqlite3
 from dataclasses import dataclass
 
 from botocore.exceptions import (
@@ -30,6 +31,7 @@ from botocore.exceptions import (
 from agent import errors
 from agent.api import MalformedMessage, PermanentFailure
 from agent.engine import permissions
+from agent.engine.ledger import write_failure
 from agent.engine.paths import UnsafePathError
 
 
@@ -133,6 +135,8 @@ def classify(exc: BaseException) -> Failure:
         return Failure(Kind.RETRY, str(exc))
     if isinstance(exc, OSError):
         return _disk_failure(exc)
+    if isinstance(exc, sqlite3.Error):  # the ledger, on this computer: no other object would fare better
+        return _wait(write_failure(exc))
     return Failure(Kind.RETRY, f"{type(exc).__name__}: {exc}")
 
 

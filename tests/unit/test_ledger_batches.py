@@ -15,7 +15,7 @@ import pytest
 
 from agent.engine import ledger as ledger_module
 from agent.engine.ledger import BATCH_SECONDS, BatchLost, FileRecord, Ledger
-from agent.errors import LedgerError
+from agent.errors import DiskFullError
 from tests.helpers import IS_ROOT, wait_until
 
 
@@ -117,7 +117,7 @@ def test_a_batch_that_cannot_be_committed_is_lost_and_says_so(small_disk: Path) 
     try:
         ledger.commit()
         written = range(0)
-        with pytest.raises(sqlite3.OperationalError, match="full"):  # a batch larger than the disk
+        with pytest.raises(DiskFullError, match=r"ledger\.sqlite3 is full"):  # a batch larger than the disk
             for index in range(1000):
                 ledger.record_file(record(small_disk, index, padding=1000))
                 written = ledger.batches_of_this_thread() or written
@@ -164,7 +164,7 @@ def test_a_write_that_cannot_commit_with_the_open_batch_raises(failing_ledger: t
     ledger, connection = failing_ledger
     ledger.record_file(record(tmp_path, 1))  # another message's batch is open
     connection.failing = True
-    with pytest.raises(LedgerError, match="could not record"):  # its caller keeps the message
+    with pytest.raises(DiskFullError, match=r"ledger\.sqlite3 is full"):  # its caller keeps the message
         ledger.record_failure("m-1", "queue", "{}", "given up", "bucket", "takes/0002.wav")
     connection.failing = False
     assert ledger.pending_failures() == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import random
+import sqlite3
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError, ReadTimeoutError
@@ -36,6 +37,18 @@ def test_classify(error: BaseException, kind: Kind, server_busy: bool) -> None:
     assert failure.kind is kind
     assert failure.server_busy is server_busy  # only the server's own errors can add up to a brownout
     assert (failure.error is not None) == (kind is Kind.WAIT)
+
+
+@pytest.mark.parametrize(("error", "kind", "says"), [
+    (sqlite3.OperationalError("database or disk is full"), errors.DiskFullError, "Free some space"),
+    (sqlite3.OperationalError("disk I/O error"), errors.LedgerWriteError, "Check that its disk is healthy"),
+    (sqlite3.DatabaseError("database disk image is malformed"), errors.LedgerWriteError, "ledger"),
+])
+def test_a_ledger_failure_waits_for_the_user_instead_of_spending_attempts(error: sqlite3.Error, kind: type,
+                                                                          says: str) -> None:
+    failure = classify(error)
+    assert failure.kind is Kind.WAIT and isinstance(failure.error, kind)
+    assert says in failure.reason and "server" not in failure.reason
 
 
 def test_what_the_user_must_fix_says_what_to_do() -> None:
