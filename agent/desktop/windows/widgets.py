@@ -37,13 +37,13 @@ def until(moment: float, now: float | None = None) -> str:
     return f"at {datetime.fromtimestamp(moment):%H:%M}"
 
 
-def bind_activate(widget: tk.Misc, action: Callable[[], None]) -> None:
+def bind_activate(widget: tk.Misc, action: Callable[[], object]) -> None:
     """Enter and the space bar press a focused button, as on every desktop."""
     widget.bind("<Return>", lambda event: action())
     widget.bind("<KP_Enter>", lambda event: action())
 
 
-def button(parent: tk.Misc, text: str, command: Callable[[], None], *, style: str = "TButton", **options: Any) -> ttk.Button:
+def button(parent: tk.Misc, text: str, command: Callable[[], object], *, style: str = "TButton", **options: Any) -> ttk.Button:
     widget = ttk.Button(parent, text=text, command=command, style=style, takefocus=True, **options)
     bind_activate(widget, command)
     return widget
