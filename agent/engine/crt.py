@@ -1,13 +1,12 @@
-"""Object GETs through the AWS Common Runtime (awscrt, a dependency wherever it ships wheels): signing, HTTP and parallel
-ranges in native code.
+"""Object GETs through the AWS Common Runtime (awscrt): signing, HTTP and parallel ranges in native code.
 
-botocore spends about 1.3 ms of CPU per request under the GIL, which caps a Python process at a few hundred small
-files a second. The CRT's S3 client does the same GET (with If-Match, so every byte is of the announced version)
-on its own threads and hands the bytes to a callback that writes them into the agent's own file descriptor, so the
-agent keeps its temporary file, fsync and atomic rename. Failures are translated into the botocore exceptions the
-engine already classifies. `CrtGetter.create()` returns None when the CRT cannot serve this client (`unavailable()`
-says why: not installed, a proxy, a bandwidth limit, disabled with S3_SQS_AGENT_NO_CRT=1; or no credentials): the
-caller then uses boto3.
+awscrt is a dependency wherever it ships wheels. botocore spends about 1.3 ms of CPU per request under the GIL, which
+caps a Python process at a few hundred small files a second. The CRT's S3 client does the same GET (with If-Match, so
+every byte is of the announced version) on its own threads and hands the bytes to a callback that writes them into the
+agent's own file descriptor, so the agent keeps its temporary file, fsync and atomic rename. Failures are translated
+into the botocore exceptions the engine already classifies. `CrtGetter.create()` returns (getter, description), the
+getter None when the CRT cannot serve this client (not installed, a proxy, a bandwidth limit, disabled with
+S3_SQS_AGENT_NO_CRT=1, or no credentials; the description says why): the caller then uses boto3.
 """
 
 from __future__ import annotations
@@ -36,7 +35,12 @@ _S3_ANSWERS = {  # CRT error name -> (S3 error code, HTTP status) as botocore wo
     "AWS_ERROR_S3_REQUEST_TIMEOUT": ("RequestTimeout", 400),
     "AWS_ERROR_S3_OBJECT_MODIFIED": ("PreconditionFailed", 412),
 }
-_UNREACHABLE = re.compile(r"CONNECTION_REFUSED|DNS|NO_ROUTE|NETWORK_DOWN|SOCKET_TIMEOUT|CONNECT|TLS_ERROR_NEGOTIATION|HOST_UNREACHABLE")
+_UNREACHABLE = frozenset({  # the CRT's errors for a server that cannot be reached at all (the whole queue waits: offline)
+    "AWS_IO_SOCKET_CONNECTION_REFUSED", "AWS_IO_SOCKET_TIMEOUT", "AWS_IO_SOCKET_NO_ROUTE_TO_HOST",
+    "AWS_IO_SOCKET_NETWORK_DOWN", "AWS_IO_DNS_QUERY_FAILED", "AWS_IO_DNS_INVALID_NAME", "AWS_IO_DNS_NO_ADDRESS_FOR_HOST",
+    "AWS_IO_DNS_QUERY_AGAIN", "AWS_IO_TLS_ERROR_NEGOTIATION_FAILURE",
+})
+"""Any other connection error (a connection closed mid-transfer, say) is a retry of that one object, as with boto3."""
 
 
 def unavailable(max_bandwidth: int | None, environ: Mapping[str, str] = os.environ) -> str | None:
@@ -198,7 +202,7 @@ class CrtGetter:
                 return _client_error(code, exc.message or code, status)
             if "CREDENTIALS" in exc.name:
                 return NoCredentialsError()
-            if _UNREACHABLE.search(exc.name):
+            if exc.name in _UNREACHABLE:
                 return EndpointConnectionError(endpoint_url=self._endpoint_url)
             return ConnectionClosedError(endpoint_url=f"{self._endpoint_url} ({exc.name})")
         return exc
