@@ -1,5 +1,6 @@
-"""AWS calls for the commands that change an account (connect, disconnect): one client per service, and every
-failure turned into an error a person can act on, naming the exact permission that was missing."""
+"""AWS calls for the commands that change an account (connect, disconnect), with errors a person can act on.
+
+One client per service, and every failure turned into an error that names the exact permission that was missing."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""When the credentials the agent uses run out: an IAM Identity Center (SSO) sign-in, or temporary credentials that
-state their expiry. Reads the environment and the AWS files only, never the network."""
+"""When the credentials the agent uses run out.
+
+An IAM Identity Center (SSO) sign-in, or temporary credentials that state their expiry. Reads the environment and the
+AWS files only, never the network."""
 
 from __future__ import annotations
 

@@ -1,6 +1,8 @@
-"""Archived objects (Glacier Flexible Retrieval, Deep Archive, Intelligent-Tiering's archive tiers): ask S3 to restore
-each one once, remember it in the ledger as waiting, and download it once a HEAD (or S3's ObjectRestore:Completed
-notification) says it is readable. Without `restore_archived`, say what to do instead; never retry in a loop."""
+"""Archived objects (Glacier, Deep Archive, Intelligent-Tiering's archive tiers): restore, wait, then download.
+
+Each one is restored once on request to S3 and remembered in the ledger as waiting, then downloaded once a HEAD (or
+S3's ObjectRestore:Completed notification) says it is readable. Without `restore_archived`, say what to do instead;
+never retry in a loop."""
 
 from __future__ import annotations
 
@@ -196,10 +198,17 @@ class RestoreWatcher:
 
     def _run(self) -> None:
         while not self._stop.wait(TICK_SECONDS):
-            for waiting in self._restorer.ledger.restores_due(time.time()):
-                if self._stop.is_set() or self._paused():
-                    break
-                self.check(waiting)
+            try:
+                self._check_due()
+            except Exception:  # the watcher outlives any one failure (a ledger that cannot be written, say)
+                log.exception("Could not check the archived objects waiting for their restore; trying again in %g s",
+                              TICK_SECONDS)
+
+    def _check_due(self) -> None:
+        for waiting in self._restorer.ledger.restores_due(time.time()):
+            if self._stop.is_set() or self._paused():
+                break
+            self.check(waiting)
 
     def check(self, waiting: WaitingRestore) -> None:
         """Check one waiting object now, and download it if it is readable."""

@@ -1,5 +1,7 @@
-"""Turns queue message bodies into object events: S3 notifications sent directly or through SNS, and S3's
-EventBridge events, straight or through SNS. Each record that can never be used becomes a RejectedRecord."""
+"""Turns queue message bodies into object events.
+
+S3 notifications sent directly or through SNS, and S3's EventBridge events, straight or through SNS. Each record that
+can never be used becomes a RejectedRecord."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""Brings one announced object to disk: filter, choose its path, skip duplicates and older versions, download, keep user
-edits, record."""
+"""Brings one announced object to disk.
+
+Filter, choose its path, skip duplicates and older versions, download, keep user edits, record."""
 
 from __future__ import annotations
 

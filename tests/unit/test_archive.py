@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from agent.api import ObjectEvent
-from agent.engine.archive import ArchiveState, event_from_json, event_to_json, not_restored_reason
-from agent.engine.ledger import Ledger
+from agent.engine import archive
+from agent.engine.archive import ArchiveState, RestoreWatcher, event_from_json, event_to_json, not_restored_reason
+from agent.engine.ledger import Ledger, WaitingRestore
+from tests.helpers import wait_until
 
 
 @pytest.mark.parametrize("head, where, readable, restoring", [
@@ -56,3 +59,26 @@ def test_the_waiting_list_and_settling_an_object(tmp_path: Path) -> None:
     reopened.settle("b", "k.wav")
     reopened.settle("b", "other.wav")
     assert reopened.restores() == [] and reopened.pending_failures() == []
+
+
+def test_the_restore_watcher_outlives_a_failing_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(archive, "TICK_SECONDS", 0.01)
+    calls: list[float] = []
+
+    class FailingOnce:  # the ledger's waiting list: the first look fails (a disk that cannot be read, say)
+        def restores_due(self, now: float) -> list[WaitingRestore]:
+            calls.append(now)
+            if len(calls) == 1:
+                raise sqlite3.OperationalError("disk I/O error")
+            return []
+
+    class Watched:
+        ledger = FailingOnce()
+
+    watcher = RestoreWatcher(Watched(), lambda event: None, lambda waiting, reason: None,  # type: ignore[arg-type]
+                             paused=lambda: False)
+    watcher.start()
+    try:
+        wait_until(lambda: len(calls) >= 3, 30, "the watcher to look again after the failure")
+    finally:
+        watcher.stop()
