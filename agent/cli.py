@@ -153,7 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="the queue's name (default: s3-sqs-agent-<hostname>, or s3-sqs-agent-<bucket>-shared with --mode share)")
     connect.add_argument("--profile", metavar="P", help="the AWS profile that makes the changes (default: the config's aws_profile)")
     connect.add_argument("--region", metavar="R", help="the bucket's region (default: found from the bucket)")
-    connect.add_argument("--endpoint-url", metavar="URL", help="an S3, SQS and SNS compatible endpoint instead of AWS (also written to the config)")
+    connect.add_argument("--endpoint-url", metavar="URL", type=_endpoint_url,
+                         help="an S3, SQS and SNS compatible endpoint instead of AWS (also written to the config)")
     connect.add_argument("--config", type=Path, metavar="FILE", help=f"config file to write (default: {dirs.default_config_file()})")
     connect.add_argument("--dry-run", action="store_true", help="print the plan and change nothing")
     connect.add_argument("--yes", action="store_true", help="apply the plan without asking")
@@ -193,6 +194,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "run":
             if not args.headless:
+                if args.drain:  # the tray runs until Quit: a drain that never ends
+                    parser.error("--drain needs --headless: `s3-sqs-agent run --headless --drain` handles what the queue "
+                                 "holds, then exits (the tray app runs until you quit it)")
                 return _tray(args)
             return _run_headless(args)
         if args.command == "config":
@@ -380,9 +384,13 @@ def _endpoint_url(text: str) -> str:
     from agent.config import SCALARS
 
     try:
-        return str(SCALARS["endpoint_url"](text))
+        url = SCALARS["endpoint_url"](text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+    if url is None:  # an empty value: the config's "no endpoint", which is what leaving the option out means
+        raise argparse.ArgumentTypeError("expected an http:// or https:// URL such as http://127.0.0.1:5000, got an empty "
+                                         "value; leave --endpoint-url out to use AWS")
+    return str(url)
 
 
 def _parse_since(text: str) -> datetime:

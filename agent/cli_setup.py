@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import getpass
-import os
 import re
 import sys
 import threading
@@ -106,7 +105,6 @@ def _converse(term: Terminal, config_path: Path, endpoint_url: str | None, open_
     region = account.region or current.get("aws_region") or session.region_name
     queue_url = _choose_queue(term, account, current, sqs_endpoint, region or (LOCAL_REGION if sqs_endpoint else None))
     term.say()
-    learnt = None
     try:
         learnt = resources.bucket_from_queue_policy(session, queue_url, sqs_endpoint, region)
     except AgentError:
@@ -332,20 +330,15 @@ def _choose_bucket(term: Terminal, learnt: str | None, current: str | None) -> s
 
 
 def _choose_folder(term: Terminal, current: str | None, config_path: Path) -> str:
-    from agent.config import resolve_folder
+    from agent.config import make_download_folder
 
     term.say("4. Download folder")
     for _ in range(ATTEMPTS):
         answer = term.ask("  Folder", current or DEFAULT_FOLDER)
         try:
-            folder = resolve_folder(answer, config_path)
-            created = not folder.exists()
-            folder.mkdir(parents=True, exist_ok=True)
+            folder, created = make_download_folder(answer, config_path)
         except (ValueError, OSError) as exc:
             term.say(f"  That folder cannot be used ({getattr(exc, 'strerror', None) or exc}); choose another.")
-            continue
-        if not os.access(folder, os.W_OK):
-            term.say(f"  {folder} is not writable for you; choose another.")
             continue
         term.say(f"  {'Created' if created else 'Using'} {folder}.")
         return answer

@@ -519,6 +519,17 @@ def resolve_folder(text: str, source: Path | None) -> Path:
     return Path(os.path.normpath(path))
 
 
+def make_download_folder(text: str, source: Path | None) -> tuple[Path, bool]:
+    """The folder a setup answer names, created if missing: (its path, whether it was created). Raises ValueError
+    (an unset variable, a folder that is not writable) or OSError (it cannot be made) with the reason."""
+    folder = resolve_folder(text, source)
+    created = not folder.exists()
+    folder.mkdir(parents=True, exist_ok=True)
+    if not os.access(folder, os.W_OK):
+        raise ValueError(f"{folder} is not writable for you")
+    return folder, created
+
+
 def region_from_queue_url(url: str) -> str | None:
     """`https://sqs.us-east-2.amazonaws.com/...` names its region; a local endpoint does not."""
     host = urlparse(url).hostname or ""

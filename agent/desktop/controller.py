@@ -191,6 +191,8 @@ class Controller:
             self.loaded_text = self.config_path.read_text(encoding="utf-8")
         except OSError:
             self.loaded_text = None
+        # Watched from the start, a first run too: an SSO profile chosen in Setup gets its expiry notice without a restart.
+        threading.Thread(target=self._watch_sign_in, name="sign-in-watch", daemon=True).start()
         if config_module.needs_setup(self.loaded_text):
             self._not_set_up()
             return
@@ -200,7 +202,6 @@ class Controller:
             self.config_invalid(error)
         else:
             self.apply(config)
-        threading.Thread(target=self._watch_sign_in, name="sign-in-watch", daemon=True).start()
 
     def _watch_sign_in(self) -> None:
         while True:

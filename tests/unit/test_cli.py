@@ -39,6 +39,19 @@ def test_run_help_says_what_drain_does_when_the_endpoint_never_answers() -> None
     assert bad.returncode == 2 and "expected a number of seconds, 0 or more, such as 120, got 'soon'" in bad.stderr
 
 
+@pytest.mark.parametrize("command", [["setup"], ["connect", "--bucket", "b", "--dry-run"]], ids=["setup", "connect"])
+@pytest.mark.parametrize("value", ["", "localhost:4566"], ids=["empty", "no-scheme"])
+def test_a_bad_endpoint_url_is_a_usage_error_that_says_why(command: list[str], value: str) -> None:
+    result = run_agent(*command, "--endpoint-url", value)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert "argument --endpoint-url: expected an http:// or https:// URL such as http://127.0.0.1:5000" in result.stderr
+
+
+def test_drain_without_headless_is_refused_instead_of_starting_a_tray_that_never_ends() -> None:
+    result = run_agent("run", "--drain")
+    assert result.returncode == 2 and "--drain needs --headless" in result.stderr, result.stderr
+
+
 def test_version() -> None:
     result = run_agent("--version")
     assert result.returncode == 0 and result.stdout.strip() == f"s3-sqs-agent {__version__}"

@@ -194,3 +194,14 @@ def test_restore_archived_errors_say_what_is_expected(text: str, message: str, t
     with pytest.raises(ConfigError) as caught:
         config.load(path)
     assert any(message in str(p) for p in caught.value.problems), [str(p) for p in caught.value.problems]
+
+
+def test_a_download_folder_is_made_before_setup_writes_it_and_a_bad_one_says_why(tmp_path: Path) -> None:
+    folder, created = config.make_download_folder("takes/new", tmp_path / "config.yaml")
+    assert folder == tmp_path / "takes" / "new" and folder.is_dir() and created
+    assert config.make_download_folder(str(folder), None) == (folder, False)
+    (tmp_path / "a file").write_text("in the way")
+    with pytest.raises(OSError):
+        config.make_download_folder(str(tmp_path / "a file" / "takes"), None)
+    with pytest.raises(ValueError, match="NO_SUCH_VARIABLE is not set"):
+        config.make_download_folder("$NO_SUCH_VARIABLE/takes", None)

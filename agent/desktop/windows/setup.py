@@ -626,14 +626,20 @@ class SetupWindow:
 
     def _save(self) -> None:
         changes = self._changes()
+        try:  # the folder first: a config is never written naming a folder that cannot be made
+            config_module.make_download_folder(changes["download_folder"], self.path)
+        except (ValueError, OSError) as exc:
+            self.check_summary.configure(text=f"Not saved: the download folder cannot be used "
+                                              f"({getattr(exc, 'strerror', None) or exc}). Go back and choose another.",
+                                         style="Error.TLabel")
+            return
         try:
             config = config_module.update_file(self.path, changes)
-            config.download_folder.mkdir(parents=True, exist_ok=True)
         except ConfigError as error:
             self.check_summary.configure(text=f"Not saved: {error}", style="Error.TLabel")
             return
         except OSError as exc:
-            self.check_summary.configure(text=f"Not saved: {exc.strerror or exc}. Choose another folder.", style="Error.TLabel")
+            self.check_summary.configure(text=f"Not saved: {exc.strerror or exc}.", style="Error.TLabel")
             return
         self.saved = True
         self.channel.send("setup_saved")
