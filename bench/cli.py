@@ -35,8 +35,8 @@ def workloads(options: argparse.Namespace) -> dict[str, Callable[[Context], None
     small, audio, long = (options.small, 64 * KiB), (options.audio, options.audio_mib * MiB), (options.long, options.long_mib * MiB)
     return {
         "small": lambda c: copy(c, "small", *small, server_ceilings=True),
-        "audio8": lambda c: copy(c, "audio8", *audio, tool_names=("s5cmd",)),
-        "audio64": lambda c: copy(c, "audio64", *long, tool_names=("s5cmd",)),
+        "audio8": lambda c: copy(c, "audio8", *audio, tool_names=("s5cmd", "s5cmd+fsync")),
+        "audio64": lambda c: copy(c, "audio64", *long, tool_names=("s5cmd", "s5cmd+fsync")),
         "large": lambda c: copy(c, "large", 1, options.large_mib * MiB, server_ceilings=True),
         "warm": lambda c: (warm(c, "small", *small), warm(c, "audio8", *audio)),
         "startup": first_receive,

@@ -12,7 +12,8 @@ from pathlib import Path
 from bench.common import KEY_ID, REGION, SECRET, clean_env, files_in
 from bench.wired import Wired
 
-NAMES = ("s5cmd", "rclone", "aws")
+NAMES = ("s5cmd", "s5cmd+fsync", "rclone", "aws")
+FSYNCED = "+fsync"  # the tool, then every file it wrote and its folder fsynced: what the agent does before a delete
 
 
 @dataclass
@@ -33,8 +34,10 @@ class Tools:
 
     def unavailable(self) -> dict[str, str | None]:
         """Each tool and why it cannot run (None when it can)."""
+        s5cmd = None if self.s5cmd.exists() else f"not installed in {self.folder}"
         return {
-            "s5cmd": None if self.s5cmd.exists() else f"not installed in {self.folder}",
+            "s5cmd": s5cmd,
+            "s5cmd" + FSYNCED: s5cmd,
             "rclone": None if Tools.rclone() else "not installed (apt-get install rclone)",
             "aws": None if self.aws.exists() else f"not installed in {self.folder}",
         }
@@ -42,6 +45,7 @@ class Tools:
 
 def tool_command(tool: str, tools: Tools, endpoint: str, bucket: str, source: str, dest: Path, recursive: bool) -> tuple[list[str], dict[str, str]]:
     """The command line that copies s3://bucket/source (a prefix when `recursive`) into `dest`, and its environment."""
+    tool = tool.removesuffix(FSYNCED)
     if tool == "s5cmd":
         return [str(tools.s5cmd), "--endpoint-url", endpoint, "cp", f"s3://{bucket}/{source}{'*' if recursive else ''}", f"{dest}/"], clean_env()
     if tool == "rclone":
@@ -57,14 +61,21 @@ def tool_command(tool: str, tools: Tools, endpoint: str, bucket: str, source: st
 
 
 def run_tool(tool: str, tools: Tools, wired: Wired, source: str, dest: Path, recursive: bool, expected: int) -> float:
-    """Seconds for one copy, from launch to exit."""
+    """Seconds for one copy, from launch to exit (and, for a `+fsync` tool, until its files are on disk)."""
     command, env = tool_command(tool, tools, wired.endpoint, wired.bucket, source, dest, recursive)
     start = time.perf_counter()
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
-    elapsed = time.perf_counter() - start
     if done.returncode != 0:
         raise RuntimeError(f"{tool} exited with {done.returncode}: {done.stderr[-1500:]}")
-    got = len(files_in(dest))
-    if got != expected:
-        raise RuntimeError(f"{tool} wrote {got} files, expected {expected}")
+    written = files_in(dest)
+    if tool.endswith(FSYNCED):
+        for path in [*written, dest]:
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+    elapsed = time.perf_counter() - start
+    if len(written) != expected:
+        raise RuntimeError(f"{tool} wrote {len(written)} files, expected {expected}")
     return elapsed
