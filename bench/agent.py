@@ -30,28 +30,29 @@ class Run:
 
 
 @contextlib.contextmanager
-def agent_home(config: dict[str, Any]) -> Iterator[tuple[Path, dict[str, str]]]:
-    """A config file and fresh XDG folders (so a fresh ledger and log) for one agent run."""
+def agent_home(config: dict[str, Any], root: Path = ROOT) -> Iterator[tuple[Path, dict[str, str]]]:
+    """A config file and fresh XDG folders (so a fresh ledger and log) for one run of the agent in checkout `root`."""
     home = Path(tempfile.mkdtemp(prefix="bench-agent-"))
     try:
         path = home / "config.yaml"
         path.write_text(yaml.safe_dump(config), encoding="utf-8")
         env = clean_env(XDG_DATA_HOME=str(home / "data"), XDG_STATE_HOME=str(home / "state"), XDG_CONFIG_HOME=str(home / "config"),
-                        XDG_RUNTIME_DIR=str(home / "runtime"), PYTHONPATH=str(ROOT))
+                        XDG_RUNTIME_DIR=str(home / "runtime"), PYTHONPATH=str(root))
         (home / "runtime").mkdir(mode=0o700)
         yield path, env
     finally:
         shutil.rmtree(home, ignore_errors=True)
 
 
-def drain(wired: Wired, label: str, folder: Path, expected: int, prefix: Sequence[str] = (), **extra: Any) -> Run:
-    """Announce the captured uploads, then time `run --headless --drain` from launch to exit. `prefix`: taskset, say."""
+def drain(wired: Wired, label: str, folder: Path, expected: int, prefix: Sequence[str] = (), root: Path = ROOT, **extra: Any) -> Run:
+    """Announce the captured uploads, then time `run --headless --drain` from launch to exit. `prefix`: taskset, say;
+    `root`: the checkout whose agent runs (another commit's, for an A/B)."""
     wired.announce(label)
-    with agent_home(wired.agent_config(folder, **extra)) as (config, env):
+    with agent_home(wired.agent_config(folder, **extra), root) as (config, env):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         done = subprocess.run([*prefix, *AGENT, "run", "--headless", "--config", str(config), "--drain"],
-                              env=env, cwd=ROOT, capture_output=True, text=True, timeout=900)
+                              env=env, cwd=root, capture_output=True, text=True, timeout=900)
         elapsed = time.perf_counter() - start
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:

@@ -20,7 +20,7 @@ def copy(context: Context, key: str, count: int, size: int, tool_names: Sequence
     log(f"Copy {key}: {count} objects of {_size(size)}")
     wired = Wired.create(context.server.endpoint)
     keys = [f"{key}/{i:05d}.bin" for i in range(count)]
-    _upload(context, wired, key, keys, size)
+    upload(context, wired, key, keys, size)
     rows: dict[str, Any] = {}
     cpu: list[float] = []
 
@@ -69,7 +69,7 @@ def _row(times: list[float], count: int, size: int) -> dict[str, Any]:
             "mib_per_s": summary([count * size / MiB / t for t in times])}
 
 
-def _upload(context: Context, wired: Wired, key: str, keys: list[str], size: int) -> None:
+def upload(context: Context, wired: Wired, key: str, keys: list[str], size: int) -> None:
     if size < 4 * MiB:
         wired.capture(key, keys, os.urandom(size))
         return
