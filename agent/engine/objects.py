@@ -137,7 +137,7 @@ class ObjectHandler:
                 log.info("Skipping %s: %s; the newer file stays", event.key, older)
                 return None
 
-        natural = _lstat(config.download_folder / relative)  # looked at once: adopt, then choose the name
+        natural = _lstat(self._root_folder() / relative)  # looked at once: adopt, then choose the name
         if self._adopt(event, relative, natural):
             return None
 
@@ -152,7 +152,7 @@ class ObjectHandler:
             temp, info = self._fetch(event, target.parent)
             final = target
             with self._placement_lock:
-                if os.path.lexists(target) and not (record and record.path == target and record.unchanged_on_disk()):
+                if os.path.lexists(target) and not (record and self._under_root(record.path) == target and record.unchanged_on_disk()):
                     final = self._conflict_path(target)
                     log.warning("%s changed on disk since it was downloaded; keeping it and writing the new version to %s", target, final.name)
                     self.bus.publish(Conflict(event, target, final))
@@ -195,11 +195,25 @@ class ObjectHandler:
             self._root = Path(os.path.realpath(folder))
             self._root_identity = (info.st_dev, info.st_ino)
 
+    def _root_folder(self) -> Path:
+        """The download folder with its links resolved (/var/home/… for /home/…): every path the handler builds,
+        compares and records starts from it, so a folder reached through a link names each file one way."""
+        assert self._root is not None, "_check_folder() sets it"
+        return self._root
+
+    def _under_root(self, path: Path) -> Path | None:
+        """A recorded path as the same file under the resolved folder (a record may name it through the folder's
+        link, as the config spells it); None when it is outside the download folder."""
+        for base in (self._root_folder(), self.config.download_folder):
+            if path.is_relative_to(base):
+                return self._root_folder() / path.relative_to(base)
+        return None
+
     def _adopt(self, event: ObjectEvent, relative: PurePosixPath, info: os.stat_result | None) -> bool:
         """A file already at the object's natural path (whose lstat is `info`) with exactly its content (a run killed
         between the rename and the ledger's record, or files fetched before the agent) is recorded as the download
         instead of copied again."""
-        natural = self.config.download_folder / relative
+        natural = self._root_folder() / relative
         if info is None:
             return False
         if not stat.S_ISREG(info.st_mode) or info.st_size != event.size or not event.etag:
@@ -241,10 +255,11 @@ class ObjectHandler:
                natural_info: os.stat_result | None) -> PurePosixPath:
         """The object's own path: the one it had, its natural one (whose lstat is `natural_info`), or a distinct one
         when that is taken."""
-        folder = self.config.download_folder
+        folder = self._root_folder()
         natural = folder / relative
-        if record and (record.path == natural or record.path.parent == natural.parent) and record.path.is_relative_to(folder):
-            return PurePosixPath(record.path.relative_to(folder).as_posix())
+        recorded = self._under_root(record.path) if record else None
+        if recorded is not None and (recorded == natural or recorded.parent == natural.parent):
+            return PurePosixPath(recorded.relative_to(folder).as_posix())
         identity = f"{event.bucket}/{event.key}"
         candidate = relative
         for attempt in range(100):  # a name taken by another key (even one spelled like a disambiguated name) is skipped

@@ -70,6 +70,20 @@ def test_a_newer_version_still_replaces_the_older_file(moto_endpoint: str, tmp_p
     assert files_under(tmp_path / "out") == {"song.wav": v2}
 
 
+def test_a_download_folder_reached_through_a_link_gets_new_versions_in_place(aws: Setup, tmp_path: Path) -> None:
+    """/home -> /var/home (Fedora Silverblue), a folder on a linked drive: the new version replaces the file."""
+    real = tmp_path / "var-home" / "out"
+    real.mkdir(parents=True)
+    (tmp_path / "linked").symlink_to(tmp_path / "var-home", target_is_directory=True)
+    config = write_config(tmp_path / "c.yaml", aws.config(str(tmp_path / "linked" / "out")))
+    aws.put("takes/song.wav", b"first take" * 20)
+    assert drain(config).returncode == 0
+    aws.put("takes/song.wav", b"second take" * 20)
+    result = drain(config)
+    assert result.returncode == 0, result.stderr
+    assert files_under(real) == {"takes/song.wav": b"second take" * 20}
+
+
 def test_a_new_download_folder_gets_the_files_that_the_old_one_has(aws: Setup, tmp_path: Path) -> None:
     data = b"session audio" * 50
     aws.put("sessions/take 01.wav", data)
