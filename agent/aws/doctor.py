@@ -23,6 +23,7 @@ from agent.aws.resources import bucket_from_queue_policy, mask_account_ids, queu
 from agent.config import Config, region_from_queue_url
 from agent.engine import aws, permissions
 from agent.engine.retry import DENIED, MISSING_BUCKET, MISSING_QUEUE, classify, error_code
+from agent.engine.sqs import SQS_DEFAULTS
 from agent.errors import CredentialsError
 
 CONFIG = "Config"
@@ -222,8 +223,8 @@ def _queue(probe: _Probe) -> Check:
     visible = int(attributes.get("ApproximateNumberOfMessages", 0))
     in_flight = int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0))
     parts = [f"{queue_name(config.sqs_queue_url)}: {visible} waiting, {in_flight} in flight",
-             f"messages kept {_duration(int(attributes.get('MessageRetentionPeriod', 345_600)))}",
-             f"visibility timeout {attributes.get('VisibilityTimeout', '30')} s"]
+             f"messages kept {_duration(int(attributes.get('MessageRetentionPeriod', SQS_DEFAULTS.retention_seconds)))}",
+             f"visibility timeout {attributes.get('VisibilityTimeout', SQS_DEFAULTS.visibility_timeout)} s"]
     redrive = _redrive(attributes)
     if redrive:
         parts.append(f"after {redrive[1]} receives a message moves to {redrive[0]} (the queue's redrive policy)")

@@ -26,7 +26,7 @@ from agent.engine.ledger import FileRecord, Ledger
 from agent.engine.objects import ObjectHandler, human_size
 from agent.engine.pause import Pause
 from agent.engine.retry import Kind, classify, unanswered
-from agent.engine.sqs import Queue, QueueInfo
+from agent.engine.sqs import SQS_DEFAULTS, Queue, QueueInfo
 from agent.errors import AgentError, FolderNotWritableError
 
 log = logging.getLogger(__name__)
@@ -155,9 +155,11 @@ class Engine:
             failure = classify(exc)
             waits = unanswered(exc) or (not self.drain and failure.kind is Kind.WAIT and failure.error is not None)
             if not waits:
-                raise (failure.error or AgentError(failure.reason)) from None
+                raise (failure.error or AgentError(f"Cannot read the queue's settings: {failure.reason}. Check "
+                                                   "sqs_queue_url and sqs_endpoint_url in the config, then start again."
+                                                   )) from None
             log.warning("Cannot read the queue's settings yet (%s); using defaults until it answers", failure.reason)
-            return QueueInfo(visibility_timeout=30, retention_seconds=345_600, has_redrive_policy=False), False
+            return SQS_DEFAULTS, False
 
     def _suggest_catch_up(self, info: QueueInfo) -> None:
         """Offer a catch-up when the agent was away longer than the queue keeps messages. Never starts one."""

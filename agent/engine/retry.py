@@ -73,6 +73,8 @@ DENIED = {"AccessDenied", "403", "Forbidden", "AccessDeniedException", "AllAcces
 MISSING_BUCKET = {"NoSuchBucket"}
 MISSING_QUEUE = {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist", "NonExistentQueue"}
 PRECONDITION = {"PreconditionFailed", "412"}
+SQS_OPERATIONS = {"ReceiveMessage", "DeleteMessage", "DeleteMessageBatch", "ChangeMessageVisibility",
+                  "ChangeMessageVisibilityBatch", "GetQueueAttributes", "SendMessage", "SendMessageBatch", "GetQueueUrl"}
 ARCHIVED = {"InvalidObjectState"}
 
 
@@ -89,6 +91,10 @@ def classify(exc: BaseException) -> Failure:
     if isinstance(exc, ClientError):
         code = error_code(exc)
         message = exc.response.get("Error", {}).get("Message") or code
+        if code in NOT_READY and exc.operation_name in SQS_OPERATIONS:  # the queue's URL leads nowhere, not an object
+            return _wait(errors.NotFoundError(
+                f"The queue URL answered 404 ({exc.operation_name}): check sqs_queue_url and sqs_endpoint_url in the "
+                "config (copy the URL from the SQS console: Queues, then the queue's Details)."))
         if code in NOT_READY:
             return Failure(Kind.RETRY, "the object is not readable yet (not found)")
         if code in PRECONDITION:

@@ -29,9 +29,15 @@ class Message:
 
 @dataclass(frozen=True)
 class QueueInfo:
+    """The queue's settings that the engine goes by."""
+
     visibility_timeout: int
     retention_seconds: int
     has_redrive_policy: bool
+
+
+SQS_DEFAULTS = QueueInfo(visibility_timeout=30, retention_seconds=345_600, has_redrive_policy=False)
+"""A new queue's settings as SQS makes them (30 s, 4 days, no redrive policy): assumed until the queue answers."""
 
 
 class Queue:
@@ -45,8 +51,8 @@ class Queue:
         attrs = self.client.get_queue_attributes(
             QueueUrl=self.url, AttributeNames=["VisibilityTimeout", "MessageRetentionPeriod", "RedrivePolicy"])["Attributes"]
         return QueueInfo(
-            visibility_timeout=int(attrs.get("VisibilityTimeout", 30)),
-            retention_seconds=int(attrs.get("MessageRetentionPeriod", 345_600)),
+            visibility_timeout=int(attrs.get("VisibilityTimeout", SQS_DEFAULTS.visibility_timeout)),
+            retention_seconds=int(attrs.get("MessageRetentionPeriod", SQS_DEFAULTS.retention_seconds)),
             has_redrive_policy=bool(attrs.get("RedrivePolicy")),
         )
 

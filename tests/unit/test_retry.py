@@ -51,6 +51,15 @@ def test_a_ledger_failure_waits_for_the_user_instead_of_spending_attempts(error:
     assert says in failure.reason and "server" not in failure.reason
 
 
+@pytest.mark.parametrize("operation", ["ReceiveMessage", "GetQueueAttributes", "DeleteMessageBatch"])
+def test_a_queue_url_that_answers_404_is_the_queue_s_problem_not_an_object_s(operation: str) -> None:
+    failure = classify(client_error("404", 404, operation))
+    assert failure.kind is Kind.WAIT and isinstance(failure.error, errors.NotFoundError)
+    assert "queue URL answered 404" in failure.reason and "sqs_queue_url" in failure.reason
+    assert "object" not in failure.reason
+    assert classify(client_error("404", 404, "GetObject")).kind is Kind.RETRY  # an object not readable yet
+
+
 def test_what_the_user_must_fix_says_what_to_do() -> None:
     assert isinstance(classify(OSError(errno.ENOSPC, "full")).error, errors.DiskFullError)
     assert "aws sso login" in classify(client_error("ExpiredToken")).reason
