@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from importlib import metadata
+from typing import Any
 
 import pluggy
 
@@ -20,10 +20,7 @@ APP_NAME = "s3-sqs-agent"
 APP_TITLE = "S3 SQS Agent"
 """The name a person reads: in notifications, window titles and the login items list."""
 
-try:
-    __version__ = metadata.version(APP_NAME)
-except metadata.PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+unknown"
+__version__: str  # read when first asked for, by __getattr__ below
 
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 """Decorate a plugin's functions with this to implement the agent's hooks."""
@@ -79,3 +76,18 @@ class PermanentFailure(Exception):
 
 __all__ = ["APP_NAME", "APP_TITLE", "PROJECT_NAME", "MalformedMessage", "ObjectEvent", "PermanentFailure",
            "RejectedRecord", "__version__", "hookimpl"]
+
+
+def __getattr__(name: str) -> Any:
+    """`__version__`, read from the installed package's metadata only when asked for (importing importlib.metadata
+    costs a cold start 10–20 ms)."""
+    if name != "__version__":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import metadata
+
+    try:
+        version = metadata.version(APP_NAME)
+    except metadata.PackageNotFoundError:  # running from a source tree that was never installed
+        version = "0.0.0+unknown"
+    globals()["__version__"] = version
+    return version

@@ -13,10 +13,10 @@ import time
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agent import dirs
-from agent.api import APP_NAME, __version__
+from agent.api import APP_NAME
 from agent.desktop.windows.host import WINDOW_COMMAND
 from agent.errors import AgentError, ConfigError
 
@@ -38,13 +38,26 @@ SET_UP_HINT = (f"Run '{APP_NAME} setup' to answer a few questions (account, queu
                "or fill in sqs_queue_url and download_folder yourself, then run again.")
 
 
+class _VersionAction(argparse.Action):
+    """--version: prints the version, read from the package's metadata only then (not at every start)."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="show the version and exit", **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any, option_string: str | None = None) -> None:
+        from agent.api import __version__
+
+        print(f"{APP_NAME} {__version__}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=APP_NAME,
         description="Downloads new S3 objects announced on an SQS queue into a local folder. "
                     "With no command, starts the tray app.",
     )
-    parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
+    parser.add_argument("--version", action=_VersionAction)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = commands.add_parser("run", help="run the agent (the tray app, or --headless)",

@@ -33,8 +33,20 @@ def test_import_agent_loads_neither_boto3_nor_the_engine() -> None:
     assert result.stdout.strip() == "[]"
 
 
+def test_the_version_is_read_only_when_asked_for() -> None:
+    """importing importlib.metadata costs a cold start 10–20 ms: `run` never needs it, `--version` and `agent.__version__` do."""
+    code = ("import sys, agent, agent.cli; agent.cli.build_parser(); before = 'importlib.metadata' in sys.modules; "
+            "print(before, agent.__version__ == agent.api.__version__ != '', 'importlib.metadata' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "True", "True"]
+    version = subprocess.run([sys.executable, "-m", "agent", "--version"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert version.returncode == 0
+    assert version.stdout.startswith("s3-sqs-agent ") and version.stdout.split()[1][0].isdigit()
+
+
 def test_the_api_module_imports_only_the_standard_library_and_pluggy() -> None:
-    allowed = {"__future__", "dataclasses", "datetime", "importlib", "importlib.metadata", "pluggy"}
+    allowed = {"__future__", "dataclasses", "datetime", "importlib", "importlib.metadata", "pluggy", "typing"}
     assert {name for name in imports(AGENT / "api.py") if not name.startswith(tuple(f"{a}." for a in allowed))} <= allowed
 
 
