@@ -90,6 +90,7 @@ class Consumer:
         self.info_known = True  # False: `info` holds assumed defaults because the queue did not answer at start
         self._tracked: dict[str, Message] = {}
         self._lock = threading.Lock()
+        self._visibility_lock = threading.Lock()  # a release's visibility change never overtakes a heartbeat's
         self._wake = threading.Event()
         self._closed = threading.Event()
         self._work: queue.Queue[Message | None] = queue.Queue()
@@ -202,13 +203,15 @@ class Consumer:
             self._note_receive()
             if not self.info_known:
                 self._refresh_info()
-            if self.stopping.is_set() or self.paused.is_set():
+            with self._lock:  # stop() takes what is tracked under this lock: a message is tracked, or released here
+                keep = not (self.stopping.is_set() or self.paused.is_set())
+                if keep:
+                    for message in messages:
+                        self._tracked[message.message_id] = message
+            if not keep:
                 for message in messages:
                     self._release(message)
                 continue
-            with self._lock:
-                for message in messages:
-                    self._tracked[message.message_id] = message
             for message in messages:
                 self._work.put(message)
             if messages:
@@ -470,6 +473,7 @@ class Consumer:
     def _untrack(self, message: Message) -> None:
         with self._lock:
             self._tracked.pop(message.message_id, None)
+            self._rows.pop(message.message_id, None)
         self._wake_receiver()
 
     def _room(self) -> int:
@@ -482,12 +486,14 @@ class Consumer:
             self._wake.set()
 
     def _release(self, message: Message, seconds: int = 0) -> None:
-        """Hand a message back to the queue: visible again after `seconds` (0: at once)."""
+        """Hand a message back to the queue: visible again after `seconds` (0: at once). Untracked first, and after
+        any heartbeat under way, so no heartbeat can set its visibility back to the whole timeout afterwards."""
+        self._untrack(message)
         try:
-            self.queue.change_visibility(message, seconds)
+            with self._visibility_lock:
+                self.queue.change_visibility(message, seconds)
         except Exception as exc:  # noqa: BLE001 - best effort: the visibility timeout brings it back anyway
             log.debug("Could not release message %s (%s); it comes back when its visibility times out", message.message_id, exc)
-        self._untrack(message)
 
     def _release_queued(self) -> None:
         while True:
@@ -510,15 +516,16 @@ class Consumer:
             if now >= next_progress:
                 next_progress = now + PROGRESS_LOG_SECONDS
                 self._log_progress()
-            with self._lock:
-                due = [m for m in self._tracked.values() if m.visible_until - now < margin]
-            if not due or timeout <= 0:
-                continue
-            try:
-                failed = self.queue.change_visibility_batch(due, timeout)
-            except Exception as exc:  # noqa: BLE001 - best effort: tried again at the next beat
-                log.debug("Visibility heartbeat failed: %s", exc)
-                continue
+            with self._visibility_lock:  # a release waits for this beat; the next one no longer sees its message
+                with self._lock:
+                    due = [m for m in self._tracked.values() if m.visible_until - now < margin]
+                if not due or timeout <= 0:
+                    continue
+                try:
+                    failed = self.queue.change_visibility_batch(due, timeout)
+                except Exception as exc:  # noqa: BLE001 - best effort: tried again at the next beat
+                    log.debug("Visibility heartbeat failed: %s", exc)
+                    continue
             for message in due:
                 if message not in failed:
                     message.visible_until = now + timeout
