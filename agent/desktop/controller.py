@@ -154,6 +154,8 @@ class Controller:
         self.windows.provide("activity", self.activity_snapshot)
         self.sign_in = SignInWatch(notifier, on_change=self._changed, on_signed_in=self._signed_in)
         self._stopped = threading.Event()
+        self._check_sign_in = threading.Event()
+        """Wakes the sign-in watch: the first engine started (Setup saved), or quitting."""
 
     # ------------------------------------------------------------ listeners
 
@@ -204,11 +206,11 @@ class Controller:
             self.apply(config)
 
     def _watch_sign_in(self) -> None:
-        while True:
+        while not self._stopped.is_set():
             engine = self.engine
             self.sign_in.check(engine.config if engine else None)
-            if self._stopped.wait(CHECK_SECONDS):
-                return
+            self._check_sign_in.wait(CHECK_SECONDS)
+            self._check_sign_in.clear()
 
     def apply(self, config: Config) -> None:
         """Use a new valid config: the first start, or a reconfigure where running downloads finish."""
@@ -219,6 +221,7 @@ class Controller:
                     self._unsubscribe = engine.subscribe(self._on_event)
                     self.engine = engine
                     engine.start(paused=engine.paused_by_user)
+                    self._check_sign_in.set()
                 else:
                     previous = self.engine.config
                     try:
@@ -265,6 +268,7 @@ class Controller:
         self._actions.shutdown(wait=False, cancel_futures=True)
         self._catch_up_cancel.set()
         self._stopped.set()
+        self._check_sign_in.set()
         self.sign_in.cancel.set()
         self.windows.close_all()
         with self._engine_lock:

@@ -109,6 +109,32 @@ def test_a_click_on_the_downloads_notice_opens_activity(app: TrayApp, aws: Setup
     wait_until(lambda: app.window_closed("activity"), 15, "quitting the tray to close its windows")
 
 
+def test_background_work_reports_back_on_the_tk_thread_only(wide_desktop: Desktop) -> None:
+    import threading
+    import tkinter
+
+    from agent.desktop.windows.background import Background
+
+    root = tkinter.Tk(screenName=wide_desktop.display)
+    root.withdraw()
+    try:
+        background = Background(root)
+        seen: list[tuple[str, Any]] = []
+
+        def work() -> str:
+            background.post(lambda: seen.append(("progress", threading.current_thread())))  # a worker only posts
+            return "answer"
+
+        background.run(work, lambda result, error: seen.append((result, threading.current_thread())))
+        background.run(lambda: 1 / 0, lambda result, error: seen.append((type(error).__name__, threading.current_thread())))
+        while len(seen) < 3:
+            root.update()
+        assert sorted(what for what, _ in seen) == ["ZeroDivisionError", "answer", "progress"]
+        assert {thread for _, thread in seen} == {threading.main_thread()}, "a result reached Tk from a worker thread"
+    finally:
+        root.destroy()
+
+
 def test_a_window_that_cannot_start_tk_says_what_to_install(wide_desktop: Desktop, tray_config: Path,
                                                             private_home: Path) -> None:
     no_tk = private_home / "no-tk" / "tkinter"  # as on a Linux without python3-tk: `import tkinter` fails

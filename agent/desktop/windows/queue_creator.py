@@ -122,9 +122,9 @@ class QueueCreator:
             self.window._probe()
             return
         self.bucket.show_error(None)
-        request, session = self._request(), self.window._session()
+        request, session = self._request(), self.window.session_maker()
         self._working("Reading what exists in AWS…")
-        self.window.run_in_background(lambda: connect.plan_connect(request, session), self._planned)
+        self.window.run_in_background(lambda: connect.plan_connect(request, session()), self._planned)
 
     def _planned(self, plan: Any, error: BaseException | None) -> None:
         self.busy = False
@@ -150,24 +150,24 @@ class QueueCreator:
     def _apply(self) -> None:
         from agent.aws import connect
 
-        plan, session = self.plan, self.window._session()
+        plan, session = self.plan, self.window.session_maker()
         assert plan is not None
 
         def progress(step: Any) -> None:
-            self.window.root.after(0, lambda: self._say(f"Done: {step.what} {step.name}"))
+            self.window.background.post(lambda: self._say(f"Done: {step.what} {step.name}"))  # from the worker
 
         self._working("Creating…")
-        self.window.run_in_background(lambda: connect.apply(plan, session, on_step=progress, write_config=False), self._applied)
+        self.window.run_in_background(lambda: connect.apply(plan, session(), on_step=progress, write_config=False), self._applied)
 
     def _applied(self, applied: Any, error: BaseException | None) -> None:
-        self.busy = False
         if error is not None:
-            self.plan = None  # a second try plans again, and carries on from what is done
+            self.busy, self.plan = False, None  # a second try plans again, and carries on from what is done
             self._say(f"{error} What is done stays done: once this is fixed, choose Show the plan again to carry on.", error=True)
             return
         self.created = applied
-        self.window.queue.set(applied.queue_url)
+        self.window.queue.set(applied.queue_url)  # its checks may show the window meanwhile: still busy until said
         self.window.bucket.set(self.bucket.get())
+        self.busy = False
         self._say(f"Created. This computer downloads from {applied.queue_url}. Next, choose the download folder.")
 
     def config_changes(self) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from agent import config as config_module
 from agent.api import APP_TITLE
 from agent.config import REMOVE, RESTORE_TIERS, Config, NotificationSettings, RestoreSettings
 from agent.desktop.windows import forms, widgets
+from agent.desktop.windows.background import Background
 from agent.desktop.windows.child import Channel, write_probe
 from agent.desktop.windows.theme import Theme
 from agent.desktop.windows.widgets import button
@@ -78,6 +79,7 @@ def _plugin_summary(entry: Any) -> str:
 class SettingsWindow:
     def __init__(self, root: tk.Tk, look: Theme, channel: Channel, config_path: Path) -> None:
         self.root, self.look, self.channel, self.path = root, look, channel, config_path
+        self.background = Background(root)
         self.fields: dict[str, forms.Field] = {}
         self.notification_fields: dict[str, forms.CheckField] = {}
         self.plugin_rows: dict[str, tuple[forms.CheckField, forms.TextField]] = {}
@@ -266,7 +268,14 @@ class SettingsWindow:
         self.plugins_message.pack(anchor="w")
 
     def _show_sign_in_state(self) -> None:
-        self.sign_in_state.configure(text=_profile_state(self.fields["aws_profile"].get()))
+        """Off the Tk thread: without a profile, finding the ambient credentials can take a second or two off EC2."""
+        name = self.fields["aws_profile"].get()
+
+        def done(text: Any, error: BaseException | None) -> None:
+            if self.fields["aws_profile"].get() == name:  # not a profile chosen since
+                self.sign_in_state.configure(text=text if error is None else f"Cannot tell which credentials are used: {error}")
+
+        self.background.run(lambda: _profile_state(name), done)
 
     @staticmethod
     def _enable_options(enabled: forms.CheckField, options: forms.TextField) -> None:
@@ -614,6 +623,7 @@ class SettingsWindow:
             "summary": self.summary.cget("text"),
             "save_enabled": self.save_button.instate(["!disabled"]),
             "banner": self.banner_text.cget("text") if self.banner.winfo_manager() else "",
+            "sign_in_state": self.sign_in_state.cget("text"),
             "problem_banner": self.problem_text.cget("text") if self.problem_banner.winfo_manager() else "",
             "saved": saved,
         })

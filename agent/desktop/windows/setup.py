@@ -8,7 +8,6 @@ update_file (comments kept), which the tray's watcher applies at once.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import threading
@@ -24,6 +23,7 @@ import yaml
 from agent import config as config_module
 from agent.api import APP_NAME, APP_TITLE
 from agent.desktop.windows import forms, theme, widgets
+from agent.desktop.windows.background import Background
 from agent.desktop.windows.child import Channel, write_probe
 from agent.desktop.windows.queue_creator import QueueCreator
 from agent.desktop.windows.theme import Theme
@@ -57,22 +57,10 @@ class Choice:
     expires: Any = None  # SSO: when the sign-in ends
 
 
-def _in_background(root: tk.Misc, work: Callable[[], Any], done: Callable[[Any, BaseException | None], None]) -> None:
-    """Run `work` off the Tk thread (AWS calls can take seconds); `done(result, error)` runs back on it."""
-    def run() -> None:
-        try:
-            result, error = work(), None
-        except BaseException as exc:  # noqa: BLE001  shown to the person by `done`
-            result, error = None, exc
-        with contextlib.suppress(RuntimeError, tk.TclError):  # the window was closed meanwhile
-            root.after(0, lambda: done(result, error))
-
-    threading.Thread(target=run, daemon=True).start()
-
-
 class SetupWindow:
     def __init__(self, root: tk.Tk, look: Theme, channel: Channel, config_path: Path) -> None:
         self.root, self.look, self.channel, self.path = root, look, channel, config_path
+        self.background = Background(root)
         self.current = self._current()
         self.step = "account"
         self.choices: list[Choice] = []
@@ -139,7 +127,8 @@ class SetupWindow:
         self._load_accounts()
 
     def run_in_background(self, work: Callable[[], Any], done: Callable[[Any, BaseException | None], None]) -> None:
-        _in_background(self.root, work, done)
+        """`work` runs on a worker thread and must not touch Tk; `done(result, error)` runs on the Tk thread."""
+        self.background.run(work, done)
 
     # ------------------------------------------------------------ what is there already
 
@@ -204,7 +193,7 @@ class SetupWindow:
                               p.sso_expires_at) for p in found]
             return choices, profiles.ambient_credentials(), problem
 
-        _in_background(self.root, find, self._show_accounts)
+        self.run_in_background(find, self._show_accounts)
 
     def _show_accounts(self, result: Any, error: BaseException | None) -> None:
         choices, ambient, problem = result if result else ([], None, str(error))
@@ -287,7 +276,7 @@ class SetupWindow:
         def work() -> Any:
             signer = sso.DeviceSignIn(choice.value)
             authorization = signer.start()
-            self.root.after(0, lambda: self.sign_in_text.configure(
+            self.background.post(lambda: self.sign_in_text.configure(
                 text=f"In the browser, check that the code is {authorization.user_code} and choose Allow. If no browser "
                      f"opened, go to {authorization.verification_uri} and type the code."))
             return signer.wait(cancel)
@@ -304,7 +293,7 @@ class SetupWindow:
             self._account_chosen()
             self.next_button.focus_set()  # Enter goes on from here
 
-        _in_background(self.root, work, done)
+        self.run_in_background(work, done)
 
     def _account_ready(self) -> bool:
         """Leave step 1 only with an account that can be used: a new access key is added to the credentials file here."""
@@ -430,12 +419,14 @@ class SetupWindow:
             self._bucket_learnt_for = url
             self._learn_bucket(url)
 
-    def _session(self) -> Any:
+    def session_maker(self) -> Callable[[], Any]:
+        """Read the chosen account and region now, on the Tk thread; the call returned makes the boto3 session on a worker."""
         from agent.aws import profiles
 
         choice = self._chosen()
         profile = choice.value if choice and choice.value not in (AMBIENT, ADD_KEY) else None
-        return profiles.session(profile, self._region())
+        region = self._region()
+        return lambda: profiles.session(profile, region)
 
     def _region(self) -> str | None:
         choice = self._chosen()
@@ -447,7 +438,7 @@ class SetupWindow:
         """The queue's policy may name the bucket (aws:SourceArn): read it, never a message."""
         from agent.aws import resources
 
-        endpoint = self.endpoint.get()
+        endpoint, region, session = self.endpoint.get(), self._region(), self.session_maker()
 
         def done(bucket: Any, error: BaseException | None) -> None:
             if bucket and not self.bucket.get() and self.queue.get():
@@ -455,14 +446,14 @@ class SetupWindow:
                 self.bucket.hint.configure(text="Filled in from the queue's policy. Optional: notifications for other "
                                                 "buckets are refused.")
 
-        _in_background(self.root, lambda: resources.bucket_from_queue_policy(self._session(), url, endpoint, self._region()), done)
+        self.run_in_background(lambda: resources.bucket_from_queue_policy(session(), url, endpoint, region), done)
 
     def _find_queues(self) -> None:
         from agent.aws import resources
 
         self.find_button.state(["disabled"])
         self.found_message.configure(text="Looking for queues…", style="Muted.TLabel")
-        endpoint, region = self.endpoint.get(), self._region()
+        endpoint, region, session = self.endpoint.get(), self._region(), self.session_maker()
 
         def done(urls: Any, error: BaseException | None) -> None:
             self.find_button.state(["!disabled"])
@@ -481,8 +472,8 @@ class SetupWindow:
 
         from agent.engine.aws import LOCAL_REGION
 
-        _in_background(self.root, lambda: resources.list_queues(self._session(), region or (LOCAL_REGION if endpoint else None),
-                                                                endpoint), done)
+        self.run_in_background(lambda: resources.list_queues(session(), region or (LOCAL_REGION if endpoint else None), endpoint),
+                               done)
 
     def _queue_picked(self) -> None:
         chosen = self.found.selection()
@@ -553,8 +544,8 @@ class SetupWindow:
         self._update_buttons()
         self.check_summary.configure(text="Checking…", style="Muted.TLabel")
 
-        def report(check: Any) -> None:
-            self.root.after(0, lambda: self._add_check(check))
+        def report(check: Any) -> None:  # on the worker: the row is added on the Tk thread
+            self.background.post(lambda: self._add_check(check))
 
         def done(checks: Any, error: BaseException | None) -> None:
             self.checking = False
@@ -575,7 +566,7 @@ class SetupWindow:
             self._update_buttons()
             self._probe()
 
-        _in_background(self.root, lambda: doctor.run_checks(config, on_result=report), done)
+        self.run_in_background(lambda: doctor.run_checks(config, on_result=report), done)
 
     def _add_check(self, check: Any) -> None:
         look = self.look
