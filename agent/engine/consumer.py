@@ -115,8 +115,11 @@ class Consumer:
         for thread in (*self._workers, *self._threads):
             thread.start()
 
-    def stop(self, grace: float) -> None:
-        """Stop receiving, release what has not started, give running downloads `grace` seconds, then abort them."""
+    def stop(self, grace: float, abort: threading.Event | None = None) -> None:
+        """Stop receiving, release what has not started, give running downloads `grace` seconds (or until `abort` is
+        set), then abort them. Once stopped, a second call does nothing."""
+        if self._closed.is_set():
+            return
         self.stopping.set()
         self._wake.set()
         self._release_queued()
@@ -124,7 +127,11 @@ class Consumer:
             self._work.put(None)
         deadline = time.monotonic() + grace
         for worker in self._workers:
-            worker.join(max(0.0, deadline - time.monotonic()))
+            while worker.is_alive() and not (abort is not None and abort.is_set()):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                worker.join(min(remaining, 0.5) if abort is not None else remaining)
         if any(worker.is_alive() for worker in self._workers):
             log.warning("Aborting downloads still running after %.0f s; their messages are released for later", grace)
             self.handler.downloader.cancel_all()

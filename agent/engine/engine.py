@@ -86,6 +86,7 @@ class Engine:
         self._pause = pause_state.load(ledger)
         self._pause_generation = 0  # a new pause or a resume retires the timer of the pause before
         self._stopped = threading.Event()
+        self._running = False  # the consumer, restores and plugins are started (and not yet stopped)
 
     # ------------------------------------------------------------ lifecycle
 
@@ -102,28 +103,31 @@ class Engine:
         s3, sqs = self._clients()
         queue = Queue(sqs, self.config.sqs_queue_url)
         info, info_known = self._queue_info(queue)
-        if info_known:
-            self._suggest_catch_up(info)
-        self._downloader = Downloader(s3, TransferSettings(concurrency=self.config.concurrency, max_bandwidth=self.config.max_bandwidth))
-        handler = ObjectHandler(self.config, self.ledger, self._downloader, self.plugins, self.bus)
-        dead_letter = Queue(sqs, self.config.dead_letter_queue_url) if self.config.dead_letter_queue_url else None
-        if self._stopped.is_set():  # stopped while the queue was not answering: start nothing
-            return
-        self.plugins.startup(self.config)
-        restorer = Restorer(self.config, self.ledger, s3)
-        self._consumer = Consumer(self.config, queue, info, handler, self.plugins, self.ledger, self.bus,
-                                  dead_letter=dead_letter, restorer=restorer, drain=self.drain, on_change=self._refresh_state)
-        self._consumer.info_known = info_known
-        if paused:
-            self._consumer.paused.set()
-            self._time_pause()
-        self._consumer.start()
-        self._restores = RestoreWatcher(restorer, self._consumer.fetch_restored, self._consumer.keep_failed,
-                                        paused=self._consumer.paused.is_set)
-        self._restores.start()
-        threading.Thread(target=self._clean_temp_files, name="temp-cleanup", daemon=True).start()
-        log.info("Watching %s; downloading to %s (%d at a time)", self.config.sqs_queue_url, self.config.download_folder, self.config.concurrency)
-        self._refresh_state()
+        with self._control_lock:  # stop() takes it too: it sees everything started, or nothing
+            if self._stopped.is_set():  # stopped meanwhile (while the queue was not answering, say): start nothing
+                return
+            if info_known:
+                self._suggest_catch_up(info)
+            self._downloader = Downloader(s3, TransferSettings(concurrency=self.config.concurrency, max_bandwidth=self.config.max_bandwidth))
+            handler = ObjectHandler(self.config, self.ledger, self._downloader, self.plugins, self.bus)
+            dead_letter = Queue(sqs, self.config.dead_letter_queue_url) if self.config.dead_letter_queue_url else None
+            self.plugins.startup(self.config)
+            restorer = Restorer(self.config, self.ledger, s3)
+            consumer = Consumer(self.config, queue, info, handler, self.plugins, self.ledger, self.bus,
+                                dead_letter=dead_letter, restorer=restorer, drain=self.drain, on_change=self._refresh_state)
+            consumer.info_known = info_known
+            self._consumer = consumer
+            if paused:
+                consumer.paused.set()
+                self._time_pause()
+            consumer.start()
+            self._restores = RestoreWatcher(restorer, consumer.fetch_restored, consumer.keep_failed,
+                                            paused=consumer.paused.is_set)
+            self._restores.start()
+            self._running = True
+            threading.Thread(target=self._clean_temp_files, name="temp-cleanup", daemon=True).start()
+            log.info("Watching %s; downloading to %s (%d at a time)", self.config.sqs_queue_url, self.config.download_folder, self.config.concurrency)
+            self._refresh_state()
 
     def _clients(self) -> tuple[Any, Any]:
         """The (s3, sqs) clients for the config; an AgentError that says what to do when its AWS settings cannot be
@@ -241,15 +245,18 @@ class Engine:
 
     def stop(self, grace: float = 3.0) -> None:
         """Stop receiving, finish or release what is held, and shut down. Loses no message."""
-        self._stopped.set()
-        if self._consumer is None:
-            return
-        self._stop_restores()
-        self._consumer.stop(grace)
-        self.plugins.shutdown()
-        if self._downloader:
-            self._downloader.close()
-        self._set_state(State.STOPPED, "")
+        self._stopped.set()  # a reconfigure under way stops waiting for its downloads, and starts nothing
+        with self._control_lock:
+            if self._consumer is None:
+                return
+            if self._running:
+                self._running = False
+                self._stop_restores()
+                self._consumer.stop(grace)
+                self.plugins.shutdown()
+                if self._downloader:
+                    self._downloader.close()
+            self._set_state(State.STOPPED, "")
         self.bus.flush()
         log.info("%s", self.summary())
 
@@ -340,13 +347,18 @@ class Engine:
         """Apply a new config: downloads running now finish; the next message uses the new settings."""
         plugins = self._hooks(config)  # raises ConfigError before anything is touched
         with self._control_lock:
+            if self._stopped.is_set():
+                log.info("Not applying the new config from %s: the agent is stopping", config.source)
+                return
             paused = bool(self._consumer and self._consumer.paused.is_set())
-            self._stop_restores()
-            if self._consumer:
-                self._consumer.stop(grace=3600)
+            if self._running:
+                self._running = False
+                self._stop_restores()
+                assert self._consumer is not None
+                self._consumer.stop(grace=3600, abort=self._stopped)  # a stop() meanwhile cuts the wait short
                 self.plugins.shutdown()
-            if self._downloader:
-                self._downloader.close()
+                if self._downloader:
+                    self._downloader.close()
             self.config, self.plugins = config, plugins
             self.start(paused=paused)
         log.info("Applied the new config from %s", config.source)

@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -16,7 +17,7 @@ import pytest
 from boto3.s3.transfer import TransferConfig
 
 from tests.aws import Setup, make_setup, s3_event_body
-from tests.helpers import ROOT, drain, files_under, run_agent, write_config
+from tests.helpers import ROOT, drain, files_under, run_agent, wait_until, write_config
 
 AWKWARD_KEYS = [
     "takes/take 01.wav",
@@ -281,3 +282,36 @@ def test_a_second_headless_agent_refuses_to_consume_the_same_queue(aws: Setup, t
         first.send_signal(signal.SIGTERM)
         first.communicate(timeout=30)
     assert first.returncode == 0
+
+
+def test_a_stop_while_start_waits_for_the_queue_starts_nothing(aws: Setup, tmp_path: Path) -> None:
+    """The tray quits (or the config changes) while the queue has not answered yet: start() leaves nothing behind."""
+    from agent import config as config_module
+    from agent.engine.engine import Engine
+    from agent.engine.ledger import Ledger
+    from agent.plugins.manager import PluginHost
+
+    silent = socket.socket()  # a server that takes the connection and never answers
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()
+    accepted: list[socket.socket] = []
+    threading.Thread(target=lambda: accepted.append(silent.accept()[0]), daemon=True).start()
+    config = config_module.load(write_config(tmp_path / "c.yaml", aws.config(
+        str(tmp_path / "out"), sqs_endpoint_url=f"http://127.0.0.1:{silent.getsockname()[1]}")))
+    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    engine = Engine(config, ledger, hooks=PluginHost)
+    before = set(threading.enumerate())
+    starting = threading.Thread(target=engine.start, name="test-start")
+    starting.start()
+    try:
+        wait_until(lambda: accepted, 30, "start() to ask the queue for its settings")
+        engine.stop()
+    finally:
+        silent.close()  # the retries are refused: start() goes on with the queue's defaults, and sees the stop
+        for connection in accepted:
+            connection.close()
+    starting.join(60)
+    assert not starting.is_alive()
+    assert engine._downloader is None and engine._consumer is None
+    assert not [t.name for t in set(threading.enumerate()) - before if t.name.startswith(("worker-", "receiver", "restores"))]
+    ledger.close()
