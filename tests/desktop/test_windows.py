@@ -547,6 +547,11 @@ def test_setup_adds_an_access_key_and_finds_the_queue(wide_desktop: Desktop, aws
         app.wait_window("setup", lambda p: p["step"] == "queue" and p["account"] == "s3-sqs-agent", what="the new profile")
         credentials = (private_home / "aws-credentials").read_text(encoding="utf-8")
         assert "[s3-sqs-agent]" in credentials and "AKIAIOSFODNN7EXAMPLE" in credentials
+        app.keys("alt+Left")  # Back: the new profile is listed with its own choice, and chosen
+        setup = app.wait_window("setup", lambda p: p["step"] == "account", what="Back to the account step")
+        assert setup["account_rows"] == ["s3-sqs-agent", "Add an access key"] and setup["account"] == "s3-sqs-agent", setup
+        app.keys("alt+Right")
+        app.wait_window("setup", lambda p: p["step"] == "queue", what="the queue step again")
         app.keys("Tab", "Tab", "Tab")  # to the endpoint: a local server
         app.type_text(aws.endpoint)
         app.keys("shift+Tab", "shift+Tab", "Return")  # back to "Find my queues", and press it

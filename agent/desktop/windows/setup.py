@@ -91,7 +91,8 @@ class SetupWindow:
             label = ttk.Label(row, text=title, style="Surface.Muted.TLabel")
             label.pack(side="left", padx=(px(10), 0))
             self.rail_items[step] = (mark, label)
-        ttk.Label(rail, text="Your answers are saved at the last step. Enter goes on, Escape cancels.", style="Surface.Small.TLabel",
+        ttk.Label(rail, text="The settings are saved at the last step (a new access key goes to your AWS credentials file at "
+                             "once). Enter goes on, Escape cancels.", style="Surface.Small.TLabel",
                   wraplength=px(170), justify="left").pack(side="bottom", anchor="w")
 
         main = ttk.Frame(shell)
@@ -154,9 +155,8 @@ class SetupWindow:
                       "in your AWS files (as the AWS CLI keeps them), never in the agent's own settings.")
         self.account_card = ttk.Frame(page, style="Card.TFrame", padding=(look.px(4), look.px(4)))
         self.account_card.pack(fill="x")
-        self.accounts_loading = ttk.Label(self.account_card, text="Looking for AWS profiles…", style="Surface.Muted.TLabel",
-                                          padding=(look.px(14), look.px(12)))
-        self.accounts_loading.pack(anchor="w")
+        ttk.Label(self.account_card, text="Looking for AWS profiles…", style="Surface.Muted.TLabel",
+                  padding=(look.px(14), look.px(12))).pack(anchor="w")  # until _draw_accounts replaces it
         self.account_message = ttk.Label(page, style="Error.TLabel", wraplength=look.px(540), justify="left")
         self.account_message.pack(anchor="w", pady=(look.px(6), 0))
 
@@ -202,10 +202,25 @@ class SetupWindow:
         choices.append(Choice(ADD_KEY, "Add an access key", "From the AWS console (IAM → Security credentials); it becomes a "
                               "new profile in your AWS credentials file."))
         self.choices = choices
-        self.accounts_loading.destroy()
+        self._draw_accounts()
+        if problem:
+            self.account_message.configure(text=problem)
+        wanted = self.current.get("aws_profile")
+        default = next((c.value for c in choices if c.value == wanted), None) or next(
+            (c.value for c in choices if c.value not in (AMBIENT, ADD_KEY) and c.signed_in), None) or (
+            AMBIENT if ambient else choices[0].value)
+        self.account.set(default)
+        index = next(i for i, c in enumerate(choices) if c.value == default)
+        self.account_radios[index].focus_set()
+        self._account_chosen()
+
+    def _draw_accounts(self) -> None:
+        """One row per choice in self.choices (the account list, drawn again when a new access key joins it)."""
+        for child in self.account_card.winfo_children():
+            child.destroy()
         self.account_radios: list[ttk.Radiobutton] = []
         self.account_details: list[ttk.Label] = []
-        for index, choice in enumerate(choices):
+        for index, choice in enumerate(self.choices):
             if index:
                 widgets.line(self.account_card).pack(fill="x", padx=self.look.px(10))
             row = ttk.Frame(self.account_card, style="Surface.TFrame", padding=(self.look.px(12), self.look.px(9)))
@@ -218,16 +233,6 @@ class SetupWindow:
             detail = ttk.Label(row, text=choice.detail, style="Surface.Small.TLabel", wraplength=self.look.px(500), justify="left")
             detail.pack(anchor="w", padx=(self.look.px(24), 0))
             self.account_details.append(detail)
-        if problem:
-            self.account_message.configure(text=problem)
-        wanted = self.current.get("aws_profile")
-        default = next((c.value for c in choices if c.value == wanted), None) or next(
-            (c.value for c in choices if c.value not in (AMBIENT, ADD_KEY) and c.signed_in), None) or (
-            AMBIENT if ambient else choices[0].value)
-        self.account.set(default)
-        index = next(i for i, c in enumerate(choices) if c.value == default)
-        self.account_radios[index].focus_set()
-        self._account_chosen()
 
     def _move_account_by_key(self, index: int, event: tk.Event[Any]) -> str:
         return self._move_account(index)
@@ -326,6 +331,7 @@ class SetupWindow:
             return False
         new = Choice(added.name, added.name, f"An access key · added to {profiles.credentials_file()}", region=added.region)
         self.choices.insert(len(self.choices) - 1, new)
+        self._draw_accounts()  # Back shows it with the others, and selects it
         self.account.set(added.name)
         return True
 
@@ -730,6 +736,7 @@ class SetupWindow:
         write_probe(self.root, "setup", {
             "step": self.step,
             "accounts": [c.title for c in self.choices],
+            "account_rows": [str(radio.cget("text")) for radio in getattr(self, "account_radios", [])],
             "account": choice.value if choice else None,
             "errors": {f.key: f.message.cget("text") for f in fields if f.message.cget("text")},
             "account_message": self.account_message.cget("text"),
