@@ -8,6 +8,7 @@ import os
 import platform
 import re
 import shutil
+import sqlite3
 import sys
 import zipfile
 from collections.abc import Mapping
@@ -51,10 +52,12 @@ def create(config_path: Path, *, folder: Path | None = None, ledger: Ledger | No
     folder = folder or default_folder(config)
     log_text = _recent_logs()
     own_ledger = ledger is None and dirs.ledger_file().exists()
-    if own_ledger:
-        ledger = Ledger(dirs.ledger_file())
     try:
+        if own_ledger:  # only looked at: a damaged ledger is the agent's to set aside, and the bundle's to report
+            ledger = Ledger(dirs.ledger_file(), read_only=True)
         ledger_facts = _ledger_facts(ledger)
+    except sqlite3.Error as exc:
+        ledger_facts = {"path": str(ledger.path if ledger else dirs.ledger_file()), "ledger": f"cannot be read ({exc})"}
     finally:
         if own_ledger and ledger is not None:
             ledger.close()

@@ -153,20 +153,21 @@ class Ledger:
     other write commits at once, and the batch with it, or raises.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, read_only: bool = False) -> None:
+        """`read_only`: only look (diagnostics): nothing is created, upgraded or set aside, and a ledger that cannot be
+        read raises sqlite3.Error."""
         self.path = path
+        if read_only:
+            self._init_state()
+            self._db = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, check_same_thread=False,
+                                       isolation_level=None, timeout=30)
+            self._unsettled: set[tuple[str, str]] = set()
+            return
         if str(path) != ":memory:":
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             if not path.exists():
                 os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
-        self._lock = threading.Lock()
-        self._batch = 0  # the number of the open (or last) batch
-        self._committed = 0  # the last batch committed
-        self._lost: set[int] = set()  # batches whose commit failed (rolled back)
-        self._this_thread = threading.local()
-        self._committer: threading.Thread | None = None
-        self._wake = threading.Condition(self._lock)
-        self._closed = False
+        self._init_state()
         try:
             self._db = self._open()
         except sqlite3.OperationalError as exc:  # locked, unreadable, read-only: the user must look
@@ -183,9 +184,19 @@ class Ledger:
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
             self._db = self._open()
         # Objects the ledger holds something against (a failure kept, a restore awaited): settle() looks only at these.
-        self._unsettled: set[tuple[str, str]] = set(self._query(
+        self._unsettled = set(self._query(
             "SELECT bucket, key FROM failures WHERE key IS NOT NULL AND retried_at IS NULL AND dismissed_at IS NULL "
             "UNION SELECT bucket, key FROM restores"))
+
+    def _init_state(self) -> None:
+        self._lock = threading.Lock()
+        self._batch = 0  # the number of the open (or last) batch
+        self._committed = 0  # the last batch committed
+        self._lost: set[int] = set()  # batches whose commit failed (rolled back)
+        self._this_thread = threading.local()
+        self._committer: threading.Thread | None = None
+        self._wake = threading.Condition(self._lock)
+        self._closed = False
 
     def _open(self) -> sqlite3.Connection:
         db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=30)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import urllib.parse
 import zipfile
 from pathlib import Path
@@ -10,7 +13,7 @@ import pytest
 import yaml
 
 from tests.aws import Setup
-from tests.helpers import drain, run_agent, write_config
+from tests.helpers import ROOT, drain, run_agent, write_config
 
 ACCESS_KEY = "AKIAZQ3DISTINCT7EXAM"
 SECRET_KEY = "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"
@@ -109,3 +112,17 @@ def test_a_broken_or_missing_config_still_gives_a_bundle(private_home: Path, tmp
     result = run_agent("diagnostics", "--output", str(tmp_path / "no such folder"))
     assert result.returncode == 2 and "is not a folder" in result.stderr
 
+
+
+def test_a_damaged_ledger_is_reported_and_left_where_it_is(private_home: Path, tmp_path: Path) -> None:
+    where = subprocess.run([sys.executable, "-c", "from agent import dirs; print(dirs.ledger_file())"], cwd=ROOT,
+                           capture_output=True, text=True, check=True).stdout.strip()
+    ledger = Path(where)
+    ledger.parent.mkdir(parents=True, exist_ok=True)
+    ledger.write_bytes(b"not a database " * 100)
+    result = run_agent("diagnostics", "--output", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    facts = json.loads(bundle_texts(Path(result.stdout.strip()))["ledger.json"])
+    assert facts["path"] == str(ledger) and "cannot be read" in facts["ledger"]
+    assert ledger.read_bytes() == b"not a database " * 100  # the agent's to set aside when it starts, not the bundle's
+    assert sorted(p.name for p in ledger.parent.iterdir() if "damaged" in p.name) == []
