@@ -12,22 +12,17 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
-from agent.api import ObjectEvent
 from agent.engine.engine import Status
-from agent.engine.events import Downloaded, EngineEvent, Failed, Retrying
+from agent.engine.events import Downloaded, EngineEvent, Failed, Retrying, object_id
 from agent.engine.ledger import Ledger
+from agent.engine.policy import Disposal
 
 RECENT_ROWS = 500
 FORGET_WAITING_SECONDS = 600.0  # a waiting row whose retry time is this long past (the message went elsewhere) goes
-LEDGER_DISPOSITION = "kept in the local ledger"
 
 
 def _name(key: str | None) -> str:
     return (PurePosixPath(key).name or key) if key else "(a message that is not a notification)"
-
-
-def _object_id(event: ObjectEvent | None, message_id: str) -> str:
-    return f"{event.bucket}/{event.key}" if event else f"message:{message_id}"
 
 
 @dataclass
@@ -61,14 +56,14 @@ class ActivityLog:
     def handle(self, event: EngineEvent) -> None:
         with self._lock:
             if isinstance(event, Retrying):
-                self._waiting[_object_id(event.event, event.message_id)] = _Waiting(
+                self._waiting[object_id(event.event, event.message_id)] = _Waiting(
                     event.event.key if event.event else None, event.reason, time.time() + event.delay, event.attempt + 1,
                     event.max_attempts)
             elif isinstance(event, Downloaded):
-                self._waiting.pop(_object_id(event.event, event.event.message_id), None)
+                self._waiting.pop(object_id(event.event, event.event.message_id), None)
             elif isinstance(event, Failed):
-                self._waiting.pop(_object_id(event.event, event.message_id), None)
-                if not event.disposition.startswith(LEDGER_DISPOSITION):
+                self._waiting.pop(object_id(event.event, event.message_id), None)
+                if event.disposition != Disposal.LEDGER.value:
                     self._gone[event.message_id] = _Gone(event.message_id, event.event.key if event.event else None,
                                                          event.reason, event.disposition, time.time())
 
@@ -81,12 +76,12 @@ class ActivityLog:
         """Everything the window shows, as plain data (JSON)."""
         now = time.time()
         with self._lock:
-            for object_id, waiting in list(self._waiting.items()):
+            for key, waiting in list(self._waiting.items()):
                 if now - waiting.next_at > FORGET_WAITING_SECONDS:
-                    del self._waiting[object_id]
-            waiting_rows = [{"id": object_id, "name": _name(w.key), "key": w.key or "", "reason": w.reason,
+                    del self._waiting[key]
+            waiting_rows = [{"id": key, "name": _name(w.key), "key": w.key or "", "reason": w.reason,
                              "next_at": w.next_at, "attempt": w.attempt, "max_attempts": w.max_attempts}
-                            for object_id, w in sorted(self._waiting.items(), key=lambda item: item[1].next_at)]
+                            for key, w in sorted(self._waiting.items(), key=lambda item: item[1].next_at)]
             gone = list(self._gone.values())
         downloads = [{"id": f"{d.bucket}/{d.key}", "name": _name(d.key), "key": d.key, "size": d.size, "done": d.done,
                       "speed": d.done / d.seconds if d.seconds > 0.2 else 0.0}

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from agent.api import APP_TITLE, ObjectEvent
 from agent.config import NotificationSettings
-from agent.engine.events import Downloaded, EngineEvent, Failed, NeedsUser, Retrying
+from agent.engine.events import Downloaded, EngineEvent, Failed, NeedsUser, Retrying, object_id
 from agent.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -188,28 +188,24 @@ class Notifier:
     def _on_event(self, event: EngineEvent) -> None:
         settings = self.settings
         if isinstance(event, Downloaded):
-            self._announced_retries.discard(self._object_id(event.event, event.event.message_id))
+            self._announced_retries.discard(object_id(event.event, event.event.message_id))
             if settings.enabled and settings.per_file:
                 self._add(PER_FILE, event)
             elif settings.enabled and settings.downloads:
                 self._add(DOWNLOADS, event)
         elif isinstance(event, Retrying):
-            object_id = self._object_id(event.event, event.message_id)
-            if object_id in self._announced_retries:
+            key = object_id(event.event, event.message_id)
+            if key in self._announced_retries:
                 return
-            self._announced_retries.add(object_id)
+            self._announced_retries.add(key)
             if settings.enabled and settings.retries:
                 self._add(RETRIES, event)
         elif isinstance(event, Failed):
-            self._announced_retries.discard(self._object_id(event.event, event.message_id))
+            self._announced_retries.discard(object_id(event.event, event.message_id))
             if settings.enabled and settings.failures:
                 self._add(FAILURES, event)
         elif isinstance(event, NeedsUser):
             self._error(Notice(event.title, event.message, ERRORS))
-
-    @staticmethod
-    def _object_id(event: ObjectEvent | None, message_id: str) -> str:
-        return f"{event.bucket}/{event.key}" if event else f"message:{message_id}"
 
     def _error(self, notice: Notice) -> None:
         if not (self.settings.enabled and self.settings.errors):

@@ -16,6 +16,11 @@ from agent.api import ObjectEvent
 log = logging.getLogger(__name__)
 
 
+def object_id(event: ObjectEvent | None, message_id: str) -> str:
+    """Which object an event is about (one object's retries and outcome share it), or its message's when it names none."""
+    return f"{event.bucket}/{event.key}" if event else f"message:{message_id}"
+
+
 class State(str, enum.Enum):
     """What the engine is doing, as the tray shows it."""
 

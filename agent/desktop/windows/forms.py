@@ -121,7 +121,6 @@ class NumberField(TextField):
         self.input = self.entry = ttk.Spinbox(self.body, textvariable=self.variable, width=8, from_=low, to=high,
                                               increment=1, command=self.changed)
         self.entry.grid(row=0, column=0, sticky="w")
-        self._placeholder_text = ""
         self.variable.trace_add("write", lambda *_: self.changed())
 
     def get(self) -> Any:
@@ -186,9 +185,6 @@ class ChoiceField(Field):
         self.combo.grid(row=0, column=0, sticky="w")
         self.combo.bind("<<ComboboxSelected>>", lambda event: self.changed())
         self.variable.trace_add("write", lambda *_: self.changed())
-
-    def set_choices(self, choices: Sequence[str]) -> None:
-        self.combo.configure(values=list(choices))
 
     def get(self) -> str | None:
         return self.variable.get().strip() or None

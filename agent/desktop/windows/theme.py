@@ -173,7 +173,6 @@ def apply(root: tk.Tk) -> Theme:
     style.configure("TFrame", background=BACKGROUND)
     style.configure("Surface.TFrame", background=SURFACE)
     style.configure("Card.TFrame", background=SURFACE, bordercolor=BORDER, relief="solid", borderwidth=1)
-    style.configure("Sidebar.TFrame", background=SURFACE)
     style.configure("TLabel", background=BACKGROUND, foreground=TEXT)
     style.configure("Surface.TLabel", background=SURFACE)
     style.configure("Title.TLabel", font=theme.title)
@@ -187,12 +186,10 @@ def apply(root: tk.Tk) -> Theme:
     style.configure("Surface.Small.TLabel", foreground=MUTED, font=theme.small, background=SURFACE)
     style.configure("Error.TLabel", foreground=ERROR, font=theme.small)
     style.configure("Surface.Error.TLabel", foreground=ERROR, font=theme.small, background=SURFACE)
-    style.configure("Mono.TLabel", font=theme.mono, background=SURFACE)
     for kind, fg, bg in (("Info", ACCENT, ACCENT_SOFT), ("Ok", SUCCESS, SUCCESS_SOFT), ("Warn", WARNING, WARNING_SOFT),
                          ("Bad", ERROR, ERROR_SOFT)):
         style.configure(f"{kind}.Banner.TFrame", background=bg)
         style.configure(f"{kind}.Banner.TLabel", background=bg, foreground=TEXT)
-        style.configure(f"{kind}.Badge.TLabel", background=bg, foreground=fg, font=theme.bold, padding=(px(8), px(2)))
         style.configure(f"{kind}.Mark.TLabel", background=SURFACE, foreground=fg, font=theme.heading)
 
     style.configure("Step.TLabel", background=HOVER, foreground=MUTED, font=theme.bold, padding=(px(4), px(2)))
@@ -215,7 +212,6 @@ def apply(root: tk.Tk) -> Theme:
     style.configure("Link.TButton", background=BACKGROUND, foreground=ACCENT, bordercolor=BACKGROUND, lightcolor=BACKGROUND,
                     darkcolor=BACKGROUND, padding=(px(4), px(2)))
     style.map("Link.TButton", background=[("active", HOVER)], bordercolor=[("focus", ACCENT)], foreground=[("disabled", "#9aa3ae")])
-    style.configure("Surface.Link.TButton", background=SURFACE, bordercolor=SURFACE, lightcolor=SURFACE, darkcolor=SURFACE)
     style.configure("Small.TButton", padding=(px(10), px(3)), font=theme.small)
 
     entry_padding = (px(8), px(5))
@@ -286,6 +282,4 @@ def apply(root: tk.Tk) -> Theme:
             (f"{orient}.Scrollbar.thumb", {"expand": "1", "sticky": "nswe"})]})])  # type: ignore[list-item]
     style.configure("TSeparator", background=BORDER)
     style.configure("Line.TFrame", background=BORDER)
-    style.configure("TLabelframe", background=BACKGROUND, bordercolor=BORDER)
-    style.configure("TLabelframe.Label", background=BACKGROUND, foreground=MUTED, font=theme.bold)
     return theme
