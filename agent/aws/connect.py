@@ -45,7 +45,6 @@ MAX_RECEIVES = 20  # the agent gives up (to the dead-letter queue, with its reas
 QUEUE_NAME_LIMIT, RULE_NAME_LIMIT, TOPIC_NAME_LIMIT = 80, 64, 256
 SENDER_SID, PUBLISHER_SID = "s3-sqs-agent-sender", "s3-sqs-agent-bucket"
 TARGET_ID = "s3-sqs-agent-queue"
-CONFIG_KEYS = ("sqs_queue_url", "dead_letter_queue_url", "s3_bucket_name", "aws_region")
 
 
 class ConnectError(errors.AgentError):

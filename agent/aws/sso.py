@@ -129,22 +129,6 @@ def cached_token(profile: Profile) -> CachedToken | None:
     return CachedToken(expires_at, refreshable)
 
 
-def token_expiry(profile: Profile | str) -> datetime | None:
-    """When the cached sign-in of an SSO profile expires (None: never signed in here, not an SSO profile, or no
-    such profile). Reads the cache only.
-
-    While the agent runs, botocore renews a token that has a refresh token 15 minutes before it expires, so a
-    warning about an expiry is only due within the last few minutes."""
-    from agent.aws.profiles import find_profile
-
-    try:
-        found = find_profile(profile) if isinstance(profile, str) else profile
-    except ValueError:
-        return None
-    token = cached_token(found)
-    return token.expires_at if token else None
-
-
 def _read_json(path: Path) -> dict[str, Any] | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))

@@ -37,10 +37,6 @@ class CatchUpProgress:
     done: bool = False
     failures: list[tuple[str, str]] = field(default_factory=list)  # (key, reason)
 
-    @property
-    def checked(self) -> int:
-        return self.already + self.downloaded + self.skipped + self.failed
-
 
 ProgressCallback = Callable[[CatchUpProgress], None]
 

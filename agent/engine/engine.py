@@ -22,7 +22,7 @@ from agent.engine.consumer import LAST_RUN_STATE, Consumer
 from agent.engine.download import Downloader, TransferSettings, remove_stale_temp_files
 from agent.engine.events import CatchUpSuggested, EventBus, State, StateChanged, Subscriber
 from agent.engine.hooks import HooksFactory
-from agent.engine.ledger import FileRecord, Ledger
+from agent.engine.ledger import Ledger
 from agent.engine.objects import ObjectHandler, human_size
 from agent.engine.pause import Pause
 from agent.engine.retry import Kind, classify, unanswered
@@ -375,9 +375,6 @@ class Engine:
             self.ledger.mark_retried(failure.id)
             count += 1
         return count
-
-    def recent_files(self, limit: int = 10) -> list[FileRecord]:
-        return self.ledger.recent(limit)
 
     # ------------------------------------------------------------ status
 

@@ -61,9 +61,6 @@ class HoldState:
     def problem(self) -> NeedsUserError | None:
         return self._problem
 
-    @property
-    def source(self) -> Source | None:
-        return self._source
 
     @property
     def offline(self) -> bool:

@@ -103,7 +103,6 @@ class PluginHost:
     def __init__(self, config: Config | None = None) -> None:
         self.pm = pluggy.PluginManager(PROJECT_NAME)
         self.pm.add_hookspecs(hookspecs)
-        self._plugins: dict[str, object] = {}  # name -> the plugin itself (pluggy holds its guarded proxy)
         self._info: dict[str, PluginInfo] = {}
         self._lock = threading.Lock()
         self._failed_to_start: list[str] = []
@@ -122,7 +121,6 @@ class PluginHost:
         """Register a plugin object under `name`, through the guard. Raises pluggy.PluginValidationError or ValueError."""
         proxy = self._guard(plugin, name)
         self.pm.register(proxy, name=name)
-        self._plugins[name] = plugin
         self._info[name] = info or PluginInfo(name, builtin=name.startswith(BUILTIN_PREFIX))
 
     def _load_configured(self, config: Config) -> None:
@@ -240,10 +238,6 @@ class PluginHost:
             self._failed_to_start.append(name)
 
     # ------------------------------------------------------------ what is loaded
-
-    def get_plugin(self, name: str) -> object | None:
-        """The plugin object registered under `name` (not pluggy's guarded stand-in)."""
-        return self._plugins.get(name) if self.pm.has_plugin(name) else None
 
     def describe(self) -> list[PluginInfo]:
         """Every plugin, in the order its hooks are consulted: the config's first, then the built-ins."""

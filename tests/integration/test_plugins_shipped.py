@@ -115,7 +115,7 @@ def test_after_a_quarantine_the_downloaded_event_and_the_ledger_name_where_the_f
     assert [e.path for e in events if isinstance(e, Downloaded)] == [quarantined]
     record = ledger.file(aws.bucket, "bad.wav")
     assert record is not None and record.path == quarantined and record.complete and record.unchanged_on_disk()
-    assert [r.path for r in engine.recent_files()] == [quarantined]
+    assert [r.path for r in engine.ledger.recent()] == [quarantined]
     ledger.close()
 
 

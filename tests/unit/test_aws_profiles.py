@@ -192,10 +192,11 @@ def test_session_uses_the_profile_and_region(aws_files: Path) -> None:
     assert profiles.session(None, None).profile_name == "default"
 
 
-def test_token_expiry_is_none_without_a_sign_in_or_a_profile(aws_files: Path) -> None:
-    from agent.aws import sso
+def test_sso_expiry_is_none_without_a_sign_in(aws_files: Path) -> None:
+    def expiry(name: str) -> datetime | None:
+        return next(p for p in profiles.list_profiles() if p.name == name).sso_expires_at
 
-    assert sso.token_expiry("studio") is None and sso.token_expiry("ci") is None and sso.token_expiry("nosuch") is None
+    assert expiry("studio") is None and expiry("ci") is None
     later = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=8)
     cache_token(aws_files, "corp", later)
-    assert sso.token_expiry("studio") == later
+    assert expiry("studio") == later
