@@ -8,7 +8,7 @@ import io
 import os
 import re
 import reprlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, overload
@@ -143,6 +143,12 @@ class Config:
 
 REQUIRED_KEYS = ("sqs_queue_url", "download_folder")
 CREDENTIAL_KEYS = {"aws_access_key_id", "aws_secret_access_key", "aws_session_token", "access_key", "secret_key"}
+
+
+def did_you_mean(name: object, known: Iterable[str]) -> str:
+    """"; did you mean 'x'?" naming the closest of `known`, or "" when none is close: the tail of an "unknown ..."."""
+    close = difflib.get_close_matches(str(name), list(known), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 # ---------------------------------------------------------------- value checkers
@@ -378,8 +384,7 @@ def parse(text: str, source: Path | None = None) -> Config:
                 "a profile in ~/.aws/credentials (with aws_profile), SSO, or an instance role", key, key_line))
             continue
         if key not in KNOWN_KEYS:
-            close = difflib.get_close_matches(key, KNOWN_KEYS, n=1, cutoff=0.6)
-            hint = f"; did you mean '{close[0]}'?" if close else f"; known keys are: {', '.join(KNOWN_KEYS)}"
+            hint = did_you_mean(key, KNOWN_KEYS) or f"; known keys are: {', '.join(KNOWN_KEYS)}"
             problems.append(problem(f"unknown key{hint}", key, key_line))
             continue
         if key in REQUIRED_KEYS and _blank(raw):
@@ -448,8 +453,7 @@ def _known_items(section: str, raw: dict[Any, Any], settings: type, lines: dict[
         if key in known:
             yield key, value, path
             continue
-        close = difflib.get_close_matches(str(key), known, n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else f"; known keys are: {', '.join(known)}"
+        hint = did_you_mean(key, known) or f"; known keys are: {', '.join(known)}"
         problems.append(problem(f"unknown key{hint}", path, lines.get(path)))
 
 

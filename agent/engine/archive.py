@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 
 from agent.api import ObjectEvent
 from agent.config import Config, RestoreSettings
+from agent.engine.download import object_args
 from agent.engine.ledger import Ledger, WaitingRestore
 from agent.engine.retry import DENIED, Kind, classify, error_code
 
@@ -84,10 +85,7 @@ class Restorer:
         self._s3 = s3
 
     def state(self, event: ObjectEvent) -> ArchiveState:
-        args: dict[str, Any] = {"Bucket": event.bucket, "Key": event.key}
-        if event.version_id:
-            args["VersionId"] = event.version_id
-        return ArchiveState.of(self._s3.head_object(**args))
+        return ArchiveState.of(self._s3.head_object(**object_args(event.bucket, event.key, event.version_id)))
 
     def park(self, event: ObjectEvent, message_id: str, queue_url: str, body: str) -> str | None:
         """An archived object with restore_archived set: ask for its restore (once) and keep it as waiting, so its
@@ -128,11 +126,8 @@ class Restorer:
         request: dict[str, Any] = {"GlacierJobParameters": {"Tier": tier}}
         if not state.archive_status:  # Intelligent-Tiering brings the object back to a tier; it takes no Days
             request["Days"] = settings.days
-        args: dict[str, Any] = {"Bucket": event.bucket, "Key": event.key, "RestoreRequest": request}
-        if event.version_id:
-            args["VersionId"] = event.version_id
         try:
-            self._s3.restore_object(**args)
+            self._s3.restore_object(**object_args(event.bucket, event.key, event.version_id), RestoreRequest=request)
         except ClientError as exc:
             code = error_code(exc)
             if code in ("RestoreAlreadyInProgress", "ObjectAlreadyInActiveTierError"):

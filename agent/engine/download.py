@@ -106,16 +106,11 @@ class Downloader:
 
     def head(self, bucket: str, key: str, version_id: str | None = None) -> dict[str, Any]:
         """HEAD of an object: of one version, or of the current one."""
-        args: dict[str, Any] = {"Bucket": bucket, "Key": key}
-        if version_id:
-            args["VersionId"] = version_id
-        return dict(self._client.head_object(**args))
+        return dict(self._client.head_object(**object_args(bucket, key, version_id)))
 
     @staticmethod
     def _object_args(event: ObjectEvent) -> dict[str, Any]:
-        args: dict[str, Any] = {"Bucket": event.bucket, "Key": event.key}
-        if event.version_id:
-            args["VersionId"] = event.version_id
+        args = object_args(event.bucket, event.key, event.version_id)
         if event.etag:
             args["IfMatch"] = f'"{event.etag}"'
         return args
@@ -216,6 +211,14 @@ class Downloader:
     def close(self) -> None:
         self.cancel_all()
         self._ranges.shutdown(wait=False, cancel_futures=True)
+
+
+def object_args(bucket: str, key: str, version_id: str | None = None) -> dict[str, Any]:
+    """The arguments naming one object (one version of it, or the current one) in a boto3 S3 call."""
+    args: dict[str, Any] = {"Bucket": bucket, "Key": key}
+    if version_id:
+        args["VersionId"] = version_id
+    return args
 
 
 def _reserve(fd: int, size: int) -> None:

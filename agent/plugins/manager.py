@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import functools
 import inspect
 import logging
@@ -17,7 +16,7 @@ from typing import Any, cast
 import pluggy
 
 from agent.api import PROJECT_NAME, ObjectEvent, RejectedRecord
-from agent.config import Config
+from agent.config import Config, did_you_mean
 from agent.engine.hooks import PluginError
 from agent.errors import ConfigError, ConfigProblem
 from agent.plugins import hookspecs
@@ -75,9 +74,7 @@ def check_options(plugin: type, options: dict[str, Any]) -> None:
         if option not in known:
             if not known:
                 raise ValueError("this plugin takes no options")
-            close = difflib.get_close_matches(str(option), known, n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            raise ValueError(f"unknown option {option!r}; {hint}(its options are: {', '.join(known)})")
+            raise ValueError(f"unknown option {option!r}{did_you_mean(option, known)} (its options are: {', '.join(known)})")
     for parameter in named:
         if parameter.default is inspect.Parameter.empty and parameter.name not in options:
             raise ValueError(f"option {parameter.name!r} is required")
@@ -133,9 +130,8 @@ class PluginHost:
             entry = installed.get(spec.name)
             if entry is None:
                 known = ", ".join(sorted(installed)) or "none"
-                close = difflib.get_close_matches(spec.name, list(installed), n=1)
-                hint = f"did you mean {close[0]!r}? " if close else ""
-                problems.append(ConfigProblem(file, f"no installed plugin is named {spec.name!r}; {hint}(installed: {known})", "plugins", spec.line))
+                problems.append(ConfigProblem(file, f"no installed plugin is named {spec.name!r}{did_you_mean(spec.name, installed)} "
+                                              f"(installed: {known})", "plugins", spec.line))
                 continue
             seen[spec.name] = seen.get(spec.name, 0) + 1
             name = spec.name if seen[spec.name] == 1 else f"{spec.name}#{seen[spec.name]}"
