@@ -78,8 +78,7 @@ class SignInWatch:
         if event.title not in EXPIRED_TITLES:
             return False
         with self._lock:
-            self._rejected = True
-            self._announced = None  # a new episode: say it, even if the end was announced before
+            self._rejected = True  # announced as expired: once, whether the watch or the engine saw it first
         self.check(config)
         found = self._expiry
         if found is None:  # no expiry known (a session token without its end, say): the engine's notice says it all
@@ -91,11 +90,13 @@ class SignInWatch:
         """The engine works again: whatever was rejected is not any more."""
         with self._lock:
             was, self._rejected = self._rejected, False
+            if was:
+                self._announced = None  # a new episode: a later rejection is said again
         if was:
             self._on_change()
 
     def _announce(self, found: Expiry) -> None:
-        key = ("rejected" if self._rejected else "expired" if found.expired() else "expiring", found.expires_at)
+        key = ("expired" if self._rejected or found.expired() else "expiring", found.expires_at)
         with self._lock:
             if key == self._announced:
                 return

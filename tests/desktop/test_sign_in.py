@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from agent.engine.pause import until_text
 from tests.aws import Setup
 from tests.desktop.harness import Desktop, TrayApp
 from tests.desktop.notification_server import NotificationServer
@@ -78,7 +79,7 @@ def test_a_sign_in_about_to_end_is_announced_and_renewed_from_the_menu(sso_app: 
     wait_until((private_home / "downloads" / "before.wav").exists, 30, "a download with the sign-in that still works")
 
     notice = notifications.wait_for(lambda n: n.summary.startswith("AWS sign-in ends at"), what="the expiry notice")
-    assert notice.summary == f"AWS sign-in ends at {ends.astimezone():%H:%M}" and "Sign in again…" in notice.body
+    assert notice.summary == f"AWS sign-in ends at {until_text(ends)}" and "Sign in again…" in notice.body  # "tomorrow 00:06" near midnight
     assert "default" in notice.actions, "a click on the notice signs in"
     probe = sso_app.wait_probe(lambda p: "Sign in again…" in menu_texts(p), what="the Sign in again… item")
     assert menu_texts(probe)[:2] == [probe["status"], "Sign in again…"], "right under the status line"
