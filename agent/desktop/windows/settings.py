@@ -91,6 +91,7 @@ class SettingsWindow:
         self.yaml_error: str | None = None
         """The file is not valid YAML (where and why): the fields then show the defaults, and the window says so."""
         self._validate_job: str | None = None
+        self._saved = False
         self._loading = False
         px = look.px
         root.title(f"Settings – {APP_TITLE}")
@@ -461,6 +462,7 @@ class SettingsWindow:
     def _edited(self) -> None:
         if self._loading:
             return
+        self._saved = False
         if self._validate_job is not None:
             self.root.after_cancel(self._validate_job)
         self._validate_job = self.root.after(VALIDATE_MS, self._validate)
@@ -597,7 +599,8 @@ class SettingsWindow:
         self.load()
         self.summary.configure(text="Saved. The agent uses the new settings from the next file on.", style="Muted.TLabel")
         self.channel.send("saved")
-        self._probe(saved=True)
+        self._saved = True
+        self._probe()
         return True
 
     def _reveal(self, field: forms.Field) -> None:
@@ -614,7 +617,7 @@ class SettingsWindow:
             return
         self.root.destroy()
 
-    def _probe(self, saved: bool = False) -> None:
+    def _probe(self) -> None:
         write_probe(self.root, "settings", {
             "section": self.nav.selection()[0] if self.nav.selection() else "",
             "values": {field.key: field.get() for field in self._all_fields()},
@@ -625,5 +628,5 @@ class SettingsWindow:
             "banner": self.banner_text.cget("text") if self.banner.winfo_manager() else "",
             "sign_in_state": self.sign_in_state.cget("text"),
             "problem_banner": self.problem_text.cget("text") if self.problem_banner.winfo_manager() else "",
-            "saved": saved,
+            "saved": self._saved,  # the last thing done was a save: no edit since
         })
