@@ -9,13 +9,13 @@ from bench.agent import Agent, agent_home
 from bench.common import MiB, files_in, log, summary
 from bench.wired import Wired
 from bench.workloads import Context
-from bench.workloads.copy import _upload
+from bench.workloads.copy import upload
 
 
 def warm(context: Context, key: str, count: int, size: int) -> None:
     log(f"Warm throughput {key}: {count} notifications at once to an agent idle on long polls")
     wired = Wired.create(context.server.endpoint)
-    _upload(context, wired, key, [f"{key}/{i:05d}.bin" for i in range(count)], size)
+    upload(context, wired, key, [f"{key}/{i:05d}.bin" for i in range(count)], size)
     times: list[float] = []
     for index in range(context.runs):
         folder = context.fresh(f"warm-{key}-{index}")
