@@ -157,12 +157,13 @@ def unanswered(exc: BaseException) -> bool:
 
 def _disk_failure(exc: OSError) -> Failure:
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return _wait(errors.DiskFullError(f"The disk holding the download folder is full ({exc.filename or ''}). "
+        where = f" (writing {exc.filename})" if exc.filename else ""
+        return _wait(errors.DiskFullError(f"The disk holding the download folder is full{where}. "
                                           "Free some space; downloads resume by themselves."))
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return _wait(errors.FolderNotWritableError(f"Cannot write to {exc.filename or 'the download folder'} ({exc.strerror}). "
                                                    "Fix its permissions or choose another folder."))
-    return Failure(Kind.RETRY, f"{exc.strerror or exc} ({exc.filename or ''})")
+    return Failure(Kind.RETRY, f"{exc.strerror or exc}" + (f" ({exc.filename})" if exc.filename else ""))
 
 
 def _wait(error: errors.NeedsUserError) -> Failure:

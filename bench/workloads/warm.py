@@ -3,6 +3,7 @@ notifications arrive at once. Timed from the first send to the last file in plac
 
 from __future__ import annotations
 
+import shutil
 import time
 
 from bench.agent import Agent, agent_home
@@ -36,6 +37,7 @@ def warm(context: Context, key: str, count: int, size: int) -> None:
             finally:
                 running.stop()
         got = len(files_in(folder))
+        shutil.rmtree(folder, ignore_errors=True)
         if got != count:
             raise RuntimeError(f"the agent wrote {got} files, expected {count}")
         log(f"  run {index + 1}: {times[-1]:.2f} s, {count / times[-1]:.0f} files/s")

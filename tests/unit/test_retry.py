@@ -66,6 +66,15 @@ def test_what_the_user_must_fix_says_what_to_do() -> None:
     assert "s3:GetObject" in classify(client_error("AccessDenied", 403)).reason
 
 
+def test_a_full_disk_names_the_file_only_when_there_is_one() -> None:
+    """Seen in a bench run: the CRT's write raised ENOSPC without a file name, and the line read "is full ()"."""
+    assert str(classify(OSError(errno.ENOSPC, "No space left on device")).error).startswith(
+        "The disk holding the download folder is full. Free some space")
+    named = classify(OSError(errno.ENOSPC, "No space left on device", "/music/.take.wav.part")).error
+    assert "full (writing /music/.take.wav.part). Free" in str(named)
+    assert classify(OSError(errno.EIO, "Input/output error")).reason == "Input/output error"
+
+
 def test_backoff_grows_with_equal_jitter_and_stays_under_its_cap() -> None:
     backoff, rng = Backoff(base=2, maximum=300), random.Random(1)
     for attempt, ceiling in [(1, 2), (2, 4), (3, 8), (9, 300), (40, 300)]:
