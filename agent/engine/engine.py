@@ -380,7 +380,7 @@ class Engine:
 
     def status(self) -> Status:
         consumer = self._consumer
-        progress = consumer.handler.progress if consumer else None
+        transfers = consumer.handler.transfers() if consumer else []  # one copy: the bytes and the rows agree
         midnight = datetime.now().replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
         retry_in = None
         now = time.monotonic()
@@ -391,8 +391,8 @@ class Engine:
             state=state,
             detail=detail,
             active=consumer.active if consumer else 0,
-            bytes_done=progress.done if progress else 0,
-            bytes_total=progress.total if progress else 0,
+            bytes_done=sum(t.done for t in transfers),
+            bytes_total=sum(t.size for t in transfers),
             downloaded=consumer.counters.downloaded if consumer else 0,
             downloaded_today=self.ledger.count_since(midnight),
             retries=consumer.counters.retries if consumer else 0,
@@ -402,7 +402,7 @@ class Engine:
             problem=str(consumer.problem) if consumer and consumer.problem else None,
             paused_until=self.paused_until if state is State.PAUSED else None,
             downloads=tuple(DownloadProgress(t.bucket, t.key, t.size, t.done, now - t.started)
-                            for t in (consumer.handler.transfers() if consumer else ())),
+                            for t in transfers),
         )
 
     def _compute_state(self) -> tuple[State, str]:
