@@ -43,6 +43,10 @@ _UNREACHABLE = frozenset({  # the CRT's errors for a server that cannot be reach
 """Any other connection error (a connection closed mid-transfer, say) is a retry of that one object, as with boto3."""
 
 
+CRT_PATH = "the AWS Common Runtime"
+"""How the log and the diagnostics name the CRT download path (describe())."""
+
+
 def unavailable(max_bandwidth: int | None, environ: Mapping[str, str] = os.environ) -> str | None:
     """Why downloads cannot go through the AWS Common Runtime here, in words for the log; None when they can."""
     if environ.get("S3_SQS_AGENT_NO_CRT"):
@@ -60,7 +64,7 @@ def unavailable(max_bandwidth: int | None, environ: Mapping[str, str] = os.envir
 def describe(max_bandwidth: int | None, environ: Mapping[str, str] = os.environ) -> str:
     """Which path downloads take here, and why, for the log and the diagnostics."""
     why = unavailable(max_bandwidth, environ)
-    return "the AWS Common Runtime" if why is None else f"boto3 ({why})"
+    return CRT_PATH if why is None else f"boto3 ({why})"
 
 
 class CrtGetter:
@@ -113,7 +117,7 @@ class CrtGetter:
         try:
             if s3_client.meta.config.proxies:
                 return None, "boto3 (the S3 client has a proxy, and the AWS Common Runtime does not read it)"
-            return cls(s3_client, part_size), describe(max_bandwidth)
+            return cls(s3_client, part_size), CRT_PATH
         except Exception as exc:  # noqa: BLE001 - any doubt: boto3 serves every request
             log.debug("Not using the AWS Common Runtime for downloads: %s", exc)
             return None, f"boto3 (the AWS Common Runtime could not start: {type(exc).__name__}: {exc})"

@@ -231,13 +231,7 @@ class Ledger:
         """A write that commits at once, with the open batch if there is one. Raises DiskFullError or LedgerWriteError
         when it is not recorded (its caller must then keep the message)."""
         with self._lock:
-            in_batch = self._db.in_transaction
-            try:
-                self._db.execute(sql, args)
-            except sqlite3.Error as exc:
-                if in_batch and not self._db.in_transaction:  # SQLite rolled the open batch back with it
-                    self._lost.add(self._batch)
-                raise write_failure(exc, self.path) from exc
+            self._execute_locked(sql, args)
             failure = self._commit_locked()
             if failure is not None:
                 raise write_failure(failure, self.path) from failure
@@ -250,15 +244,21 @@ class Ledger:
                 self._batch += 1
                 self._start_committer()
                 self._wake.notify_all()
-            try:
-                self._db.execute(sql, args)
-            except sqlite3.Error as exc:
-                if not self._db.in_transaction:  # SQLite rolled the whole batch back (a full disk, say)
-                    self._lost.add(self._batch)
-                raise write_failure(exc, self.path) from exc
+            self._execute_locked(sql, args)
             if not getattr(self._this_thread, "first", 0):
                 self._this_thread.first = self._batch
             self._this_thread.last = self._batch
+
+    def _execute_locked(self, sql: str, args: tuple[Any, ...]) -> None:
+        """One write statement, under the lock. A failure that made SQLite roll the open batch back with it (a full
+        disk, say) marks that batch lost; it raises DiskFullError or LedgerWriteError."""
+        in_batch = self._db.in_transaction
+        try:
+            self._db.execute(sql, args)
+        except sqlite3.Error as exc:
+            if in_batch and not self._db.in_transaction:
+                self._lost.add(self._batch)
+            raise write_failure(exc, self.path) from exc
 
     def batches_of_this_thread(self) -> range:
         """The batches holding the rows this thread wrote since the last call (empty: none), and forget them."""
@@ -387,10 +387,10 @@ class Ledger:
         waits for a restore. Costs nothing for objects the ledger holds nothing against (most)."""
         if (bucket, key) not in self._unsettled:  # unlocked read: every download passes here
             return
-        with self._lock:
-            self._db.execute("UPDATE failures SET dismissed_at = ? WHERE bucket = ? AND key = ? AND retried_at IS NULL "
-                             "AND dismissed_at IS NULL", (time.time(), bucket, key))
-            self._db.execute("DELETE FROM restores WHERE bucket = ? AND key = ?", (bucket, key))
+        with self._lock:  # in the open batch when there is one, as the download's own rows are
+            self._execute_locked("UPDATE failures SET dismissed_at = ? WHERE bucket = ? AND key = ? AND retried_at IS NULL "
+                                 "AND dismissed_at IS NULL", (time.time(), bucket, key))
+            self._execute_locked("DELETE FROM restores WHERE bucket = ? AND key = ?", (bucket, key))
             self._unsettled.discard((bucket, key))
 
     def pending_failures(self) -> list[FailureRecord]:

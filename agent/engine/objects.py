@@ -63,7 +63,8 @@ class ObjectHandler:
         self.plugins = plugins
         self.bus = bus
         self.policy = paths.detect_policy(config.download_folder)
-        self._folder_device = _device(config.download_folder)
+        start = _folder_stat(config.download_folder)
+        self._folder_device = start.st_dev if start else None
         self._root: Path | None = None  # the download folder with its links resolved (see _check_folder)
         self._root_identity: tuple[int, int] = (-1, -1)
         self.progress = Progress()
@@ -177,20 +178,15 @@ class ObjectHandler:
         """The folder must still exist, on the disk it was on at start: writing into the empty mount point of an
         unplugged drive would fill the system disk with files the user will not find."""
         folder = self.config.download_folder
-        try:
-            info = os.stat(folder)
-        except OSError:
-            info = None
-        device = info.st_dev if info is not None and stat.S_ISDIR(info.st_mode) else None
-        if device is None:
+        info = _folder_stat(folder)
+        if info is None:
             raise FolderMissingError(f"The download folder {folder} is missing. Reconnect its drive or create it again; "
                                      "downloads resume by themselves.")
         if self._folder_device is None:
-            self._folder_device = device
-        elif device != self._folder_device:
+            self._folder_device = info.st_dev
+        elif info.st_dev != self._folder_device:
             raise FolderMissingError(f"The download folder {folder} is no longer on the disk it was on (an unplugged drive "
                                      "or unmounted share?). Reconnect it, or restart the agent to use the folder as it is now.")
-        assert info is not None
         if (info.st_dev, info.st_ino) != self._root_identity:  # the folder, with its links resolved, once per folder
             self._root = Path(os.path.realpath(folder))
             self._root_identity = (info.st_dev, info.st_ino)
@@ -335,12 +331,13 @@ class KeyedLocks:
                     del self._locks[key]
 
 
-def _device(folder: Path) -> int | None:
+def _folder_stat(folder: Path) -> os.stat_result | None:
+    """The folder's stat; None when it is missing or not a folder."""
     try:
         info = os.stat(folder)
     except OSError:
         return None
-    return info.st_dev if stat.S_ISDIR(info.st_mode) else None
+    return info if stat.S_ISDIR(info.st_mode) else None
 
 
 def _lstat(path: Path) -> os.stat_result | None:

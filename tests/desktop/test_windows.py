@@ -6,7 +6,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -177,6 +177,18 @@ notifications:
 """
 
 
+def reload_settings(app: TrayApp, until: Callable[[dict[str, Any]], bool], what: str) -> dict[str, Any]:
+    """The file changed on disk: Settings offers to reload, Ctrl+R takes it; the probe once `until` holds."""
+    app.wait_window("settings", lambda p: "changed outside this window" in p["banner"], what="the offer to reload")
+    app.keys("ctrl+r")
+    return app.wait_window("settings", until, what=what)
+
+
+def close_settings(app: TrayApp) -> None:
+    app.keys("Escape")
+    wait_until(lambda: app.window_closed("settings"), 15, "Escape to close Settings")
+
+
 def test_settings_validates_as_you_type_saves_keeping_every_comment_and_offers_to_reload(
         app: TrayApp, aws: Setup, tray_config: Path, private_home: Path) -> None:
     original = COMMENTED_CONFIG.format(queue=aws.queue_url, folder=private_home / "downloads", bucket=aws.bucket, endpoint=aws.endpoint)
@@ -220,12 +232,9 @@ def test_settings_validates_as_you_type_saves_keeping_every_comment_and_offers_t
     wait_until(lambda: app.log().count("Applied the new config") > applied, 30, "the tray to apply the saved settings")
 
     tray_config.write_text(saved + "max_bandwidth: 10MB/s\n", encoding="utf-8")  # someone edits the file meanwhile
-    app.wait_window("settings", lambda p: "changed outside this window" in p["banner"], what="the offer to reload")
-    app.keys("ctrl+r")
-    probe = app.wait_window("settings", lambda p: p["values"]["max_bandwidth"] == "10MB/s" and not p["banner"], what="the reload")
+    probe = reload_settings(app, lambda p: p["values"]["max_bandwidth"] == "10MB/s" and not p["banner"], "the reload")
     assert probe["values"]["concurrency"] == 3
-    app.keys("Escape")
-    wait_until(lambda: app.window_closed("settings"), 15, "Escape to close Settings")
+    close_settings(app)
 
 
 def test_settings_says_what_is_wrong_in_the_file_when_no_field_can_show_it(app: TrayApp, aws: Setup, tray_config: Path,
@@ -242,19 +251,14 @@ def test_settings_says_what_is_wrong_in_the_file_when_no_field_can_show_it(app: 
     app.window_screenshot("settings", "settings-file-problems.png")
 
     tray_config.write_text(good + "include: ['*.wav'\n", encoding="utf-8")  # broken YAML: the fields cannot show the file
-    app.wait_window("settings", lambda p: "changed outside this window" in p["banner"], what="the offer to reload")
-    app.keys("ctrl+r")
-    probe = app.wait_window("settings", lambda p: "not valid YAML" in p["problem_banner"], what="the YAML error")
+    probe = reload_settings(app, lambda p: "not valid YAML" in p["problem_banner"], "the YAML error")
     assert "(line 16:" in probe["problem_banner"] and "show the defaults" in probe["problem_banner"], probe["problem_banner"]
 
     tray_config.write_text(good, encoding="utf-8")
-    app.wait_window("settings", lambda p: "changed outside this window" in p["banner"], what="the offer to reload again")
-    app.keys("ctrl+r")
-    probe = app.wait_window("settings", lambda p: not p["problem_banner"] and p["values"]["concurrency"] == 4,
-                            what="the banner to go once the file is fixed")
+    probe = reload_settings(app, lambda p: not p["problem_banner"] and p["values"]["concurrency"] == 4,
+                            "the banner to go once the file is fixed")
     assert not probe["errors"] and not probe["general_errors"] and not probe["summary"].startswith("Fix")
-    app.keys("Escape")
-    wait_until(lambda: app.window_closed("settings"), 15, "Escape to close Settings")
+    close_settings(app)
 
 
 def test_settings_turns_the_restore_of_archived_files_on_with_a_tier(app: TrayApp, aws: Setup, tray_config: Path,
@@ -278,8 +282,7 @@ def test_settings_turns_the_restore_of_archived_files_on_with_a_tier(app: TrayAp
     restore = config_module.load(tray_config).restore_archived
     assert restore is not None and (restore.tier, restore.days) == ("Bulk", 7), saved
     assert "# ask S3 for archived takes" in saved and "# the studio line is slow" in saved
-    app.keys("Escape")
-    wait_until(lambda: app.window_closed("settings"), 15, "Escape to close Settings")
+    close_settings(app)
 
 
 def fresh_app(desktop: Desktop, private_home: Path, **env: str) -> TrayApp:

@@ -33,44 +33,41 @@ def committed_rows(path: Path) -> int:
         other.close()
 
 
-def test_rows_are_read_back_at_once_and_committed_together(tmp_path: Path) -> None:
-    ledger = Ledger(tmp_path / "ledger.sqlite3")
+@pytest.fixture
+def ledger(tmp_path: Path) -> Iterator[Ledger]:
+    opened = Ledger(tmp_path / "ledger.sqlite3")
     try:
-        ledger.commit()
-        ledger.record_file(record(tmp_path, 1))
-        ledger.mark_complete(str(tmp_path), "bucket", "takes/0001.wav")
-        batch = ledger.batches_of_this_thread()
-        assert batch and ledger.batches_of_this_thread() == range(0)  # read once
-        found = ledger.file("bucket", "takes/0001.wav", str(tmp_path))
-        assert found is not None and found.complete  # this process sees its own batch
-        ledger.record_file(record(tmp_path, 2))
-        assert ledger.batches_of_this_thread() == batch, "one batch for the rows written before its commit"
-        ledger.make_durable(batch)
-        assert committed_rows(ledger.path) == 2
-        ledger.make_durable(range(0))  # a message that wrote no rows
+        yield opened
     finally:
-        ledger.close()
+        opened.close()
 
 
-def test_a_batch_commits_by_itself_soon(tmp_path: Path) -> None:
-    ledger = Ledger(tmp_path / "ledger.sqlite3")
-    try:
-        ledger.record_file(record(tmp_path, 1))
-        started = time.monotonic()
-        wait_until(lambda: committed_rows(ledger.path) == 1, 10, "the batch to commit by itself")
-        assert time.monotonic() - started < 10 * BATCH_SECONDS + 5  # a bound, not a timing: it never waits for a delete
-    finally:
-        ledger.close()
+def test_rows_are_read_back_at_once_and_committed_together(ledger: Ledger, tmp_path: Path) -> None:
+    ledger.commit()
+    ledger.record_file(record(tmp_path, 1))
+    ledger.mark_complete(str(tmp_path), "bucket", "takes/0001.wav")
+    batch = ledger.batches_of_this_thread()
+    assert batch and ledger.batches_of_this_thread() == range(0)  # read once
+    found = ledger.file("bucket", "takes/0001.wav", str(tmp_path))
+    assert found is not None and found.complete  # this process sees its own batch
+    ledger.record_file(record(tmp_path, 2))
+    assert ledger.batches_of_this_thread() == batch, "one batch for the rows written before its commit"
+    ledger.make_durable(batch)
+    assert committed_rows(ledger.path) == 2
+    ledger.make_durable(range(0))  # a message that wrote no rows
 
 
-def test_other_writes_commit_at_once_with_the_batch(tmp_path: Path) -> None:
-    ledger = Ledger(tmp_path / "ledger.sqlite3")
-    try:
-        ledger.record_file(record(tmp_path, 1))
-        ledger.set_state("last_receive", "1")
-        assert committed_rows(ledger.path) == 1
-    finally:
-        ledger.close()
+def test_a_batch_commits_by_itself_soon(ledger: Ledger, tmp_path: Path) -> None:
+    ledger.record_file(record(tmp_path, 1))
+    started = time.monotonic()
+    wait_until(lambda: committed_rows(ledger.path) == 1, 10, "the batch to commit by itself")
+    assert time.monotonic() - started < 10 * BATCH_SECONDS + 5  # a bound, not a timing: it never waits for a delete
+
+
+def test_other_writes_commit_at_once_with_the_batch(ledger: Ledger, tmp_path: Path) -> None:
+    ledger.record_file(record(tmp_path, 1))
+    ledger.set_state("last_receive", "1")
+    assert committed_rows(ledger.path) == 1
 
 
 def test_closing_commits_the_open_batch(tmp_path: Path) -> None:
@@ -80,25 +77,21 @@ def test_closing_commits_the_open_batch(tmp_path: Path) -> None:
     assert committed_rows(tmp_path / "ledger.sqlite3") == 1
 
 
-def test_threads_each_learn_their_own_batch(tmp_path: Path) -> None:
-    ledger = Ledger(tmp_path / "ledger.sqlite3")
+def test_threads_each_learn_their_own_batch(ledger: Ledger, tmp_path: Path) -> None:
     seen: list[range] = []
-    try:
-        def write(index: int) -> None:
-            ledger.record_file(record(tmp_path, index))
-            seen.append(ledger.batches_of_this_thread())
+    def write(index: int) -> None:
+        ledger.record_file(record(tmp_path, index))
+        seen.append(ledger.batches_of_this_thread())
 
-        threads = [threading.Thread(target=write, args=(i,)) for i in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert len(seen) == 8 and all(seen)
-        for batch in seen:
-            ledger.make_durable(batch)
-        assert committed_rows(ledger.path) == 8
-    finally:
-        ledger.close()
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(seen) == 8 and all(seen)
+    for batch in seen:
+        ledger.make_durable(batch)
+    assert committed_rows(ledger.path) == 8
 
 
 @pytest.fixture
