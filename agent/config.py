@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 
 import yaml
 
+from agent.atomic import make_private_dirs, write_text_atomically
 from agent.errors import ConfigError, ConfigProblem
 
 MAX_CONFIG_BYTES = 1024 * 1024
@@ -575,7 +576,7 @@ def load(path: Path) -> Config:
 
 def write_template(path: Path) -> None:
     """Create a commented config for a first run, readable by the user only."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_private_dirs(path.parent)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(TEMPLATE)
@@ -700,15 +701,3 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {k: _plain(v) for k, v in value.items() if v is not REMOVE}
     return value
-
-
-def write_text_atomically(path: Path, text: str) -> None:
-    """Write a file readable by the user only: a temporary file beside it, fsynced, then renamed over it."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)

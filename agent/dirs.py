@@ -7,6 +7,7 @@ from pathlib import Path
 import platformdirs
 
 from agent.api import APP_NAME
+from agent.atomic import make_private_dirs
 
 
 def config_dir() -> Path:
@@ -34,5 +35,4 @@ def ledger_file() -> Path:
 
 def ensure_private_dir(path: Path) -> Path:
     """Create a folder readable by the user only (config, state and logs can name buckets and queues)."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return path
+    return make_private_dirs(path)

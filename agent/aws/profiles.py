@@ -14,7 +14,7 @@ import botocore.session
 from botocore.configloader import raw_config_parse
 from botocore.exceptions import BotoCoreError, ConfigParseError
 
-from agent.config import write_text_atomically
+from agent.atomic import write_text_atomically
 from agent.errors import AgentError
 
 ProfileKind = Literal["sso", "keys", "assume-role", "process", "other"]

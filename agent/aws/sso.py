@@ -21,7 +21,7 @@ from botocore import UNSIGNED
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
-from agent.config import write_text_atomically
+from agent.atomic import write_text_atomically
 from agent.errors import SignInCancelled, SignInError
 
 if TYPE_CHECKING:

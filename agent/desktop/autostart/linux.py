@@ -8,6 +8,7 @@ from pathlib import Path
 
 from agent import APP_NAME
 from agent.api import APP_TITLE
+from agent.atomic import write_text_atomically
 from agent.desktop.autostart.base import Autostart, AutostartStatus
 
 START_DELAY_SECONDS = 5
@@ -68,10 +69,7 @@ class LinuxAutostart(Autostart):
         ])
 
     def enable(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_name(self.path.name + ".tmp")
-        temporary.write_text(self.contents(), encoding="utf-8")
-        os.replace(temporary, self.path)
+        write_text_atomically(self.path, self.contents(), mode=0o644)
 
     def disable(self) -> None:
         self.path.unlink(missing_ok=True)

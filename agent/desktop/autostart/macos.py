@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import plistlib
 from pathlib import Path
 from typing import Any
 
+from agent.atomic import write_bytes_atomically
 from agent.desktop.autostart.base import Autostart, AutostartStatus
 
 BUNDLE_ID = "io.github.s3-sqs-agent"
@@ -29,11 +29,7 @@ class MacAutostart(Autostart):
                 "ProcessType": "Interactive", "LimitLoadToSessionType": "Aqua"}
 
     def enable(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_name(self.path.name + ".tmp")
-        with open(temporary, "wb") as file:
-            plistlib.dump(self.plist(), file)
-        os.replace(temporary, self.path)
+        write_bytes_atomically(self.path, plistlib.dumps(self.plist()), mode=0o644)
 
     def disable(self) -> None:
         self.path.unlink(missing_ok=True)
