@@ -9,15 +9,18 @@ import platform
 import re
 import shutil
 import sqlite3
+import stat
 import sys
 import zipfile
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from agent import config as config_module
 from agent import dirs, logs, redact
 from agent.api import APP_NAME, APP_TITLE, __version__
+from agent.atomic import atomic_file
 from agent.config import Config
 from agent.engine import crt
 from agent.engine import pause as pause_state
@@ -46,9 +49,9 @@ def create(config_path: Path, *, folder: Path | None = None, ledger: Ledger | No
     """Write the bundle into `folder` (default: default_folder()) and return its path. `ledger`: the running agent's
     (else the ledger file is opened if there is one). Raises AgentError when the folder cannot be written."""
     environ = os.environ if environ is None else environ
-    mask = redact.Redactor.for_this_machine(environ)
     now = datetime.now().astimezone()
     config, config_text, config_state = _read_config(config_path)
+    mask = redact.Redactor.for_this_machine(environ, config_text)
     folder = folder or default_folder(config)
     log_text = _recent_logs()
     own_ledger = ledger is None and dirs.ledger_file().exists()
@@ -64,22 +67,17 @@ def create(config_path: Path, *, folder: Path | None = None, ledger: Ledger | No
     summary = _summary(now, config_path, config, config_state, tray_backend or _backend_from(log_text), ledger_facts, environ)
     members = {
         "summary.txt": summary,
-        "config.yaml": config_text if config_text is not None else f"# There is no config file at {config_path}.\n",
+        "config.yaml": redact.mask_plugin_options(config_text) if config_text is not None else f"# There is no config file at {config_path}.\n",
         "ledger.json": json.dumps(ledger_facts, indent=2) + "\n",
         "logs/agent.log": log_text or "(no log yet)\n",
     }
     name = f"{BUNDLE_PREFIX}-{now:%Y%m%d-%H%M%S}"
     target = _free_name(folder, name)
-    temporary = folder / f".{target.name}.part"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it names buckets and folders: yours only
-        with os.fdopen(fd, "wb") as handle, zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as bundle:
+    try:  # it names buckets and folders: yours only (0600), through a temporary file of a fresh name
+        with atomic_file(target) as handle, zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as bundle:
             for member, text in members.items():
                 bundle.writestr(f"{name}/{member}", mask(text))
-        os.replace(temporary, target)
     except OSError as exc:
-        temporary.unlink(missing_ok=True)
         raise AgentError(f"Cannot write the diagnostics bundle in {folder} ({exc.strerror or exc}). "
                          f"Choose another folder (from a terminal: {APP_NAME} diagnostics --output FOLDER).") from None
     log.info("Created the diagnostics bundle %s", target)
@@ -116,7 +114,7 @@ def _recent_logs(limit: int = LOG_BYTES) -> str:
         if left <= 0:
             break
         try:
-            with open(path, "rb") as handle:
+            with _open_log(path) as handle:
                 size = handle.seek(0, os.SEEK_END)
                 handle.seek(max(0, size - left))
                 data = handle.read(left)
@@ -127,6 +125,21 @@ def _recent_logs(limit: int = LOG_BYTES) -> str:
         parts.insert(0, data.decode("utf-8", "replace"))
         left -= len(data)
     return "".join(parts)
+
+
+def _open_log(path: Path) -> BinaryIO:
+    """A log file to read, only if it is a regular file at that name: a link planted as `agent.log.3` (to a key file,
+    to another user's file) is not followed out of the log folder. Raises OSError otherwise."""
+    if os.name == "nt" and os.path.islink(path):  # no O_NOFOLLOW there
+        raise OSError(f"{path} is a link")
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # a FIFO would block the bundle, a device would never end
+            raise OSError(f"{path} is not a regular file")
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def _backend_from(log_text: str) -> str:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import configparser
+import io
 import json
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 MASK = "****"
 MIN_SECRET_LENGTH = 6  # shorter values (a "1", a "true") would mask half of any text
@@ -31,10 +35,16 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
      rf"\1\2{MASK}"),
     (re.compile(r"(?i)\b(authorization\s*[:=]\s*)[^\n]+"), rf"\1{MASK}"),
     # `name: value` and `name=value` lines whose name says secret (YAML, INI, logs of options, environment dumps).
-    (re.compile(rf"(?im)^(\s*(?:-\s+)?[\"']?[\w.-]*(?:{SECRET_NAME.pattern})[\w.-]*{_NOT_A_PLACE}[\"']?\s*[:=][ \t]*)(?!\s*$)[^\n#]+"), rf"\1{MASK}"),
+    # The value ends at a comment (` #`), not at a `#` inside it (`hunter#2`).
+    (re.compile(rf"(?im)^(\s*(?:-\s+)?[\"']?[\w.-]*(?:{SECRET_NAME.pattern})[\w.-]*{_NOT_A_PLACE}[\"']?\s*[:=][ \t]*+)(?!\s*$)(?![\"']?\*{{4}})"
+                r"(?:(?![ \t]#)[^\n])+"), rf"\1{MASK}"),
     # The same inside a line, as in a flow mapping `env: {UPLOAD_TOKEN: abc123}` or a logged `token=abc123`.
-    (re.compile(rf"(?i)((?<![\w.-])[\"']?[\w.-]*(?:{SECRET_NAME.pattern})[\w.-]*{_NOT_A_PLACE}[\"']?[ \t]*[:=][ \t]*)"
-                rf"(\"[^\"\n]{{4,}}\"|'[^'\n]{{4,}}'|[^\s,}}\]#&;\"'*]{{4,}})"), rf"\1{MASK}"),
+    (re.compile(rf"(?i)((?<![\w.-])[\"']?[\w.-]*(?:{SECRET_NAME.pattern})[\w.-]*{_NOT_A_PLACE}[\"']?[ \t]*[:=][ \t]*+)(?![\"']?\*{{4}})"
+                rf"(\"[^\"\n]{{4,}}\"|'[^'\n]{{4,}}'|[^\s,}}\]&;\"'*][^\s,}}\]&;\"']{{3,}})"), rf"\1{MASK}"),
+    # Tokens with a known shape: GitHub's, Slack's (and its webhook URLs), bearer tokens in a command line.
+    (re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_\w{20,}|xox[abprs]-[\w-]{10,})"), MASK),
+    (re.compile(r"(?i)(https://hooks\.slack\.com/)[^\s\"',}\]]+"), rf"\1{MASK}"),
+    (re.compile(r"(?i)\b(bearer\s+)[\w.~+/=-]{8,}"), rf"\1{MASK}"),
     # Session tokens and other long base64 blobs; 40-character secret access keys.
     (re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{100,}={0,2}(?![A-Za-z0-9/+=])"), MASK),
     (re.compile(r"(?<![A-Za-z0-9/+=])(?=[A-Za-z0-9/+]*[0-9/+])(?=[A-Za-z0-9/+]*[a-z])(?=[A-Za-z0-9/+]*[A-Z])"  # mixed, as keys are
@@ -59,10 +69,11 @@ class Redactor:
         return text
 
     @classmethod
-    def for_this_machine(cls, environ: Mapping[str, str] | None = None) -> Redactor:
-        """Knows the secrets of the environment, the AWS config and credentials files, and the AWS SSO token cache."""
+    def for_this_machine(cls, environ: Mapping[str, str] | None = None, config_text: str | None = None) -> Redactor:
+        """Knows the secrets of the environment, the AWS config and credentials files, the AWS SSO token cache, and
+        the plugins' options in `config_text` (the config file)."""
         environ = os.environ if environ is None else environ
-        return cls([*environment_secrets(environ), *aws_file_secrets(environ)])
+        return cls([*environment_secrets(environ), *aws_file_secrets(environ), *plugin_secrets(config_text or "")])
 
 
 def environment_secrets(environ: Mapping[str, str]) -> list[str]:
@@ -99,3 +110,97 @@ def aws_file_secrets(environ: Mapping[str, str]) -> list[str]:
         if isinstance(data, dict):
             found += [str(value) for name, value in data.items() if isinstance(value, str) and (SECRET_NAME.search(name) or name == "clientId")]
     return found
+
+
+# A plugin's options are its own business: a password, a webhook URL or a token can be any option of any name, in any
+# shape (`-u admin:pw` in a command line, an env value named GH). So every value under plugins[].options is masked,
+# except what is needed to read the config and never a secret: the program a `command` runs, values made only of
+# placeholders and separators ('{year}/{month}/{name}'), bare flags ('-i', '--', '--quiet'), and yes/no.
+_PLACEHOLDERS_ONLY = re.compile(r"(?:\{\w*\}|[\s/\\._:@=-])*")
+_BARE_FLAG = re.compile(r"--?(?:[A-Za-z][\w-]*)?")
+
+
+def _shown_option(value: Any) -> bool:
+    if value is None or isinstance(value, bool):
+        return True
+    return isinstance(value, str) and bool(_PLACEHOLDERS_ONLY.fullmatch(value) or _BARE_FLAG.fullmatch(value))
+
+
+def _option_leaves(options: Any) -> Iterator[tuple[Any, Any]]:
+    """(container, index or key) of every value in a plugin's options that is masked, at any depth."""
+    if not isinstance(options, dict):
+        return
+    pending: list[tuple[Any, bool]] = [(options, False)]
+    while pending:
+        node, in_command = pending.pop()
+        slots = list(node.items()) if isinstance(node, dict) else list(enumerate(node))
+        for slot, value in slots:
+            if isinstance(value, (dict, list)):
+                pending.append((value, isinstance(node, dict) and node is options and slot == "command"))
+            elif not (in_command and slot == 0) and not _shown_option(value):  # command[0]: the program
+                yield node, slot
+
+
+def plugin_secrets(config_text: str) -> list[str]:
+    """The values of the plugins' options in a config file's text that are masked (none when it does not parse)."""
+    try:
+        data = yaml.safe_load(config_text)
+    except yaml.YAMLError:
+        return []
+    entries = data.get("plugins") if isinstance(data, dict) else None
+    found: list[str] = []
+    for entry in entries if isinstance(entries, list) else ():
+        options = entry.get("options") if isinstance(entry, dict) else None
+        found += [str(node[slot]) for node, slot in _option_leaves(options)]
+    return found
+
+
+def mask_plugin_options(config_text: str) -> str:
+    """The config file's text with every value under plugins[].options masked (see _shown_option), its comments and
+    layout kept. A file that does not parse has every line of its `plugins:` block masked after the key."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+    from ruamel.yaml.util import load_yaml_guess_indent
+
+    loader = YAML(typ="rt")
+    loader.preserve_quotes = True
+    loader.width = 4096
+    try:
+        _, indent, sequence_offset = load_yaml_guess_indent(config_text)
+        document = loader.load(config_text)
+    except YAMLError:
+        return _mask_plugin_block(config_text)
+    loader.indent(mapping=2, sequence=indent or 2, offset=sequence_offset or 0)  # lists as the file indents them
+    entries = document.get("plugins") if isinstance(document, dict) else None
+    if not isinstance(entries, list):
+        return config_text
+    for entry in entries:
+        options = entry.get("options") if isinstance(entry, dict) else None
+        for node, slot in list(_option_leaves(options)):
+            node[slot] = MASK
+    stream = io.StringIO()
+    loader.dump(document, stream)
+    return stream.getvalue()
+
+
+_TOP_LEVEL_KEY = re.compile(r"^[^\s#-][^:]*:")
+_KEYED_LINE = re.compile(r"^(\s*(?:-\s+)?[\w.-]+\s*:)[ \t]*(\S.*)$")
+_ITEM_LINE = re.compile(r"^(\s*-\s+)(\S.*)$")
+
+
+def _mask_plugin_block(text: str) -> str:
+    """Every value in the `plugins:` block of a file that does not parse, by lines: the plugins' names stay."""
+    lines = text.splitlines(keepends=True)
+    inside = False
+    for index, line in enumerate(lines):
+        if _TOP_LEVEL_KEY.match(line):
+            inside = line.startswith("plugins")
+            continue
+        body = line.rstrip("\r\n")
+        keyed = _KEYED_LINE.match(body)
+        if not inside or body.lstrip().startswith("#") or (keyed and keyed.group(1).strip(" \t-:") == "name"):
+            continue
+        match = keyed or _ITEM_LINE.match(body)
+        if match:
+            lines[index] = f"{match.group(1)}{' ' if keyed else ''}{MASK}{line[len(body):]}"
+    return "".join(lines)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import urllib.parse
@@ -81,7 +82,7 @@ def test_the_bundle_holds_the_facts_and_no_secret(aws: Setup, tmp_path: Path, pr
     assert '"files_downloaded": 1' in texts["ledger.json"] and '"failures_kept": 0' in texts["ledger.json"]
     config_text = texts["config.yaml"]
     assert config_text.startswith("# Rotated **** / **** on Monday; account ************\n")
-    assert "HOOK_TOKEN: ****" in config_text
+    assert "HOOK_TOKEN: '****'" in config_text
     assert "sqs.us-east-1.amazonaws.com/************/dead-letters" in config_text
     assert f"download_folder: {downloads}" in config_text
     assert "Downloaded song.wav" in texts["logs/agent.log"] and "arn:aws:sqs:us-east-1:************:q" in texts["logs/agent.log"]
@@ -126,3 +127,86 @@ def test_a_damaged_ledger_is_reported_and_left_where_it_is(private_home: Path, t
     assert facts["path"] == str(ledger) and "cannot be read" in facts["ledger"]
     assert ledger.read_bytes() == b"not a database " * 100  # the agent's to set aside when it starts, not the bundle's
     assert sorted(p.name for p in ledger.parent.iterdir() if "damaged" in p.name) == []
+
+
+PLUGIN_PASSWORD = "Sup3rS3cretPw"
+WEBHOOK = "https://hooks.slack.com/services/T0DISTINCT/B0DISTINCT/x9Xy8DistinctWebhook"
+GITHUB_TOKEN = "ghp_" + "Distinct0123456789abcdefGHIJKLMNOPQRST"
+GH_VALUE = "gh-env-value-distinct"
+HASH_PASSWORD = "hunter#2SecretPass"
+
+
+def test_every_plugin_option_is_masked_except_the_program_and_the_placeholders(private_home: Path, tmp_path: Path) -> None:
+    """Regression: masking by name and shape let `-u admin:PASSWORD`, a Slack webhook URL, a GitHub token and an env
+    value named GH through, and `password: hunter#2SecretPass` became `****#2SecretPass`."""
+    config = tmp_path / "config.yaml"
+    config.write_text(f"""\
+sqs_queue_url: https://sqs.us-east-1.amazonaws.com/123456789012/q
+download_folder: {tmp_path / 'downloads'}
+plugins:
+  - name: by-date
+    options: {{template: '{{year}}/{{month}}/{{name}}'}}
+  - name: run-command
+    options:
+      command: [curl, -u, 'admin:{PLUGIN_PASSWORD}', --data-binary, '@{{path}}', "{WEBHOOK}"]
+      env:
+        GH: {GH_VALUE}     # the deploy token
+        UPLOAD: {GITHUB_TOKEN}
+      password: {HASH_PASSWORD}  # rotated monthly
+      timeout: 30
+""", encoding="utf-8")
+    log = private_home / "state" / "s3-sqs-agent" / "log" / "agent.log"
+    log.parent.mkdir(parents=True)
+    log.write_text(f"2026-11-28 14:30:00,000 ERROR   agent: run-command (curl): cannot start 'curl -u admin:{PLUGIN_PASSWORD}'\n")
+    result = run_agent("diagnostics", "--config", str(config), "--output", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    texts = bundle_texts(Path(result.stdout.strip()))
+    everything = "\n".join(texts.values())
+    for secret in (PLUGIN_PASSWORD, WEBHOOK[30:], GITHUB_TOKEN, GH_VALUE, "2SecretPass", "SecretPass"):
+        assert secret not in everything, f"{secret!r} is in the bundle"
+    masked = texts["config.yaml"]
+    assert "command: [curl, -u, '****', --data-binary, '@{path}', \"****\"]" in masked, masked
+    assert re.search(r"GH: '\*\*\*\*' +# the deploy token", masked) and re.search(r"password: '\*\*\*\*' +# rotated monthly", masked), masked
+    assert "template: '{year}/{month}/{name}'" in masked and "- name: run-command" in masked
+    assert yaml.safe_load(masked)["plugins"][1]["options"]["timeout"] == "****"
+
+
+def test_a_config_that_does_not_parse_still_has_its_plugin_options_masked(private_home: Path, tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(f"sqs_queue_url: [unclosed\nplugins:\n  - name: run-command\n    options:\n"
+                      f"      command: [curl, -u, 'admin:{PLUGIN_PASSWORD}']\n      env:\n        GH: {GH_VALUE}\nmax_attempts: 3\n",
+                      encoding="utf-8")
+    result = run_agent("diagnostics", "--config", str(config), "--output", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    masked = bundle_texts(Path(result.stdout.strip()))["config.yaml"]
+    assert PLUGIN_PASSWORD not in masked and GH_VALUE not in masked
+    assert "  - name: run-command\n    options:\n      command: ****\n      env:\n        GH: ****\nmax_attempts: 3\n" in masked, masked
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="symbolic links")
+def test_the_bundle_follows_no_link_out_of_the_log_folder_and_writes_through_none(private_home: Path, tmp_path: Path) -> None:
+    """Regression: a symlinked agent.log.N was read into the bundle from wherever it led, and the bundle was written
+    through a predictable `.NAME.part` with O_TRUNC: a link planted under that name was written through."""
+    import datetime as dt
+    import os
+
+    outside = tmp_path / "outside.txt"
+    outside.write_text("PRIVATE-CONTENT-ELSEWHERE\n")
+    log_folder = private_home / "state" / "s3-sqs-agent" / "log"
+    log_folder.mkdir(parents=True)
+    (log_folder / "agent.log").write_text("2026-11-28 14:30:00,000 INFO    agent: hello\n")
+    os.symlink(outside, log_folder / "agent.log.1")
+    os.mkfifo(log_folder / "agent.log.2")  # would block a reader that opens anything
+    out = tmp_path / "out"
+    out.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    now = dt.datetime.now()
+    for second in range(-2, 30):
+        stamp = (now + dt.timedelta(seconds=second)).strftime("%Y%m%d-%H%M%S")
+        os.symlink(victim, out / f".s3-sqs-agent-diagnostics-{stamp}.zip.part")
+    result = run_agent("diagnostics", "--output", str(out), timeout=60)
+    assert result.returncode == 0, result.stderr
+    texts = bundle_texts(Path(result.stdout.strip()))
+    assert "hello" in texts["logs/agent.log"] and "PRIVATE-CONTENT-ELSEWHERE" not in texts["logs/agent.log"]
+    assert victim.read_text() == "keep me"

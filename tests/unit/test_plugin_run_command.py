@@ -103,3 +103,48 @@ def test_env_and_cwd(audio: Path, tmp_path: Path) -> None:
 def test_option_errors(options: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         RunCommand(**options)  # type: ignore[arg-type]
+
+
+SECRET = "Sup3rS3cretPw"
+
+
+@pytest.mark.parametrize("options", [
+    {"command": [PY, "-u", f"admin:{SECRET}", 3]},
+    {"command": [PY, f"--password={SECRET}", "{file}"]},
+    {"command": [PY, f"--password={SECRET}", "{path"]},
+    {"command": [PY], "env": {"GH": SECRET, "N": 1}},
+    {"command": [PY], "env": [f"GH={SECRET}"]},
+    {"command": {"program": PY, "token": SECRET}},
+])
+def test_option_errors_name_the_options_never_their_values(options: dict[str, object]) -> None:
+    """Regression: these errors printed the whole command and env ({env!r}), and they reach the log and a notification."""
+    with pytest.raises(ValueError) as raised:
+        RunCommand(**options)  # type: ignore[arg-type]
+    assert SECRET not in str(raised.value), raised.value
+    assert "argument" in str(raised.value) or "N" in str(raised.value) or "got a" in str(raised.value), raised.value
+
+
+@pytest.mark.parametrize("program", ["upload.bat", "UPLOAD.CMD", "cmd.exe", "cmd"])
+def test_on_windows_a_program_that_runs_through_cmd_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, program: str) -> None:
+    """cmd.exe reads `&` in an argument list2cmdline quoted: a key `x" & calc & "y z.wav` would run calc."""
+    from agent.plugins.builtin import run_command
+
+    script = tmp_path / program
+    script.write_text("@echo off\n")
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ValueError, match=r"runs through cmd\.exe"):
+        run_command._command([program, "{path}"], windows=True)
+    assert run_command._command([program, "{path}"], windows=False)[1:] == ["{path}"]  # elsewhere a batch file is no special case
+
+
+def test_a_key_with_a_nul_is_that_plugins_failure_not_a_retry(audio: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Regression: Popen raised ValueError (embedded null byte), which the engine retried as an unexpected error."""
+    event = ObjectEvent("bucket", "evil\0name.wav")
+    with pytest.raises(PermanentFailure, match="NUL"):
+        RunCommand(command=[PY, "-c", "pass", "{key}"]).agent_object_downloaded(event, audio)
+    with pytest.raises(PermanentFailure, match="NUL"):  # the key reaches the command through its environment too
+        RunCommand(command=[PY, "-c", "pass"], on_failure="give-up").agent_object_downloaded(event, audio)
+    with caplog.at_level(logging.ERROR):
+        RunCommand(command=[PY, "-c", "pass"], on_failure="log").agent_object_downloaded(event, audio)
+    assert any("NUL" in r.getMessage() and "carrying on" in r.getMessage() for r in caplog.records)

@@ -32,6 +32,11 @@ ACCOUNT = "210987654321"
     ("credentials_file: /home/me/.aws/credentials\nAWS_CREDENTIAL_EXPIRATION=2026-11-28T14:30:00Z",
      ["credentials_file: /home/me/.aws/credentials", "EXPIRATION=2026-11-28T14:30:00Z"], []),
     ("GET /login?password=pa55word&user=bob", ["&user=bob"], ["pa55word"]),
+    ("password: hunter#2SecretPass  # rotated monthly\n", ["password: " + MASK, "# rotated monthly"], ["2SecretPass"]),
+    ("env: {API_TOKEN: abc#123def}, next", ["API_TOKEN: " + MASK + "}"], ["123def"]),
+    ("curl -H 'Authorization' -H Bearer eyJhbGciOiJIUzI1NiJ9.payload", ["Bearer " + MASK], ["eyJhbGci"]),
+    ("posted to https://hooks.slack.com/services/T000/B000/abcDEF123 and ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8",
+     ["https://hooks.slack.com/" + MASK], ["T000/B000", "a1B2c3D4e5"]),
 ])
 def test_what_looks_secret_is_masked_and_the_rest_kept(text: str, kept: list[str], gone: list[str]) -> None:
     masked = Redactor()(text)

@@ -29,6 +29,10 @@ class CommandFailed(Exception):
     """The command exited with a non-zero code, timed out, or could not be started."""
 
 
+class CommandCannotRun(Exception):
+    """The command can never run for this object (its key holds a NUL): not worth a retry."""
+
+
 class RunCommand:
     """`run-command`: after each download, runs `command` with the file's path, with no shell in between.
 
@@ -44,6 +48,9 @@ class RunCommand:
                           `give-up`: dead-letter the message at once. `log`: log it, and count the file as done.
       cwd: str            working folder (default: download_folder).
       env: dict           extra environment variables. The command also gets S3_SQS_AGENT_PATH, _KEY, _BUCKET.
+
+    {name}, {key} and {bucket} can begin with `-`: put `--` before them for programs that take it ({path} is absolute).
+    On Windows a batch file (.bat, .cmd) is refused as the program: cmd.exe would read a key's & and | as commands.
     """
 
     def __init__(self, command: list[str], timeout: float = 300, on_failure: str = "retry",
@@ -60,8 +67,11 @@ class RunCommand:
         self.cwd = Path(os.path.expanduser(cwd)) if cwd else None
         if self.cwd is not None and not self.cwd.is_dir():
             raise ValueError(f"option 'cwd': {self.cwd} is not a folder")
-        if env is not None and (not isinstance(env, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items())):
-            raise ValueError(f"option 'env' must map names to strings, such as {{LANG: C.UTF-8}}, got {env!r}")
+        if env is not None and not isinstance(env, dict):
+            raise ValueError(f"option 'env' must map names to strings, such as {{LANG: C.UTF-8}}, got {_kind(env)}")
+        wrong = [str(name) for name, text in (env or {}).items() if not isinstance(name, str) or not isinstance(text, str)]
+        if wrong:  # the names only: the values are often tokens, and this message reaches the log and a notification
+            raise ValueError(f"option 'env' must map names to strings, such as {{LANG: C.UTF-8}}; not a string: {', '.join(wrong)}")
         self.env = dict(env or {})
         self.program = self.command[0]
         self.label = f"run-command ({Path(self.program).name})"
@@ -80,6 +90,11 @@ class RunCommand:
             return
         try:
             self.run(event, path)
+        except CommandCannotRun as exc:  # never for this object, however often it is tried
+            if self.on_failure == "log":
+                log.error("%s: %s; carrying on (on_failure: log)", self.label, exc)
+                return
+            raise PermanentFailure(f"{self.label}: {exc}") from None
         except CommandFailed as exc:
             if self.on_failure == "log":
                 log.error("%s: %s; carrying on (on_failure: log)", self.label, exc)
@@ -109,6 +124,8 @@ class RunCommand:
         argv = self.argv(event, path)
         environment = {**os.environ, **self.env, "S3_SQS_AGENT_PATH": str(path), "S3_SQS_AGENT_KEY": event.key,
                        "S3_SQS_AGENT_BUCKET": event.bucket}
+        if any("\0" in text for text in (*argv, event.key, event.bucket)):  # Popen would raise ValueError: no command line carries one
+            raise CommandCannotRun(f"the key {event.key!r} holds a NUL character, which no command line can carry")
         cwd = self.cwd or self.download_folder or path.parent
         try:
             process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -145,27 +162,51 @@ class RunCommand:
             log.log(level, "%s: %s: %s", self.label, path.name, line[:2000])
 
 
-def _command(value: Any) -> list[str]:
+def _command(value: Any, windows: bool = sys.platform == "win32") -> list[str]:
+    """The command with its program found on PATH. Errors name the program and the arguments' positions, never the
+    other arguments: they can hold a password (`-u admin:…`), and the message reaches the log and a notification."""
     if isinstance(value, str):
         raise ValueError("option 'command' must be a list of arguments, such as ['ffmpeg', '-i', '{path}', 'out.mp3']; "
                          "no shell is used, so one string cannot be split safely")
-    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value) or not value[0].strip():
-        raise ValueError(f"option 'command' must be a non-empty list of strings, such as ['echo', '{{path}}'], got {value!r}")
-    for argument in value:
+    if not isinstance(value, list) or not value:
+        raise ValueError(f"option 'command' must be a non-empty list of strings, such as ['echo', '{{path}}'], got {_kind(value)}")
+    wrong = [str(index + 1) for index, argument in enumerate(value) if not isinstance(argument, str)]
+    if wrong or not value[0].strip():
+        raise ValueError("option 'command' must be a non-empty list of strings, such as ['echo', '{path}']; "
+                         + (f"not a string: argument {', '.join(wrong)}" if wrong else "the program is empty"))
+    for number, argument in enumerate(value, start=1):
         try:
             fields = [field for _, field, _, _ in string.Formatter().parse(argument) if field is not None]
         except ValueError as exc:
-            raise ValueError(f"option 'command': argument {argument!r} is not valid ({exc}); write {{{{ and }}}} for braces") from None
+            raise ValueError(f"option 'command': argument {number} is not valid ({exc}); write {{{{ and }}}} for braces") from None
         for field in fields:
             if field not in PLACEHOLDERS:
-                raise ValueError(f"option 'command': unknown placeholder {{{field}}} in {argument!r}; "
+                raise ValueError(f"option 'command': unknown placeholder {{{field}}} in argument {number}; "
                                  f"the placeholders are {', '.join('{' + p + '}' for p in PLACEHOLDERS)}")
     if "{" in value[0]:
         raise ValueError("option 'command': the program itself cannot contain a placeholder")
     program = shutil.which(os.path.expanduser(value[0]))
     if program is None:
         raise ValueError(f"option 'command': the program {value[0]!r} was not found (not on PATH, or not executable)")
+    if windows and _runs_through_cmd(program):
+        raise ValueError(f"option 'command': {Path(program).name} runs through cmd.exe, which reads & | < > ^ % in a file's "
+                         "name as commands of its own, so a key could run any program. Run a program (an .exe), or a "
+                         "PowerShell script: ['powershell', '-NoProfile', '-File', 'script.ps1', '{path}']")
     return [program, *value[1:]]
+
+
+def _runs_through_cmd(program: str) -> bool:
+    """Windows runs a batch file (and cmd itself) through cmd.exe, whose quoting list2cmdline does not escape (as
+    Python's subprocess documentation warns): a key such as `x" & calc & "y.wav` would run calc."""
+    name = Path(program.replace("\\", "/")).name.lower()
+    return name.endswith((".bat", ".cmd")) or name in ("cmd", "cmd.exe")
+
+
+def _kind(value: Any) -> str:
+    """What a value is, without what it holds."""
+    if isinstance(value, list):
+        return f"a list of {len(value)}" if value else "an empty list"
+    return {str: "a string", dict: "a mapping", bool: "yes/no", int: "a number", float: "a number"}.get(type(value), type(value).__name__)
 
 
 def _own_process_group() -> dict[str, Any]:
