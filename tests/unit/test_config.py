@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -205,3 +206,24 @@ def test_a_download_folder_is_made_before_setup_writes_it_and_a_bad_one_says_why
         config.make_download_folder(str(tmp_path / "a file" / "takes"), None)
     with pytest.raises(ValueError, match="NO_SUCH_VARIABLE is not set"):
         config.make_download_folder("$NO_SUCH_VARIABLE/takes", None)
+
+
+def test_the_table_builds_the_template_and_every_key_has_its_place() -> None:
+    lines = config.TEMPLATE.splitlines()
+    for row in config.KEYS:
+        written = f"{row.name}:" if row.required else f"# {row.name}:"
+        assert any(line.startswith(written) for line in lines), f"{row.name} is not in the template"
+        for inner in row.keys:
+            assert any(line.startswith(f"#   {inner.name.rsplit('.', 1)[1]}: ") for line in lines), inner.name
+    assert config.parse(config.TEMPLATE.replace("sqs_queue_url: ''", "sqs_queue_url: https://sqs.us-east-2.amazonaws.com/1/q"))
+    for row in config.BY_NAME.values():
+        assert (row.shown is not None and row.shown.page in config.PAGES) or row.keys, f"{row.name} has no place in Settings"
+    assert config.REQUIRED_KEYS == ("sqs_queue_url", "download_folder")
+    assert [f.name for f in dataclasses.fields(config.Config) if f.name != "source"] == list(config.KNOWN_KEYS)
+
+
+def test_a_section_key_is_checked_by_its_own_row(tmp_path: Path) -> None:
+    [message] = problems(SEED + "notifications: {per_file: 'yes'}\n", tmp_path)
+    assert ":5: notifications.per_file: expected true or false, got the text 'yes'" in message
+    [message] = problems(SEED + "notifications: {perfile: true}\n", tmp_path)
+    assert "notifications.perfile: unknown key; did you mean 'per_file'?" in message

@@ -8,6 +8,7 @@ from pathlib import Path
 from tkinter import filedialog, ttk
 from typing import Any
 
+from agent.config import Key, Widget
 from agent.desktop.windows import theme
 from agent.desktop.windows.theme import Theme
 from agent.desktop.windows.widgets import button
@@ -239,3 +240,26 @@ class ListField(Field):
     def show_error(self, text: str | None) -> None:
         self.message.configure(text=text or "")
         self._border.configure(background=theme.ERROR if text else theme.BORDER_STRONG)
+
+
+def for_key(parent: tk.Misc, look: Theme, row: Key, choices: Sequence[str] = ()) -> Field:
+    """The field the config's table asks for (`row.shown`), with its label, hint, bounds and choices. `choices` go
+    before the key's own (an AWS profile's: the profiles found)."""
+    shown = row.shown
+    assert shown is not None
+    check, hint = row.check, row.hint
+    sized: dict[str, Any] = {"width": shown.width} if shown.width else {}
+    if shown.widget is Widget.NUMBER:
+        assert check.low is not None and check.high is not None
+        return NumberField(parent, look, row.name, shown.label, hint, low=check.low, high=check.high, integer=check.integer)
+    if shown.widget is Widget.CHECK:
+        return CheckField(parent, look, row.name, shown.label, hint)
+    if shown.widget in (Widget.CHOICE, Widget.PROFILE):
+        own = tuple(getattr(check, "choices", ()))
+        return ChoiceField(parent, look, row.name, shown.label, hint, choices=(*choices, *own),
+                           editable=shown.widget is Widget.PROFILE, **sized)
+    if shown.widget is Widget.LIST:
+        return ListField(parent, look, row.name, shown.label, hint)
+    if shown.widget is Widget.FOLDER:
+        return FolderField(parent, look, row.name, shown.label, hint)
+    return TextField(parent, look, row.name, shown.label, hint, placeholder=shown.placeholder, **sized)

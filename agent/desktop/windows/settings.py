@@ -3,7 +3,6 @@ update_file() so the file keeps its comments and order (the tray's watcher then 
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import hashlib
 import tkinter as tk
@@ -11,11 +10,9 @@ from pathlib import Path
 from tkinter import messagebox, ttk
 from typing import Any
 
-import yaml
-
 from agent import config as config_module
 from agent.api import APP_TITLE
-from agent.config import REMOVE, RESTORE_TIERS, Config, NotificationSettings, RestoreSettings
+from agent.config import BY_NAME, KEYS, REMOVE, Config, Key, Widget
 from agent.desktop.windows import forms, widgets
 from agent.desktop.windows.background import Background
 from agent.desktop.windows.child import Channel, write_probe
@@ -23,21 +20,11 @@ from agent.desktop.windows.theme import Theme
 from agent.desktop.windows.widgets import button
 from agent.errors import ConfigError, ConfigProblem
 
-SECTIONS = ("General", "Account", "Downloads", "Failures", "Notifications", "Plugins")
 START_AT_LOGIN = "start at login"  # not a config key: the platform's own login entry
-RESTORE_TIER, RESTORE_DAYS = "restore_archived.tier", "restore_archived.days"  # the two halves of one config mapping
-RESTORE_OFF = "Off"
+SWITCHED_OFF = "Off"
+"""The choice that turns a switched section (`restore_archived`) off."""
 FILE_CHECK_MS = 1000
 VALIDATE_MS = 250
-NOTIFICATION_TEXTS = {
-    "enabled": ("Show notifications", "Turn off to keep the agent quiet; everything still goes to the log."),
-    "downloads": ("Downloaded files, in batches", "“12 files downloaded”, a few seconds after the last one."),
-    "per_file": ("Every downloaded file on its own", "Instead of batches; a burst still shows one summary."),
-    "retries": ("Files that are not ready yet", "Once per file: “Waiting for take 01.wav to become available”."),
-    "failures": ("Files that could not be downloaded", "When a message is given up, with the reason."),
-    "errors": ("Problems you must fix", "Credentials, permissions, a full disk, a config error."),
-}
-REQUIRED = {"sqs_queue_url", "download_folder"}
 
 
 def _digest(text: str | None) -> str:
@@ -81,9 +68,10 @@ class SettingsWindow:
         self.root, self.look, self.channel, self.path = root, look, channel, config_path
         self.background = Background(root)
         self.fields: dict[str, forms.Field] = {}
-        self.notification_fields: dict[str, forms.CheckField] = {}
+        """By the key's dotted name (`notifications.per_file`), and START_AT_LOGIN."""
         self.plugin_rows: dict[str, tuple[forms.CheckField, forms.TextField]] = {}
-        self.raw: dict[str, Any] = {}
+        self.other_plugins: list[Any] = []
+        """The file's plugin entries this window has no row for (not installed here): written back as they are."""
         self.disk_text: str | None = None
         self.seen_digest = ""
         self.problems: list[ConfigProblem] = []
@@ -104,9 +92,9 @@ class SettingsWindow:
         sidebar.pack_propagate(False)
         widgets.line(shell).pack(side="left", fill="y")  # the sidebar's edge
         ttk.Label(sidebar, text="Settings", style="Surface.Heading.TLabel").pack(anchor="w", padx=px(8), pady=(0, px(12)))
-        self.nav = ttk.Treeview(sidebar, show="tree", selectmode="browse", style="Nav.Treeview", takefocus=True, height=len(SECTIONS))
+        self.nav = ttk.Treeview(sidebar, show="tree", selectmode="browse", style="Nav.Treeview", takefocus=True, height=len(config_module.PAGES))
         self.nav.column("#0", width=px(170))
-        for section in SECTIONS:
+        for section in config_module.PAGES:
             self.nav.insert("", "end", iid=section, text=section)
         self.nav.pack(fill="x")
         self.nav.bind("<<TreeviewSelect>>", lambda event: self._show_section(self.nav.selection()[0] if self.nav.selection() else "General"))
@@ -137,15 +125,11 @@ class SettingsWindow:
         self.save_button.pack(side="right")
         self.close_button.pack(side="right", padx=(0, px(8)))
         self.pages: dict[str, ttk.Frame] = {}
-        for section in SECTIONS:
+        for section in config_module.PAGES:
             page = ttk.Frame(self.content.inner, padding=(px(28), px(22), px(28), px(8)))
             ttk.Label(page, text=section, style="Title.TLabel").pack(anchor="w", pady=(0, px(18)))
             self.pages[section] = page
-        self._build_general()
-        self._build_account()
-        self._build_downloads()
-        self._build_failures()
-        self._build_notifications()
+        self._build_fields()
         self._build_plugins()
         for field in self._all_fields():
             field.on_change(self._edited)
@@ -165,87 +149,45 @@ class SettingsWindow:
 
     # ------------------------------------------------------------ building the pages
 
-    def _add(self, field: forms.Field) -> forms.Field:
-        self.fields[field.key] = field
-        return field.pack()
-
-    def _build_general(self) -> None:
-        page, look = self.pages["General"], self.look
-        self._add(forms.FolderField(page, look, "download_folder", "Download folder",
-                                    "New files go here. ~ and $VARIABLES are expanded; it is created if missing."))
-        self._add(forms.CheckField(page, look, "keep_prefixes", "Keep the key's folders",
-                                   "“sessions/2026/take 01.wav” goes to sessions/2026/ under the download folder; "
-                                   "off: every file lands in the download folder itself."))
-        self._add(forms.CheckField(page, look, START_AT_LOGIN, f"Start {APP_TITLE} when I log in",
-                                   "The same as “Start at login” in the tray menu."))
-
-    def _build_account(self) -> None:
-        page, look = self.pages["Account"], self.look
-        profile = forms.ChoiceField(page, look, "aws_profile", "AWS profile",
-                                    "From your AWS config and credentials files. Empty: the standard AWS chain.",
-                                    choices=self._profile_names())
-        self._add(profile)
+    def _build_fields(self) -> None:
+        """A field for each key of the config's table, on its page, in the table's order."""
+        look = self.look
+        for row in KEYS:
+            for item in row.in_settings_order:
+                if item.shown is None or item.shown.widget is Widget.OWN_PAGE:
+                    continue
+                page = self.pages[item.shown.page]
+                choices = self._profile_names() if item.shown.widget is Widget.PROFILE else \
+                    ((SWITCHED_OFF,) if self._switched_by(item) else ())
+                self.fields[item.name] = forms.for_key(page, look, item, choices=choices).pack()
+        self.fields[START_AT_LOGIN] = forms.CheckField(self.pages["General"], look, START_AT_LOGIN, f"Start {APP_TITLE} when I log in",
+                                                       "The same as “Start at login” in the tray menu.").pack()
+        profile = self.fields["aws_profile"]
         self.sign_in_state = ttk.Label(profile.frame, style="Muted.TLabel", wraplength=look.px(520), justify="left")
         self.sign_in_state.grid(row=4, column=0, sticky="w", pady=(look.px(4), 0))
         profile.on_change(self._show_sign_in_state)
-        self._add(forms.TextField(page, look, "sqs_queue_url", "Queue URL",
-                                  "The SQS queue that receives the bucket's notifications.",
-                                  placeholder="https://sqs.us-east-2.amazonaws.com/123456789012/audio-uploads"))
-        self._add(forms.TextField(page, look, "s3_bucket_name", "Bucket", "Optional: notifications for any other bucket are refused.",
-                                  width=32))
-        self._add(forms.TextField(page, look, "aws_region", "Region", "Optional: taken from the queue URL when empty.", width=20,
-                                  placeholder="us-east-2"))
-        self._add(forms.TextField(page, look, "endpoint_url", "Endpoint", "Optional: one S3- and SQS-compatible server "
-                                  "(LocalStack, moto). Empty: AWS.", placeholder="http://127.0.0.1:4566"))
-        self._add(forms.TextField(page, look, "s3_endpoint_url", "S3 endpoint", "Optional: overrides the endpoint for S3 alone "
-                                  "(MinIO, say)."))
-        self._add(forms.TextField(page, look, "sqs_endpoint_url", "SQS endpoint", "Optional: overrides the endpoint for SQS alone "
-                                  "(ElasticMQ, say)."))
+        for row in KEYS:
+            if row.keys:
+                self.fields[row.lead.name].on_change(functools.partial(self._enable_section, row))
 
-    def _build_downloads(self) -> None:
-        page, look = self.pages["Downloads"], self.look
-        self._add(forms.NumberField(page, look, "concurrency", "Parallel downloads", "1 to 128. More helps with many small files.",
-                                    low=1, high=128))
-        self._add(forms.TextField(page, look, "max_bandwidth", "Bandwidth limit",
-                                  "For all downloads together, such as 20MB/s or 512KiB/s. Empty: no limit.", width=20,
-                                  placeholder="no limit"))
-        self._add(forms.ListField(page, look, "include", "Only download", "Glob patterns on the object key, one a line, "
-                                  "such as *.wav. Empty: every file."))
-        self._add(forms.ListField(page, look, "exclude", "Never download", "Patterns to skip, one a line, such as tmp/*."))
+    @staticmethod
+    def _switched_by(item: Key) -> Key | None:
+        """The section (`restore_archived`) that `item` switches on and off, if it is one's switch."""
+        section = BY_NAME.get(item.name.rpartition(".")[0])
+        return section if section is not None and section.switch is item else None
 
-    def _build_failures(self) -> None:
-        page, look = self.pages["Failures"], self.look
-        self._add(forms.NumberField(page, look, "max_attempts", "Attempts before giving up",
-                                    "A file that keeps failing is then dead-lettered, never dropped.", low=1, high=100))
-        self._add(forms.NumberField(page, look, "retry_base_seconds", "First retry after (seconds)",
-                                    "Each retry waits about twice as long as the one before.", low=0, high=3600, integer=False))
-        self._add(forms.NumberField(page, look, "retry_max_seconds", "Longest wait between retries (seconds)", low=1, high=43200,
-                                    integer=False))
-        self._add(forms.TextField(page, look, "dead_letter_queue_url", "Dead-letter queue",
-                                  "Optional: where given-up messages go, with the reason. Empty: the queue's own redrive "
-                                  "policy, or Activity's Failed list."))
-        tier = forms.ChoiceField(page, look, RESTORE_TIER, "Archived files (Glacier)",
-                                 "Off: you are told, and the file waits in Activity's Failed list. Otherwise the agent asks S3 "
-                                 "to restore it (Expedited: minutes, the dearest; Standard: hours; Bulk: the cheapest, up to "
-                                 "12 hours) and downloads it once it is readable.",
-                                 choices=(RESTORE_OFF, *RESTORE_TIERS), editable=False, width=14)
-        days = forms.NumberField(page, look, RESTORE_DAYS, "Keep the restored copy for (days)",
-                                 "How long S3 keeps the restored copy; the agent downloads it well within that.", low=1, high=365)
-        self._add(tier)
-        self._add(days)
+    def _section_on(self, section: Key) -> bool:
+        """The section's lead says it is on: a switch not at Off, or a check box that is ticked."""
+        value = self.fields[section.lead.name].get()
+        return value not in (None, SWITCHED_OFF) if section.switch else bool(value)
 
-        def enable_days() -> None:
-            days.entry.state(["disabled"] if tier.get() in (None, RESTORE_OFF) else ["!disabled"])
-
-        tier.on_change(enable_days)
-
-    def _build_notifications(self) -> None:
-        page, look = self.pages["Notifications"], self.look
-        for key, (text, hint) in NOTIFICATION_TEXTS.items():
-            field = forms.CheckField(page, look, f"notifications.{key}", text, hint)
-            field.pack()
-            self.notification_fields[key] = field
-        self.notification_fields["enabled"].on_change(self._enable_notification_kinds)
+    def _enable_section(self, section: Key) -> None:
+        """A section's lead turns its other fields on and off: `notifications.enabled`, or the choice of a restore tier."""
+        on = self._section_on(section)
+        for inner in section.keys:
+            widget = self.fields[inner.name].input
+            if inner is not section.lead and isinstance(widget, (ttk.Checkbutton, ttk.Entry)):
+                widget.state(["!disabled"] if on else ["disabled"])
 
     def _build_plugins(self) -> None:
         page, look = self.pages["Plugins"], self.look
@@ -283,7 +225,7 @@ class SettingsWindow:
         options.entry.state(["!disabled"] if enabled.get() else ["disabled"])
 
     def _all_fields(self) -> list[forms.Field]:
-        return [*self.fields.values(), *self.notification_fields.values(), *(f for row in self.plugin_rows.values() for f in row)]
+        return [*self.fields.values(), *(f for row in self.plugin_rows.values() for f in row)]
 
     def _profile_names(self) -> list[str]:
         try:
@@ -302,12 +244,6 @@ class SettingsWindow:
         self.content.canvas.yview_moveto(0)
         self._probe()
 
-    def _enable_notification_kinds(self) -> None:
-        on = self.notification_fields["enabled"].get()
-        for key, field in self.notification_fields.items():
-            if key != "enabled" and isinstance(field.input, ttk.Checkbutton):
-                field.input.state(["!disabled"] if on else ["disabled"])
-
     # ------------------------------------------------------------ the file
 
     def load(self) -> None:
@@ -322,46 +258,28 @@ class SettingsWindow:
                               "check the file's permissions, then reopen this window.", reload=False)
             text, read = None, False
         self.disk_text, self.seen_digest = text, _digest(text)
-        self.yaml_error = None
-        try:
-            loaded = yaml.safe_load(text or config_module.TEMPLATE)
-        except yaml.YAMLError as exc:
-            loaded = None
-            mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)  # where the broken part starts
-            reason = str(getattr(exc, "problem", None) or exc).replace("<stream end>", "the end of the file")
-            self.yaml_error = f"line {mark.line + 1}: {reason}" if mark is not None else str(reason)
-        self.raw = loaded if isinstance(loaded, dict) else {}
-        defaults = {f.name: f.default for f in dataclasses.fields(Config) if f.default is not dataclasses.MISSING}
+        held = config_module.file_values(text)
+        self.yaml_error = held.yaml_error
         self._loading = True
         try:
             for key, field in self.fields.items():
                 if key == START_AT_LOGIN:
                     field.load(self._autostart_enabled())
-                elif key in (RESTORE_TIER, RESTORE_DAYS):
-                    field.load(self._restore_value(key))
-                elif key in ("include", "exclude"):
-                    field.load(self.raw.get(key) or [])
+                elif (section := self._switched_by(BY_NAME[key])) is not None and not held.values[section.name]:
+                    field.load(SWITCHED_OFF)
                 else:
-                    value = self.raw.get(key, defaults.get(key))
-                    field.load(value)
-            found = self.raw.get("notifications")
-            notifications: dict[str, Any] = found if isinstance(found, dict) else {}
-            for key, field in self.notification_fields.items():
-                field.load(notifications.get(key, getattr(NotificationSettings(), key)))
-            configured = {}
-            for entry in self.raw.get("plugins") or []:
-                item = {"name": entry} if isinstance(entry, str) else entry
-                if isinstance(item, dict) and isinstance(item.get("name"), str):
-                    configured[item["name"]] = item.get("options") or {}
+                    field.load(held.values[key])
+            configured = {entry.name: entry.options for entry in held.plugins if entry.name}
             for name, (enabled, options) in self.plugin_rows.items():
                 enabled.load(name in configured)
-                options.load(yaml.safe_dump(configured[name], default_flow_style=True, width=4096).strip() if configured.get(name) else "")
-                options.entry.state(["!disabled"] if enabled.get() else ["disabled"])
-            self._other_plugins = [entry for entry in (self.raw.get("plugins") or [])
-                                   if (entry if isinstance(entry, str) else (entry or {}).get("name")) not in self.plugin_rows]
+                options.load(config_module.options_text(configured.get(name) or {}))
+                self._enable_options(enabled, options)
+            self.other_plugins = [entry.raw for entry in held.plugins if entry.name not in self.plugin_rows]
         finally:
             self._loading = False
-        self._enable_notification_kinds()
+        for row in KEYS:
+            if row.keys:
+                self._enable_section(row)
         self._show_sign_in_state()
         if read:  # a "Cannot read" banner stays: the fields show defaults, not the file
             self.banner.pack_forget()
@@ -409,55 +327,32 @@ class SettingsWindow:
     def _changes(self) -> dict[str, Any]:
         """What the user changed, as update_file() takes it."""
         changes: dict[str, Any] = {}
-        for key, field in self.fields.items():
-            if key in (START_AT_LOGIN, RESTORE_TIER, RESTORE_DAYS) or not field.dirty:
-                continue
-            value = field.get()
-            if key in REQUIRED:
-                changes[key] = value or ""
-            elif value is None or value == []:
-                changes[key] = REMOVE
-            else:
-                changes[key] = value
-        tier, days = self.fields[RESTORE_TIER], self.fields[RESTORE_DAYS]
-        if tier.dirty or days.dirty:
-            chosen = tier.get()
-            changes["restore_archived"] = REMOVE if chosen in (None, RESTORE_OFF) else \
-                {"tier": chosen, "days": days.get() if days.get() is not None else RestoreSettings.days}
-        notifications = {key: field.get() for key, field in self.notification_fields.items() if field.dirty}
-        if notifications:
-            changes["notifications"] = notifications
+        for row in KEYS:
+            if row.keys:
+                fields = {inner.name.rpartition(".")[2]: (inner, self.fields[inner.name]) for inner in row.keys}
+                if not any(field.dirty for _, field in fields.values()):
+                    continue
+                if row.switch is None:
+                    changes[row.name] = {name: field.get() for name, (_, field) in fields.items() if field.dirty}
+                elif self._section_on(row):  # written whole: the file may have said just `true`
+                    changes[row.name] = {name: inner.default if field.get() is None else field.get()
+                                         for name, (inner, field) in fields.items()}
+                else:
+                    changes[row.name] = REMOVE
+            elif (field := self.fields.get(row.name)) is not None and field.dirty:
+                value = field.get()
+                changes[row.name] = (value or "") if row.required else (REMOVE if value is None or value == [] else value)
         if any(field.dirty for row in self.plugin_rows.values() for field in row):
             changes["plugins"] = self._plugins_value()
         return changes
 
-    def _restore_value(self, key: str) -> Any:
-        """What the file's `restore_archived` (a mapping, `true`, or nothing) means for the tier or the days field."""
-        raw = self.raw.get("restore_archived")
-        settings = raw if isinstance(raw, dict) else ({} if raw is True else None)
-        if key == RESTORE_TIER:
-            return RESTORE_OFF if settings is None else settings.get("tier", RestoreSettings.tier)
-        return RestoreSettings.days if settings is None else settings.get("days", RestoreSettings.days)
-
     def _plugins_value(self) -> Any:
-        entries: list[Any] = list(self._other_plugins)
+        entries: list[Any] = list(self.other_plugins)
         for name, (enabled, options) in self.plugin_rows.items():
-            if not enabled.get():
-                continue
-            text = options.get()
-            parsed = self._plugin_options(options, text)
-            entries.append({"name": name, "options": parsed} if parsed else {"name": name})
+            if enabled.get():
+                parsed = config_module.read_options(options.get())
+                entries.append({"name": name, "options": parsed} if parsed else {"name": name})
         return entries or REMOVE
-
-    @staticmethod
-    def _plugin_options(field: forms.TextField, text: str | None) -> dict[str, Any]:
-        if not text:
-            return {}
-        try:
-            value = yaml.safe_load(text)
-        except yaml.YAMLError:
-            return {"__invalid__": text}
-        return value if isinstance(value, dict) else {"__invalid__": text}
 
     def _edited(self) -> None:
         if self._loading:
@@ -474,7 +369,7 @@ class SettingsWindow:
         config: Config | None = None
         changes = self._changes()
         for name, (enabled, options) in self.plugin_rows.items():
-            if enabled.get() and "__invalid__" in self._plugin_options(options, options.get()):
+            if enabled.get() and config_module.read_options(options.get()) is None:
                 problems.append(ConfigProblem(str(self.path), f"plugin {name!r}: write the options as a mapping, such as "
                                               "{template: '{year}/{name}'}", "plugins"))
         if not problems:
@@ -497,8 +392,6 @@ class SettingsWindow:
         key = problem.key or ""
         if key in self.fields:
             return self.fields[key]
-        if key.startswith("notifications."):
-            return self.notification_fields.get(key.split(".", 1)[1])
         if key.startswith("plugins"):
             for name, (_, options) in self.plugin_rows.items():
                 if f"{name!r}" in problem.message or f"plugin {name}" in problem.message:
@@ -560,7 +453,7 @@ class SettingsWindow:
         else:
             self.summary.configure(text="No unsaved changes.", style="Muted.TLabel")
             self.save_button.state(["disabled"])
-        for section in SECTIONS:
+        for section in config_module.PAGES:
             bad = any(self._section_of(f) == section for p in self.problems if (f := self._field_for(p)) is not None)
             self.nav.item(section, text=f"{section}  ⚠" if bad else section, tags=("bad",) if bad else ())
 
