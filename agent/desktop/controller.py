@@ -271,9 +271,12 @@ class Controller:
         self._check_sign_in.set()
         self.sign_in.cancel.set()
         self.windows.close_all()
+        engine = self.engine
+        if engine is not None:  # before the lock: a reconfigure holding it stops waiting for its downloads
+            engine.stop(grace)
         with self._engine_lock:
             if self.engine is not None:
-                self.engine.stop(grace)
+                self.engine.stop(grace)  # one that apply() started meanwhile; the same one's second stop does nothing
                 if self._unsubscribe:
                     self._unsubscribe()
 
@@ -292,7 +295,7 @@ class Controller:
         failed = len(self._session_failures | {f.message_id for f in pending})
         state, line = describe(status, config_error=self._config_error, start_error=self._start_error, failed=failed,
                                needs_setup=self.needs_setup)
-        paused = bool(engine and ((status and status.state is State.PAUSED) or engine.paused_by_user))
+        paused = bool(engine and engine.paused_by_user)
         folder = str(engine.config.download_folder) if engine else ""
         return TrayView(state, line, paused, tuple(recent), len(pending), folder, self.needs_setup and engine is None,
                         self.sign_in.label)
@@ -369,14 +372,15 @@ class Controller:
             self.sign_in.check(engine.config)
 
     def pause(self, choice: PauseChoice) -> None:
-        with self._engine_lock:
-            if self.engine is not None:
-                self.engine.pause(choice.until())
+        """At once, even while a new config waits for running downloads (the engine serialises its own changes)."""
+        engine = self.engine
+        if engine is not None:
+            engine.pause(choice.until())
 
     def resume(self) -> None:
-        with self._engine_lock:
-            if self.engine is not None:
-                self.engine.resume()
+        engine = self.engine
+        if engine is not None:
+            engine.resume()
 
     def open_download_folder(self) -> None:
         if self.engine is not None:

@@ -10,8 +10,8 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from agent.api import ObjectEvent, PermanentFailure, RejectedRecord
 from agent.config import Config
@@ -23,7 +23,7 @@ from agent.engine.hold import HoldState, Source
 from agent.engine.hooks import Hooks, PluginError
 from agent.engine.ledger import BatchLost, Ledger, WaitingRestore
 from agent.engine.messages import record_body
-from agent.engine.objects import ObjectHandler, human_size
+from agent.engine.objects import ObjectHandler, Transfer, human_size
 from agent.engine.policy import Action, Decision, Disposal, Rules
 from agent.engine.retry import Backoff, Failure, Kind, classify
 from agent.engine.sqs import BATCH, LONG_POLL_SECONDS, DeleteBatcher, Message, Queue, QueueInfo, dead_letter_attributes, summarize_body
@@ -62,12 +62,32 @@ class Counters:
             self.given_up += 1
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """What the consumer is doing now, read at one moment: all the engine's status is built on it."""
+
+    active: int  # messages being handled
+    tracked: int  # messages received and not yet deleted or released
+    problem: NeedsUserError | None  # what holds downloads, if anything
+    offline: bool
+    retry_in: float  # seconds until the hold ends (0 when there is none)
+    info_known: bool  # False: the queue's settings are assumed, because it has not answered yet
+    downloaded: int
+    bytes: int
+    retries: int
+    given_up: int
+    started: float  # time.monotonic() when the consumer was built
+    transfers: tuple[Transfer, ...]  # the downloads running now
+
+
 class Consumer:
-    """Runs the threads that turn queue messages into files. Knows nothing of who listens to its events."""
+    """Runs the threads that turn queue messages into files. Knows nothing of who listens to its events.
+
+    `paused()` is the engine's pause, read wherever it matters; on_pause() and on_resume() say it just changed."""
 
     def __init__(self, config: Config, queue_: Queue, info: QueueInfo, handler: ObjectHandler, plugins: Hooks,
                  ledger: Ledger, bus: EventBus, *, dead_letter: Queue | None, restorer: Restorer, drain: bool,
-                 on_change: Any) -> None:
+                 paused: Callable[[], bool], info_known: bool, on_change: Callable[[], None]) -> None:
         self.config = config
         self.restorer = restorer
         self.queue = queue_
@@ -83,11 +103,11 @@ class Consumer:
         self.hold = HoldState(config.retry_base_seconds, config.retry_max_seconds)
         self.counters = Counters()
         self.drained = threading.Event()
-        self.paused = threading.Event()
+        self.paused = paused
         self.stopping = threading.Event()
         self.active = 0
         self._last_noted = 0.0
-        self.info_known = True  # False: `info` holds assumed defaults because the queue did not answer at start
+        self.info_known = info_known  # False: `info` holds assumed defaults because the queue did not answer at start
         self._tracked: dict[str, Message] = {}
         self._lock = threading.Lock()
         self._visibility_lock = threading.Lock()  # a release's visibility change never overtakes a heartbeat's
@@ -120,9 +140,7 @@ class Consumer:
         set), then abort them. Once stopped, a second call does nothing."""
         if self._closed.is_set():
             return
-        self.stopping.set()
-        self._wake.set()
-        self._release_queued()
+        self.stop_receiving()
         for _ in self._workers:
             self._work.put(None)
         deadline = time.monotonic() + grace
@@ -144,13 +162,18 @@ class Consumer:
             self._release(message)
         self._closed.set()
 
-    def pause(self) -> None:
-        self.paused.set()
+    def stop_receiving(self) -> None:
+        """Take no new message and hand back those not started; running downloads go on."""
+        self.stopping.set()
+        self._wake.set()
+        self._release_queued()
+
+    def on_pause(self) -> None:
+        """The engine paused: messages not started go back to the queue; running downloads finish."""
         self._release_queued()
         self.on_change()
 
-    def resume(self) -> None:
-        self.paused.clear()
+    def on_resume(self) -> None:
         self._wake.set()
         self.on_change()
 
@@ -161,22 +184,24 @@ class Consumer:
 
     # ------------------------------------------------------------ state for the status line
 
-    @property
-    def tracked(self) -> int:
+    def snapshot(self) -> Snapshot:
         with self._lock:
-            return len(self._tracked)
+            active, tracked = self.active, len(self._tracked)
+        problem = self.hold.problem
+        counters = self.counters
+        return Snapshot(active=active, tracked=tracked, problem=problem, offline=self.hold.offline,
+                        retry_in=self.hold.remaining() if problem is not None else 0.0, info_known=self.info_known,
+                        downloaded=counters.downloaded, bytes=counters.bytes, retries=counters.retries,
+                        given_up=counters.given_up, started=counters.started, transfers=tuple(self.handler.transfers()))
 
     @property
     def problem(self) -> NeedsUserError | None:
         """What holds downloads now, if anything."""
         return self.hold.problem
 
-    @property
-    def offline(self) -> bool:
-        return self.hold.offline
-
     def idle(self) -> bool:
-        return self.tracked == 0 and self.active == 0 and self._work.empty()
+        with self._lock:
+            return not self._tracked and self.active == 0 and self._work.empty()
 
     # ------------------------------------------------------------ receiving
 
@@ -186,7 +211,7 @@ class Consumer:
 
     def _receive_loop(self) -> None:
         while not self.stopping.is_set():
-            if self.paused.is_set():
+            if self.paused():
                 self._sleep(1.0)
                 continue
             wait_for = self.hold.remaining()
@@ -211,7 +236,7 @@ class Consumer:
             if not self.info_known:
                 self._refresh_info()
             with self._lock:  # stop() takes what is tracked under this lock: a message is tracked, or released here
-                keep = not (self.stopping.is_set() or self.paused.is_set())
+                keep = not (self.stopping.is_set() or self.paused())
                 if keep:
                     for message in messages:
                         self._tracked[message.message_id] = message
@@ -279,7 +304,7 @@ class Consumer:
             message = self._work.get()
             if message is None:
                 return
-            if self.stopping.is_set() or self.paused.is_set():
+            if self.stopping.is_set() or self.paused():
                 self._release(message)
                 continue
             with self._lock:

@@ -16,15 +16,15 @@ from botocore.exceptions import BotoCoreError
 from agent.config import Config
 from agent.engine import aws, catchup
 from agent.engine import pause as pause_state
-from agent.engine.archive import Restorer, RestoreWatcher
 from agent.engine.catchup import CatchUpProgress, ProgressCallback
-from agent.engine.consumer import LAST_RUN_STATE, Consumer
-from agent.engine.download import Downloader, TransferSettings, remove_stale_temp_files
+from agent.engine.consumer import LAST_RUN_STATE, Snapshot
+from agent.engine.download import remove_stale_temp_files
 from agent.engine.events import CatchUpSuggested, EventBus, State, StateChanged, Subscriber
 from agent.engine.hooks import HooksFactory
 from agent.engine.ledger import Ledger
-from agent.engine.objects import ObjectHandler, human_size
+from agent.engine.objects import human_size
 from agent.engine.pause import Pause
+from agent.engine.pipeline import Pipeline
 from agent.engine.retry import Kind, classify, unanswered
 from agent.engine.sqs import SQS_DEFAULTS, Queue, QueueInfo
 from agent.errors import AgentError, FolderNotWritableError
@@ -66,7 +66,11 @@ class Status:
 
 
 class Engine:
-    """Owns the clients, the ledger, the plugins and the consumer threads for one config."""
+    """Owns the clients, the ledger, the plugins and the consumer threads for one config.
+
+    The pause is kept here only (`_pause`, and the ledger for the next start); the consumer and the restores read it.
+    Pause, resume, stop and the start of a pipeline take the control lock; nothing holds it while waiting for a download,
+    so Pause and Quit answer at once even while a reconfigure waits for the downloads of the config before."""
 
     def __init__(self, config: Config, ledger: Ledger, *, hooks: HooksFactory, drain: bool = False) -> None:
         """`hooks` builds the plugins for a config (agent.plugins.manager.PluginHost), now and on every reconfigure."""
@@ -76,17 +80,17 @@ class Engine:
         self.plugins = hooks(config)
         self.drain = drain
         self.bus = EventBus()
-        self._consumer: Consumer | None = None
-        self._restores: RestoreWatcher | None = None
-        self._downloader: Downloader | None = None
+        self._pipeline: Pipeline | None = None  # the running one; during a reconfigure, the one finishing its downloads
         self._state = State.STARTING
         self._state_lock = threading.Lock()
         self._started = time.monotonic()
-        self._control_lock = threading.RLock()  # pause, resume and reconfigure, from the UI and the pause timer
+        self._control_lock = threading.RLock()  # pause, resume, stop and a pipeline's start, from the UI and the pause timer
+        self._reconfigure_lock = threading.Lock()  # one reconfigure at a time; Pause and Quit never wait for it
         self._pause = pause_state.load(ledger)
         self._pause_generation = 0  # a new pause or a resume retires the timer of the pause before
         self._stopped = threading.Event()
-        self._running = False  # the consumer, restores and plugins are started (and not yet stopped)
+        self._running = False  # the pipeline is started (and not yet stopping)
+        self._stop_reported = False
 
     # ------------------------------------------------------------ lifecycle
 
@@ -98,7 +102,16 @@ class Engine:
         folder) is an error raised here; a queue that does not answer is waited for, as it is out of drain mode
         (`held_up()` says so; `run --drain` bounds the wait). A stop() meanwhile means nothing is started.
 
-        `paused`: start paused (the tray passes `paused_by_user`); a timed pause then still ends by itself."""
+        `paused`: start paused as the user left it (the tray passes `paused_by_user`): a timed pause then still ends by
+        itself. Not paused (headless runs), the pause kept in the ledger is left for the next start that asks for it."""
+        with self._control_lock:
+            self._pause = (self._pause or Pause()) if paused else None
+            if paused:
+                self._time_pause()
+        self._start()
+
+    def _start(self) -> None:
+        """Build and start the pipeline for the config, under the pause as it is now."""
         self._prepare_folder()
         s3, sqs = self._clients()
         queue = Queue(sqs, self.config.sqs_queue_url)
@@ -108,24 +121,14 @@ class Engine:
                 return
             if info_known:
                 self._suggest_catch_up(info)
-            self._downloader = Downloader(s3, TransferSettings(concurrency=self.config.concurrency, max_bandwidth=self.config.max_bandwidth))
-            handler = ObjectHandler(self.config, self.ledger, self._downloader, self.plugins, self.bus)
-            dead_letter = Queue(sqs, self.config.dead_letter_queue_url) if self.config.dead_letter_queue_url else None
-            self.plugins.startup(self.config)
-            restorer = Restorer(self.config, self.ledger, s3)
-            consumer = Consumer(self.config, queue, info, handler, self.plugins, self.ledger, self.bus,
-                                dead_letter=dead_letter, restorer=restorer, drain=self.drain, on_change=self._refresh_state)
-            consumer.info_known = info_known
-            self._consumer = consumer
-            if paused:
-                consumer.paused.set()
-                self._time_pause()
-            consumer.start()
-            self._restores = RestoreWatcher(restorer, consumer.fetch_restored, consumer.keep_failed,
-                                            paused=consumer.paused.is_set)
-            self._restores.start()
+            pipeline = Pipeline.build(self.config, self.ledger, self.plugins, self.bus, s3, sqs, queue, info,
+                                      info_known=info_known, drain=self.drain, paused=lambda: self.paused_by_user,
+                                      on_change=self._refresh_state)
+            self._pipeline = pipeline
+            pipeline.start()
             self._running = True
-            threading.Thread(target=self._clean_temp_files, name="temp-cleanup", daemon=True).start()
+            threading.Thread(target=self._clean_temp_files, args=(pipeline.downloader.active_temp_files(),),
+                             name="temp-cleanup", daemon=True).start()
             log.info("Watching %s; downloading to %s (%d at a time)", self.config.sqs_queue_url, self.config.download_folder, self.config.concurrency)
             self._refresh_state()
 
@@ -191,18 +194,13 @@ class Engine:
             raise AgentError("Catch-up needs to know the bucket: add s3_bucket_name to the config.")
         self._prepare_folder()
         s3, _ = self._clients()
-        consumer = self._consumer
-        own_downloader: Downloader | None = None
-        if consumer is not None and not consumer.stopping.is_set():
-            handler = consumer.handler
-        else:
-            own_downloader = Downloader(s3, TransferSettings(concurrency=self.config.concurrency, max_bandwidth=self.config.max_bandwidth))
-            handler = ObjectHandler(self.config, self.ledger, own_downloader, self.plugins, self.bus)
-            self.plugins.startup(self.config)
+        with self._control_lock:
+            running = self._pipeline if self._running else None
+        pipeline = running or Pipeline.for_downloads(self.config, self.ledger, self.plugins, self.bus, s3)
         started = time.time()
         log.info("Catch-up: listing s3://%s/%s%s", bucket, prefix or "", f" (modified since {since:%Y-%m-%d %H:%M})" if since else "")
         try:
-            result = catchup.catch_up(handler, self.ledger, catchup.list_objects(s3, bucket, prefix, since),
+            result = catchup.catch_up(pipeline.handler, self.ledger, catchup.list_objects(s3, bucket, prefix, since),
                                       concurrency=self.config.concurrency, progress=progress, cancel=cancel)
         except Exception as exc:
             failure = classify(exc)
@@ -210,18 +208,16 @@ class Engine:
                 raise failure.error from None
             raise
         finally:
-            if own_downloader is not None:  # this catch-up started the plugins, so it stops them
-                own_downloader.close()
-                self.plugins.shutdown()
+            if pipeline is not running:  # this catch-up started the plugins, so it stops them
+                pipeline.close(grace=0)
         if not prefix and not since and not result.failed and not (cancel and cancel.is_set()):
             self.ledger.set_state(LAST_RUN_STATE, str(started))  # the gap is closed
         log.info("Catch-up: %d listed, %d already here, %d downloaded (%s), %d skipped, %d failed", result.listed,
                  result.already, result.downloaded, human_size(result.bytes), result.skipped, result.failed)
         return result
 
-    def _clean_temp_files(self) -> None:
+    def _clean_temp_files(self, keep: Collection[str]) -> None:
         try:
-            keep = self._downloader.active_temp_files() if self._downloader else frozenset()
             removed = remove_stale_temp_files(self.config.download_folder, keep)
         except OSError:
             return
@@ -231,53 +227,56 @@ class Engine:
     def held_up(self) -> str | None:
         """Why the engine cannot get on now, or None: the queue has not answered yet, or it waits out a problem
         (offline, a busy server, or one the user must fix). `run --drain` gives up when this lasts too long."""
-        consumer = self._consumer
-        if consumer is not None and consumer.problem is not None:
-            return f"{consumer.problem.title}: {consumer.problem}"
-        if consumer is None or not consumer.info_known:
+        snapshot = self._snapshot()
+        if snapshot is not None and snapshot.problem is not None:
+            return f"{snapshot.problem.title}: {snapshot.problem}"
+        if snapshot is None or not snapshot.info_known:
             return f"the queue {self.config.sqs_queue_url} has not answered yet"
         return None
 
     def wait(self, timeout: float | None = None) -> bool:
         """In drain mode: wait until the queue is empty and nothing is in progress. True when drained."""
-        assert self._consumer is not None
-        return self._consumer.drained.wait(timeout)
+        pipeline = self._pipeline
+        assert pipeline is not None and pipeline.consumer is not None
+        return pipeline.consumer.drained.wait(timeout)
 
     def stop(self, grace: float = 3.0) -> None:
-        """Stop receiving, finish or release what is held, and shut down. Loses no message."""
+        """Stop receiving, give running downloads `grace` seconds, release what is held, and shut down. Loses no
+        message; a second call does nothing. During a reconfigure, that one stops waiting for the downloads of the
+        config before (they are aborted and their messages released) and starts nothing."""
         self._stopped.set()  # a reconfigure under way stops waiting for its downloads, and starts nothing
         with self._control_lock:
-            if self._consumer is None:
+            pipeline, self._running = self._pipeline, False
+        if pipeline is None:
+            return
+        pipeline.close(grace)  # outside the lock; a reconfigure closing it meanwhile ends its close first
+        with self._control_lock:
+            if self._stop_reported:
                 return
-            if self._running:
-                self._running = False
-                self._stop_restores()
-                self._consumer.stop(grace)
-                self.plugins.shutdown()
-                if self._downloader:
-                    self._downloader.close()
+            self._stop_reported = True
             self._set_state(State.STOPPED, "")
         self.bus.flush()
         log.info("%s", self.summary())
 
     def summary(self) -> str:
-        counters = self._consumer.counters if self._consumer else None
-        if counters is None:
+        snapshot = self._snapshot()
+        if snapshot is None:
             return "Nothing was done."
-        elapsed = time.monotonic() - counters.started
+        elapsed = time.monotonic() - snapshot.started
         waiting = len(self.ledger.restores())
         restores = f"; {waiting} archived, waiting for their restore (they download while the agent runs)" if waiting else ""
-        return (f"Downloaded {counters.downloaded} files ({human_size(counters.bytes)}) in {elapsed:.1f} s; "
-                f"{counters.retries} retries; {counters.given_up} given up{restores}")
-
-    def _stop_restores(self) -> None:
-        if self._restores is not None:
-            self._restores.stop()
-            self._restores = None
+        return (f"Downloaded {snapshot.downloaded} files ({human_size(snapshot.bytes)}) in {elapsed:.1f} s; "
+                f"{snapshot.retries} retries; {snapshot.given_up} given up{restores}")
 
     @property
     def given_up(self) -> int:
-        return self._consumer.counters.given_up if self._consumer else 0
+        snapshot = self._snapshot()
+        return snapshot.given_up if snapshot else 0
+
+    def _snapshot(self) -> Snapshot | None:
+        """The consumer's snapshot (of the pipeline finishing its downloads, during a reconfigure); None before one ran."""
+        pipeline = self._pipeline
+        return pipeline.consumer.snapshot() if pipeline is not None and pipeline.consumer is not None else None
 
     # ------------------------------------------------------------ control
 
@@ -292,9 +291,10 @@ class Engine:
         with self._control_lock:
             self._pause = Pause(until)
             pause_state.save(self.ledger, self._pause)
-            if self._consumer:
-                self._consumer.pause()
             self._time_pause()
+            consumer = self._pipeline.consumer if self._pipeline else None
+        if consumer is not None:
+            consumer.on_pause()
         log.info("Paused%s", f" until {until.astimezone():%Y-%m-%d %H:%M}" if until else " until resumed")
 
     def resume(self) -> None:
@@ -302,18 +302,21 @@ class Engine:
             self._pause = None
             self._pause_generation += 1
             pause_state.save(self.ledger, None)
-            if self._consumer:
-                self._consumer.resume()
+            consumer = self._pipeline.consumer if self._pipeline else None
+        if consumer is not None:
+            consumer.on_resume()
         log.info("Resumed")
 
     def retry_now(self) -> None:
         """After the user fixed what held downloads (a new sign-in, say): try the queue at once, not after the backoff."""
-        if self._consumer:
-            self._consumer.retry_now()
+        pipeline = self._pipeline
+        if pipeline is not None and pipeline.consumer is not None:
+            pipeline.consumer.retry_now()
 
     @property
     def paused_by_user(self) -> bool:
-        """The pause the user chose last; it survives restarts. A timed pause that has ended is not one."""
+        """Whether downloads are paused: the pause the user chose last, which survives restarts (the one source the
+        consumer, the restores and the status read). A timed pause that has ended is not one."""
         pause = self._pause
         return pause is not None and not pause.ended()
 
@@ -344,23 +347,31 @@ class Engine:
             self.resume()
 
     def reconfigure(self, config: Config) -> None:
-        """Apply a new config: downloads running now finish; the next message uses the new settings."""
+        """Apply a new config: downloads running now finish; the next message uses the new settings. The pause stays.
+
+        The wait for those downloads holds no lock that Pause, Resume or Quit need: they answer meanwhile."""
         plugins = self._hooks(config)  # raises ConfigError before anything is touched
-        with self._control_lock:
-            if self._stopped.is_set():
-                log.info("Not applying the new config from %s: the agent is stopping", config.source)
-                return
-            paused = bool(self._consumer and self._consumer.paused.is_set())
-            if self._running:
+        with self._reconfigure_lock:
+            with self._control_lock:
+                if self._stopped.is_set():
+                    log.info("Not applying the new config from %s: the agent is stopping", config.source)
+                    return
+                old = self._pipeline if self._running else None
                 self._running = False
-                self._stop_restores()
-                assert self._consumer is not None
-                self._consumer.stop(grace=3600, abort=self._stopped)  # a stop() meanwhile cuts the wait short
-                self.plugins.shutdown()
-                if self._downloader:
-                    self._downloader.close()
+                if old is not None:
+                    old.stop_receiving()
+            if old is not None:
+                running = old.consumer.snapshot().active if old.consumer else 0
+                if running:
+                    log.info("Applying the new config from %s once the %d download%s running now finish%s", config.source,
+                             running, "" if running == 1 else "s", "es" if running == 1 else "")
+                old.close(grace=3600, abort=self._stopped)  # a stop() meanwhile cuts the wait short
             self.config, self.plugins = config, plugins
-            self.start(paused=paused)
+            if not self._stopped.is_set():
+                self._start()
+        if self._stopped.is_set():
+            log.info("Not applying the new config from %s: the agent is stopping", config.source)
+            return
         log.info("Applied the new config from %s", config.source)
 
     def retry_failed(self, ids: Collection[int] | None = None) -> int:
@@ -379,48 +390,45 @@ class Engine:
     # ------------------------------------------------------------ status
 
     def status(self) -> Status:
-        consumer = self._consumer
-        transfers = consumer.handler.transfers() if consumer else []  # one copy: the bytes and the rows agree
+        """What the engine is doing: the consumer's snapshot (one copy: the bytes and the rows agree), the pause, and
+        the ledger's counts."""
+        snapshot = self._snapshot()
+        transfers = snapshot.transfers if snapshot else ()
         midnight = datetime.now().replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
-        retry_in = None
         now = time.monotonic()
-        if consumer and consumer.problem is not None:
-            retry_in = consumer.hold.remaining()
-        state, detail = self._compute_state()
+        state, detail = self._compute_state(snapshot)
         return Status(
             state=state,
             detail=detail,
-            active=consumer.active if consumer else 0,
+            active=snapshot.active if snapshot else 0,
             bytes_done=sum(t.done for t in transfers),
             bytes_total=sum(t.size for t in transfers),
-            downloaded=consumer.counters.downloaded if consumer else 0,
+            downloaded=snapshot.downloaded if snapshot else 0,
             downloaded_today=self.ledger.count_since(midnight),
-            retries=consumer.counters.retries if consumer else 0,
-            given_up=consumer.counters.given_up if consumer else 0,
+            retries=snapshot.retries if snapshot else 0,
+            given_up=snapshot.given_up if snapshot else 0,
             failed_pending=len(self.ledger.pending_failures()),
-            retry_in=retry_in,
-            problem=str(consumer.problem) if consumer and consumer.problem else None,
+            retry_in=snapshot.retry_in if snapshot and snapshot.problem else None,
+            problem=str(snapshot.problem) if snapshot and snapshot.problem else None,
             paused_until=self.paused_until if state is State.PAUSED else None,
-            downloads=tuple(DownloadProgress(t.bucket, t.key, t.size, t.done, now - t.started)
-                            for t in transfers),
+            downloads=tuple(DownloadProgress(t.bucket, t.key, t.size, t.done, now - t.started) for t in transfers),
         )
 
-    def _compute_state(self) -> tuple[State, str]:
-        consumer = self._consumer
+    def _compute_state(self, snapshot: Snapshot | None) -> tuple[State, str]:
         if self._state is State.STOPPED:
             return State.STOPPED, ""
-        if consumer is None:
+        if snapshot is None:
             return State.STARTING, ""
-        if consumer.paused.is_set():
+        if self.paused_by_user:
             return State.PAUSED, ""
-        if consumer.problem is not None:
-            return (State.OFFLINE if consumer.offline else State.ATTENTION), consumer.problem.title
-        if consumer.active or consumer.tracked:
+        if snapshot.problem is not None:
+            return (State.OFFLINE if snapshot.offline else State.ATTENTION), snapshot.problem.title
+        if snapshot.active or snapshot.tracked:
             return State.SYNCING, ""
         return State.IDLE, ""
 
     def _refresh_state(self) -> None:
-        state, detail = self._compute_state()
+        state, detail = self._compute_state(self._snapshot())
         self._set_state(state, detail)
 
     def _set_state(self, state: State, detail: str) -> None:

@@ -312,6 +312,6 @@ def test_a_stop_while_start_waits_for_the_queue_starts_nothing(aws: Setup, tmp_p
             connection.close()
     starting.join(60)
     assert not starting.is_alive()
-    assert engine._downloader is None and engine._consumer is None
+    assert engine._pipeline is None
     assert not [t.name for t in set(threading.enumerate()) - before if t.name.startswith(("worker-", "receiver", "restores"))]
     ledger.close()

@@ -61,7 +61,7 @@ def test_every_hostile_body_gets_its_exact_outcome(moto_endpoint: str, tmp_path:
     run = start_engine(aws.config(str(out), dead_letter_queue_url=aws.dlq_url, exclude=["*.tmp"], concurrency=4), tmp_path, drain=True)
     try:
         assert run.engine.wait(180), "the drain did not finish"
-        alive = [t.name for t in run.engine._consumer._workers if t.is_alive()]
+        alive = [t.name for t in run.engine._pipeline.consumer._workers if t.is_alive()]
     finally:
         run.stop()
     assert len(alive) == 4
