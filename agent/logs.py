@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from agent import dirs
+from agent.hidden_chars import escape_hidden
 
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 CONSOLE_FORMAT = "%(asctime)s %(levelname)-7s %(message)s"
@@ -60,12 +61,18 @@ class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
 
 
 class SecondsFormatter(logging.Formatter):
-    """A formatter that renders each second's timestamp once, not once per line."""
+    """A formatter that renders each second's timestamp once, not once per line, and writes the hidden characters of a
+    message (a key's controls, ANSI escapes, bidi overrides: agent/hidden_chars.py) as escapes. A line break in a
+    message is kept but indents the next line, so a key can never start a line that looks like a record of its own."""
 
     def __init__(self, fmt: str, datefmt: str | None = None) -> None:
         super().__init__(fmt, datefmt)
         self._second = -1
         self._text = ""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # logging's own name
+        record.message = escape_hidden(record.message, keep="\t\n").replace("\n", "\n    ")
+        return super().formatMessage(record)
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # logging's own name
         second = int(record.created)

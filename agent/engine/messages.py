@@ -16,7 +16,13 @@ from agent.api import MalformedMessage, ObjectEvent, RejectedRecord
 
 log = logging.getLogger(__name__)
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_HEX = re.compile("[0-9A-Fa-f]+")
+MAX_SEQUENCER_DIGITS = 32
+"""Every sequencer S3 has published has 16 to 18 hex digits; twice the most leaves room for a longer format, and no
+more: a longer one is dropped (the event then orders by LastModified and the current version, as without one)."""
+_HEX = re.compile(f"[0-9A-Fa-f]{{1,{MAX_SEQUENCER_DIGITS}}}")
+MAX_OBJECT_SIZE = 2**50
+"""1 PiB, far above S3's largest object: an announced size beyond it (or one that is not a plain number) is dropped,
+and a HEAD says the real size."""
 
 Item = ObjectEvent | RejectedRecord
 """What a parser finds in a message: an object to download, or a record to give up on its own."""
@@ -115,11 +121,9 @@ def parse_time(value: Any) -> datetime | None:
 def _size(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
-    if isinstance(value, int) and value >= 0:
-        return value
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    return None
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 16:  # not "²", nor 5,000 digits
+        value = int(value)
+    return value if isinstance(value, int) and 0 <= value <= MAX_OBJECT_SIZE else None
 
 
 def _etag(value: Any) -> str | None:
@@ -130,8 +134,15 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value and value != "null" else None
 
 
-def _sequencer(value: Any) -> str | None:
-    return value if isinstance(value, str) and _HEX.fullmatch(value) else None
+def _name(value: Any) -> bool:
+    return isinstance(value, str) and bool(value)
+
+
+def _sequencer(value: Any, etag: str | None) -> str | None:
+    """The event's sequencer, when it can be trusted to order this version. Only with an eTag: a message without one
+    downloads whatever version is current (a HEAD fills the eTag in), so its sequencer would be recorded against a
+    version it may not describe, and a forged 'FFFF…' would then make every later upload of the key look older."""
+    return value if etag and isinstance(value, str) and _HEX.fullmatch(value) else None
 
 
 def is_test_event(data: Any) -> bool:
@@ -170,6 +181,9 @@ def parse_s3_records(data: Any, message_id: str, source: str = "s3") -> list[Ite
         except MalformedMessage as exc:
             items.append(_rejected(record, str(exc)))
             continue
+        except Exception as exc:  # noqa: BLE001 - a shape no rule above foresaw: this record alone is malformed
+            items.append(_rejected(record, f"record {index} cannot be read ({type(exc).__name__})"))
+            continue
         if event is not None:
             items.append(event)
     return items
@@ -192,21 +206,22 @@ def _s3_record(record: Any, index: int, message_id: str, source: str) -> ObjectE
         return None
     bucket = record["s3"].get("bucket")
     obj = record["s3"].get("object")
-    if not isinstance(bucket, dict) or not isinstance(bucket.get("name"), str) or not isinstance(obj, dict):
+    if not isinstance(bucket, dict) or not _name(bucket.get("name")) or not isinstance(obj, dict):
         raise MalformedMessage(f"record {index} has no bucket name or object")
     raw_key = obj.get("key")
+    etag = _etag(obj.get("eTag"))
     return ObjectEvent(
         bucket=bucket["name"],
         key=decode_key(raw_key),
         size=_size(obj.get("size")),
-        etag=_etag(obj.get("eTag")),
+        etag=etag,
         version_id=_text(obj.get("versionId")),
         event_time=parse_time(record.get("eventTime")),
         event_name=name,
         source=source,
         message_id=message_id,
         operation=action[1],
-        sequencer=_sequencer(obj.get("sequencer")),
+        sequencer=_sequencer(obj.get("sequencer"), etag),
         raw_key=raw_key,
     )
 
@@ -218,8 +233,11 @@ def _rejected(record: Any, reason: str) -> RejectedRecord:
     obj = s3.get("object") if isinstance(s3, dict) else None
     name = bucket.get("name") if isinstance(bucket, dict) else None
     key = obj.get("key") if isinstance(obj, dict) else None
-    return RejectedRecord(reason, json.dumps({"Records": [record]}),
-                          name if isinstance(name, str) else None, key if isinstance(key, str) else None)
+    try:
+        body = json.dumps({"Records": [record]})
+    except (ValueError, RecursionError):  # nested about as deep as json.loads allows
+        body = json.dumps({"Records": ["(a record too deeply nested to keep)"]})
+    return RejectedRecord(reason, body, name if isinstance(name, str) else None, key if isinstance(key, str) else None)
 
 
 def parse_sns(data: Any, message_id: str) -> list[Item] | None:
@@ -252,6 +270,8 @@ def parse_eventbridge(data: Any, message_id: str) -> list[Item] | None:
     if not isinstance(data, dict) or data.get("source") != "aws.s3" or "detail-type" not in data:
         return None
     kind = data["detail-type"]
+    if not isinstance(kind, str):
+        raise MalformedMessage(f"the EventBridge event's detail-type is not text ({type(kind).__name__})")
     if kind in _EVENTBRIDGE_IGNORED:
         log.info("Ignoring EventBridge %r event in message %s: it needs no download", kind, message_id)
         return []
@@ -265,7 +285,7 @@ def parse_eventbridge(data: Any, message_id: str) -> list[Item] | None:
         raise MalformedMessage("the EventBridge event has no detail")
     bucket = detail.get("bucket")
     obj = detail.get("object")
-    if not isinstance(bucket, dict) or not isinstance(bucket.get("name"), str):
+    if not isinstance(bucket, dict) or not _name(bucket.get("name")):
         raise MalformedMessage("the EventBridge event has no bucket name")
     if not isinstance(obj, dict) or "key" not in obj:
         raise MalformedMessage("the EventBridge event has no object key")
@@ -274,31 +294,39 @@ def parse_eventbridge(data: Any, message_id: str) -> list[Item] | None:
     if kind == _EVENTBRIDGE_RESTORED:
         operation = "restore"
     raw_key = obj.get("key")
+    etag = _etag(obj.get("etag", obj.get("eTag")))
     return [ObjectEvent(
         bucket=bucket["name"],
         key=literal_key(raw_key),
         size=_size(obj.get("size")),
-        etag=_etag(obj.get("etag", obj.get("eTag"))),
+        etag=etag,
         version_id=_text(obj.get("version-id")),
         event_time=parse_time(data.get("time")),
         event_name=kind,
         source="eventbridge",
         message_id=message_id,
         operation=operation,
-        sequencer=_sequencer(obj.get("sequencer")),
+        sequencer=_sequencer(obj.get("sequencer"), etag),
         raw_key=raw_key,
     )]
 
 
 def parse_body(body: str, message_id: str) -> list[Item] | None:
-    """Every built-in format, in turn. None when no format recognises the body."""
+    """Every built-in format, in turn. None when no format recognises the body. Raises MalformedMessage, and nothing
+    else, whatever the body holds (a property test feeds it any JSON): an error no rule foresaw is a malformed
+    message too, given up at once instead of retried until max_attempts."""
     data = load_json(body)
     if data is None:
         return None
-    for parser in (parse_s3_records, parse_sns, parse_eventbridge):
-        items = parser(data, message_id)
-        if items is not None:
-            return items
+    try:
+        for parser in (parse_s3_records, parse_sns, parse_eventbridge):
+            items = parser(data, message_id)
+            if items is not None:
+                return items
+    except MalformedMessage:
+        raise
+    except Exception as exc:  # noqa: BLE001 - see above
+        raise MalformedMessage(f"the message cannot be read ({type(exc).__name__}: {str(exc)[:200]})") from None
     return None
 
 

@@ -11,13 +11,14 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from agent.hidden_chars import replace_hidden
+
 TEMP_PREFIX = ".s3-sqs-agent-"
 TEMP_SUFFIX = ".part"
 _TEMP_NAME = re.compile(rf"^{re.escape(TEMP_PREFIX)}.*{re.escape(TEMP_SUFFIX)}$", re.IGNORECASE)
 
 WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"} | {f"{d}{i}" for d in ("COM", "LPT") for i in (*range(1, 10), "¹", "²", "³")}
 _WINDOWS_FORBIDDEN = re.compile(r'[<>:"|?*]')
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]|[\ud800-\udfff]")
 
 
 class UnsafePathError(Exception):
@@ -53,7 +54,7 @@ def _truncate(name: str, limit: int) -> str:
 
 def safe_name(name: str, policy: PathPolicy) -> str | None:
     """One path component made safe, or None when nothing usable is left ('', '.', '..')."""
-    name = _CONTROL.sub("_", name)
+    name = replace_hidden(name)  # controls, bidi overrides, zero-width characters: a name shows what it is
     if policy.windows:
         name = _WINDOWS_FORBIDDEN.sub("_", name).rstrip(" .")
         if name.split(".")[0].rstrip(" ").upper() in WINDOWS_RESERVED:

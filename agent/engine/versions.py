@@ -7,6 +7,7 @@ replacing the newer file on disk.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -16,6 +17,8 @@ from botocore.exceptions import ClientError
 from agent.api import ObjectEvent
 from agent.engine.ledger import FileRecord
 from agent.engine.retry import NOT_READY, error_code
+
+log = logging.getLogger(__name__)
 
 Head = Callable[[str | None], dict[str, Any]]
 """HEAD of the event's key: of the given version, or of the current version with None. Raises ClientError."""
@@ -32,13 +35,22 @@ def compare_sequencers(a: str, b: str) -> int:
 
 def older_than_on_disk(event: ObjectEvent, record: FileRecord, head: Head) -> str | None:
     """Why `event` brings an older version than the one `record` placed on disk (the reason to log), or None when it
-    is not older, or nothing can tell. Costs no request when both carry a sequencer, or when the event names no
-    version (then If-Match on the GET already refuses a version that was overwritten)."""
+    is not older, or nothing can tell. Costs no request when the event is newer by the sequencers, or names no
+    version (then If-Match on the GET already refuses a version that was overwritten); one HEAD before it is skipped.
+
+    A sequencer comes from a message, and anyone who can write to the queue can write one: before a file is skipped
+    as older, a HEAD checks that the version announced is not the bucket's current one (a forged sequencer recorded
+    on disk would otherwise make every later upload of the key look older, and be skipped for good)."""
     if event.sequencer and record.sequencer:
-        if compare_sequencers(event.sequencer, record.sequencer) < 0:
-            return (f"this notification (sequencer {event.sequencer}) is older than the version on disk "
-                    f"(sequencer {record.sequencer})")
-        return None
+        if compare_sequencers(event.sequencer, record.sequencer) >= 0:
+            return None
+        if _is_current(event, head):
+            log.warning("%s: the sequencer recorded for the file on disk (%s) is newer than this notification's (%s), "
+                        "but the bucket says this one is the current version: downloading it (a forged or damaged "
+                        "sequencer?)", event.key, record.sequencer, event.sequencer)
+            return None
+        return (f"this notification (sequencer {event.sequencer}) is older than the version on disk "
+                f"(sequencer {record.sequencer})")
     if not event.version_id or not record.version_id or event.version_id == record.version_id:
         return None
     # No sequencer to compare (some S3-compatible servers send none): the versions' LastModified, then which one
@@ -52,6 +64,20 @@ def older_than_on_disk(event: ObjectEvent, record: FileRecord, head: Head) -> st
     if head(None).get("VersionId") == record.version_id:
         return f"the version on disk ({record.version_id}) is the bucket's current version, not {event.version_id}"
     return None
+
+
+def _is_current(event: ObjectEvent, head: Head) -> bool:
+    """Whether the bucket's current version of the key is the one `event` announces: the same version id, or without
+    one (an unversioned bucket) the same ETag. A key that is gone is current in no version."""
+    try:
+        current = head(None)
+    except ClientError as exc:
+        if error_code(exc) in NOT_READY:
+            return False
+        raise
+    if event.version_id:
+        return current.get("VersionId") == event.version_id
+    return bool(event.etag) and str(current.get("ETag", "")).strip('"') == event.etag
 
 
 def _modified(head: Head, version_id: str) -> datetime | None:

@@ -37,3 +37,17 @@ def test_each_line_has_its_own_milliseconds(tmp_path: Path) -> None:
     second.created, second.msecs = 1_700_000_000.456, 456
     assert formatter.format(first).split()[1].endswith(",123") and formatter.format(second).split()[1].endswith(",456")
     assert formatter.format(first).split()[:2][0] == formatter.format(second).split()[0]
+
+
+def test_hidden_characters_are_escaped_and_a_line_break_cannot_start_a_record() -> None:
+    """A key is chosen by whoever uploads: its ANSI escapes, bidi overrides and line breaks must not reach the log as
+    they are (a forged record, a rewritten terminal, a name shown backwards)."""
+    formatter = logs.SecondsFormatter(logs.FORMAT)
+    key = "evil\u202egnp.wav\n2026-11-28 14:30:00,000 ERROR   agent: forged\x1b[2J\x9b\ud800"
+    record = logging.LogRecord("agent.engine.objects", logging.INFO, __file__, 1, "Downloaded %s", (key,), None)
+    line = formatter.format(record)
+    assert "evil\\u202egnp.wav" in line and "\\x1b[2J\\x9b\\ud800" in line
+    first, second = line.split("\n")
+    assert second.startswith("    2026-11-28"), "the next line is indented: it can never pass for a record"
+    line.encode("utf-8")
+    assert formatter.format(logging.LogRecord("a", logging.INFO, __file__, 1, "tab\there, نامه\u200cها", (), None)).endswith("tab\there, نامه\u200cها")

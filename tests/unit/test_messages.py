@@ -168,3 +168,45 @@ def test_other_reading_of_a_key() -> None:
     assert other_reading(event) == "sessions/take+01+%2B+mix%C3%A9.wav"  # the raw text, had the sender not encoded it
     assert other_reading(replace(event, raw_key="plain.wav", key="plain.wav")) is None
     assert other_reading(replace(event, raw_key=None)) is None
+
+
+def test_an_error_no_rule_foresaw_gives_up_that_record_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The net under the rules: an exception inside one record's parsing makes that record malformed (given up at
+    once, alone), not the whole message a retry until max_attempts."""
+    from agent.engine import messages
+
+    real = messages.parse_time
+
+    def fragile(value: object) -> object:
+        if value == "boom":
+            raise TypeError("a shape nobody foresaw")
+        return real(value)
+
+    monkeypatch.setattr(messages, "parse_time", fragile)
+    good = S3_BODY["Records"][0]
+    items = parse_body(body({"Records": [good, {**good, "eventTime": "boom"}]}), "m")
+    assert items is not None and [type(item) for item in items] == [ObjectEvent, RejectedRecord]
+    assert items[1].reason == "record 1 cannot be read (TypeError)"  # type: ignore[union-attr]
+    with pytest.raises(MalformedMessage, match="cannot be read"):
+        parse_body(json.dumps({"version": "0", "source": "aws.s3", "detail-type": "Object Created", "time": "boom",
+                               "detail": {"bucket": {"name": "b"}, "object": {"key": "k"}}}), "m")
+
+
+@pytest.mark.parametrize("size, parsed", [(12, 12), ("12", 12), ("²", None), ("9" * 5000, None), (-1, None), (True, None),
+                                          (2**60, None), ("０１", None), (12.0, None)])
+def test_an_announced_size_is_a_plain_non_negative_number_or_unknown(size: object, parsed: int | None) -> None:
+    record = {**S3_BODY["Records"][0]}
+    record["s3"] = {**record["s3"], "object": {**record["s3"]["object"], "size": size}}
+    [event] = parse_body(body({"Records": [record]}), "m") or []
+    assert isinstance(event, ObjectEvent) and event.size == parsed
+
+
+def test_a_sequencer_counts_only_beside_an_etag_and_within_its_length() -> None:
+    record = S3_BODY["Records"][0]
+    obj = record["s3"]["object"]
+    for fields, kept in (({"eTag": "abc", "sequencer": "0055AED6DCD90281E5"}, "0055AED6DCD90281E5"),
+                         ({"sequencer": "0055AED6DCD90281E5"}, None), ({"eTag": "abc", "sequencer": "F" * 33}, None),
+                         ({"eTag": "abc", "sequencer": "F" * 32}, "F" * 32)):
+        object_ = {key: value for key, value in obj.items() if key not in ("eTag", "sequencer")} | fields
+        [event] = parse_body(body({"Records": [{**record, "s3": {**record["s3"], "object": object_}}]}), "m") or []
+        assert isinstance(event, ObjectEvent) and event.sequencer == kept, fields

@@ -23,6 +23,10 @@ WINDOWS = PathPolicy(windows=True, case_insensitive=True)
     ("a/./b/../c.wav", "a/b/c.wav"),
     ("back\\slash\\name.wav", "back/slash/name.wav"),
     ("nul\x00byte\x1f.wav", "nul_byte_.wav"),
+    ("evil\u202egnp.wav", "evil_gnp.wav"),  # would show as evilvaw.png
+    ("c1\x85\x9bcontrols\u2028.wav", "c1__controls_.wav"),
+    ("zero\u200bwidth\ufeff\u2066isolate.wav", "zero_width__isolate.wav"),
+    ("نامه\u200cها 👨\u200d👩.wav", "نامه\u200cها 👨\u200d👩.wav"),  # joiners spell words and emoji: kept
     (".s3-sqs-agent-x.part", "_.s3-sqs-agent-x.part"),
     ("C:/Windows/x.wav", "C:/Windows/x.wav"),
 ])
@@ -117,3 +121,25 @@ def test_every_key_maps_inside_the_folder(key: str, windows: bool) -> None:
     assert os.path.normpath(root / relative).startswith(str(root) + os.sep)
     if windows:
         assert all(part.split(".")[0].upper() not in paths.WINDOWS_RESERVED and not part.endswith((".", " ")) for part in relative.parts)
+
+
+def test_the_hidden_characters_are_every_control_and_format_character_but_the_joiners() -> None:
+    """agent/hidden_chars.py lists them by hand (a scan of Unicode at import would cost cold start): checked here
+    against this Python's Unicode database. A newer Unicode may add a format character: add it to the class."""
+    import sys
+    import unicodedata
+
+    from agent.hidden_chars import HIDDEN
+
+    hidden_categories = {"Cc", "Cf", "Zl", "Zp", "Cs"}
+    missing, extra = [], []
+    for code in range(sys.maxunicode + 1):
+        char = chr(code)
+        category = unicodedata.category(char)
+        wanted = category in hidden_categories and code not in (0x200C, 0x200D)
+        found = HIDDEN.fullmatch(char) is not None
+        if wanted and not found:
+            missing.append(f"U+{code:04X}")
+        elif found and not wanted and category != "Cn":  # a character unassigned in this Python's Unicode may be listed
+            extra.append(f"U+{code:04X}")
+    assert missing == [] and extra == []

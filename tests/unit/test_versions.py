@@ -55,11 +55,26 @@ class Heads:
 T1, T2 = datetime(2026, 11, 28, 10, 0, 0, tzinfo=UTC), datetime(2026, 11, 28, 10, 0, 5, tzinfo=UTC)
 
 
-def test_with_sequencers_no_request_is_made() -> None:
-    heads = Heads({}, "v2")
-    assert older_than_on_disk(event("v1", "0A"), record("v2", "0B"), heads) is not None
+def test_with_sequencers_a_newer_event_costs_no_request_and_an_older_one_is_confirmed_by_one() -> None:
+    heads = Heads({"v1": T1, "v2": T2}, "v2")
     assert older_than_on_disk(event("v3", "0C"), record("v2", "0B"), heads) is None
     assert heads.calls == 0
+    assert older_than_on_disk(event("v1", "0A"), record("v2", "0B"), heads) is not None
+    assert heads.calls == 1
+
+
+def test_a_forged_sequencer_on_disk_never_hides_the_current_version() -> None:
+    """Regression: a message with a sequencer of 64 Fs recorded it for the key; every genuine upload after it then
+    looked older and was skipped, its message deleted."""
+    forged = record("v2", "F" * 32)
+    assert older_than_on_disk(event("v3", "0055AED6DCD90281E6"), forged, Heads({"v2": T1, "v3": T2}, "v3")) is None
+    unversioned = FileRecord("b", "k", "e-old", None, 1, Path("/x/k"), "k", 0, True, 0.0, "/x", "F" * 32)
+
+    def head(version: str | None) -> dict[str, Any]:
+        return {"ETag": '"e-new"'}
+
+    assert older_than_on_disk(ObjectEvent("b", "k", 1, "e-new", sequencer="0A"), unversioned, head) is None
+    assert older_than_on_disk(ObjectEvent("b", "k", 1, "e-late", sequencer="0A"), unversioned, head) is not None
 
 
 def test_without_a_version_if_match_decides_and_nothing_is_asked() -> None:
