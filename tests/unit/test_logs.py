@@ -48,6 +48,8 @@ def test_hidden_characters_are_escaped_and_a_line_break_cannot_start_a_record() 
     line = formatter.format(record)
     assert "evil\\u202egnp.wav" in line and "\\x1b[2J\\x9b\\ud800" in line
     first, second = line.split("\n")
+    assert first.endswith("Downloaded evil\\u202egnp.wav")
     assert second.startswith("    2026-11-28"), "the next line is indented: it can never pass for a record"
     line.encode("utf-8")
-    assert formatter.format(logging.LogRecord("a", logging.INFO, __file__, 1, "tab\there, نامه\u200cها", (), None)).endswith("tab\there, نامه\u200cها")
+    plain = logging.LogRecord("a", logging.INFO, __file__, 1, "tab\there, نامه\u200cها", (), None)
+    assert formatter.format(plain).endswith("tab\there, نامه\u200cها")
