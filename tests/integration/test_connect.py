@@ -19,6 +19,7 @@ import pytest
 from agent import config as config_module
 from agent.aws import bucket_notifications as bn
 from agent.aws import connect as connect_module
+from agent.aws.connect import render
 from tests.aws import REGION, account_state, client, connect, safe_moto
 from tests.helpers import drain, files_under, run_agent
 from tests.reliability.proxy import FaultProxy
@@ -233,6 +234,26 @@ def test_share_mode_one_queue_for_every_workstation_removed_by_the_last(endpoint
     connect_module.apply(leave_last)
     assert bucket.state(shared)["queues"] == {}
     assert bn.canonical(bucket.notifications()) == bn.canonical({})
+
+
+def test_apply_follows_each_steps_kind_not_the_words_shown(endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The plan's words are for people: renamed, connect and disconnect still do the same."""
+    monkeypatch.setattr(render, "LABELS", {kind: f"thing {index}" for index, kind in enumerate(render.LABELS)})
+    bucket = Bucket(endpoint)
+    config = commented_config(tmp_path)
+    for via in ("sns", "eventbridge"):
+        plan = connect_module.plan_connect(connect_module.ConnectRequest(bucket.name, via=via, endpoint_url=endpoint, config_path=config,
+                                                                         workstation=f"ws-{via}"))
+        assert plan.ready and {step.what for step in plan.steps} <= set(render.LABELS.values()), plan.text()
+        assert "thing 1" in plan.text() and "dead-letter queue" not in plan.text()
+        connect_module.apply(plan)
+        assert config_module.load(config).sqs_queue_url.endswith(f"s3-sqs-agent-ws-{via}")
+        assert drain(config).returncode == 0  # S3's test message: disconnect never removes a queue holding messages
+        leave = connect_module.plan_disconnect(config, workstation=f"ws-{via}")
+        assert leave.ready, leave.text()
+        connect_module.apply(leave)
+        assert bucket.state(f"s3-sqs-agent-ws-{via}")["queues"] == {}
+    assert bn.canonical(bucket.notifications()) == bn.canonical({"EventBridgeConfiguration": {}})
 
 
 def test_a_missing_permission_is_named_and_the_bucket_is_untouched(endpoint: str, tmp_path: Path) -> None:

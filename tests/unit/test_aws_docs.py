@@ -10,7 +10,7 @@ from agent.engine import permissions
 from tests.helpers import ROOT
 
 DOC = (ROOT / "docs" / "aws.md").read_text(encoding="utf-8")
-CODE = (ROOT / "agent" / "aws" / "connect.py").read_text(encoding="utf-8")
+CODE = "\n".join(path.read_text(encoding="utf-8") for path in sorted((ROOT / "agent" / "aws" / "connect").glob("*.py")))
 IMPLIED = {"sns:TagResource", "events:TagResource"}  # CreateTopic and PutRule with tags need these too
 FREE = {"sts:GetCallerIdentity"}  # allowed to everyone
 
