@@ -1,10 +1,13 @@
-"""The server's own limits, to tell a tool's bound from the server's: a bare queue loop, curl, one GET at a time."""
+"""The limits that are not the tool's: the server's (a bare queue loop, curl, one GET at a time) and the disk's (the
+same files written and fsynced with no network)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bench.wired import Wired
@@ -38,4 +41,30 @@ def timed_gets(wired: Wired, keys: Sequence[str]) -> float:
     start = time.perf_counter()
     for key in keys:
         wired.s3.get_object(Bucket=wired.bucket, Key=key)["Body"].read()
+    return time.perf_counter() - start
+
+
+def durable_write(dest: Path, count: int, size: int, threads: int = 8) -> float:
+    """`count` files of `size` bytes written and each fsynced by `threads` threads, then the folder fsynced, with no
+    network: seconds. The disk's durable ceiling for what the agent must do before it deletes a message."""
+    data = os.urandom(min(size, 8 * 1024 * 1024))
+
+    def write(index: int) -> None:
+        fd = os.open(dest / f"{index:05d}.bin", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            left = size
+            while left:
+                left -= os.write(fd, data[:left])
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(write, range(count)))
+    folder = os.open(dest, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
     return time.perf_counter() - start

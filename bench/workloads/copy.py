@@ -46,6 +46,8 @@ def copy(context: Context, key: str, count: int, size: int, tool_names: Sequence
     result: dict[str, Any] = {"count": count, "size": size, "tools": rows, "ceilings": {}}
     if server_ceilings:
         result["ceilings"] = _ceilings(context, wired, key, keys, count, size)
+    disk = context.timed_runs("disk: write + fsync, 8 threads", lambda dest: ceilings.durable_write(dest, count, size))
+    result["disk"] = _row(disk, count, size)
     context.results.setdefault("copy", {})[key] = result
 
 
