@@ -172,15 +172,17 @@ def ambient_credentials() -> str | None:
     return AMBIENT_SOURCES.get(method, method)
 
 
-def add_access_key_profile(name: str, access_key_id: str, secret_access_key: str, region: str | None = None) -> Profile:
+def add_access_key_profile(name: str, access_key_id: str, secret_access_key: str, region: str | None = None, *,
+                           check_key_id: bool = True) -> Profile:
     """Add a named profile holding an access key to the shared credentials file (readable by the user only).
 
     The key never goes into the agent's config. A region goes into the AWS config file's `[profile NAME]`, where
-    botocore and the AWS CLI read it. Raises ValueError, saying what to change, for a bad or already used name or key."""
+    botocore and the AWS CLI read it. Raises ValueError, saying what to change, for a bad or already used name or key.
+    `check_key_id` False takes a key ID of any form (one already in use, such as a local server's "test")."""
     name, access_key_id, secret_access_key = name.strip(), access_key_id.strip(), secret_access_key.strip()
     if not _PROFILE_NAME.match(name):
         raise ValueError(f"{name!r} cannot be a profile name: use letters, digits and - _ . @ +, such as s3-sqs-agent")
-    if not _ACCESS_KEY_ID.match(access_key_id):
+    if not access_key_id or (check_key_id and not _ACCESS_KEY_ID.match(access_key_id)):
         raise ValueError("That is not an access key ID: it is 20 capital letters and digits, such as AKIAIOSFODNN7EXAMPLE")
     if not secret_access_key or any(c.isspace() for c in secret_access_key):
         raise ValueError("The secret access key is missing or has spaces in it: paste it again as the console showed it")

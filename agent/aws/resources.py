@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
+from dataclasses import dataclass
 from typing import Any, NoReturn
 from urllib.parse import urlparse
 
@@ -13,7 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from agent.config import SCALARS
 from agent.engine import permissions
 from agent.engine.aws import CLIENT_SETTINGS, LOCAL_REGION
-from agent.engine.retry import classify, error_code
+from agent.engine.retry import MISSING_QUEUE, classify, error_code
 from agent.errors import AccessDeniedError, AgentError
 
 _QUEUE_ARN = re.compile(r"^arn:(aws[a-z-]*):sqs:([a-z]{2}(?:-[a-z]+)+-\d+):(\d{12}):([A-Za-z0-9_-]{1,80}(?:\.fifo)?)$")
@@ -83,6 +85,53 @@ def list_queues(session: boto3.session.Session, region: str | None, endpoint_url
         region_text = region or session.region_name or "the region"
         _raise_for(exc, f"list the queues of {region_text}", f"arn:{permissions.partition(region)}:sqs:{region_text}:*")
     return sorted(urls, key=lambda url: queue_name(url).lower())
+
+
+def nearest_queue(queue_url: str, urls: list[str]) -> str | None:
+    """Of `urls`, the queue of the same account whose name is nearest to `queue_url`'s (a typo, another case), or None."""
+    name, account = queue_name(queue_url), _account(queue_url)
+    names = {queue_name(url): url for url in urls if _account(url) == account and queue_name(url) != name}
+    same_case = [n for n in names if n.lower() == name.lower()]
+    close = same_case or difflib.get_close_matches(name, list(names), n=1, cutoff=0.6)
+    return names[close[0]] if close else None
+
+
+def _account(queue_url: str) -> str:
+    parts = [p for p in urlparse(queue_url).path.split("/") if p]
+    return parts[0] if parts else ""
+
+
+@dataclass(frozen=True)
+class QueueLookup:
+    """Whether a queue exists (None: cannot tell, such as without permission), and if not the nearest existing one."""
+
+    exists: bool | None
+    nearest: str | None = None
+    """The URL of the queue whose name is nearest (same account and region), when the queue does not exist."""
+
+
+def find_queue(session: boto3.session.Session, queue_url: str, endpoint_url: str | None = None,
+               region: str | None = None) -> QueueLookup:
+    """Ask SQS whether the queue exists (GetQueueAttributes, no message is touched); when it does not, list the queues
+    of its region (ListQueues, when allowed) for the nearest name."""
+    from agent.config import region_from_queue_url
+
+    region = region_from_queue_url(queue_url) or region
+    sqs = _sqs(session, region, endpoint_url)
+    try:
+        sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
+    except ClientError as exc:
+        if error_code(exc) not in MISSING_QUEUE:
+            return QueueLookup(None)
+    except BotoCoreError:
+        return QueueLookup(None)
+    else:
+        return QueueLookup(True)
+    try:
+        urls = list_queues(session, region, endpoint_url)
+    except AgentError:
+        urls = []
+    return QueueLookup(False, nearest_queue(queue_url, urls))
 
 
 def bucket_from_queue_policy(session: boto3.session.Session, queue_url: str, endpoint_url: str | None = None,

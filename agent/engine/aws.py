@@ -60,12 +60,13 @@ def make_client(session: boto3.session.Session, service: str, endpoint_url: str 
     if session.region_name:
         return create(service, endpoint_url=endpoint_url, config=client_config)
     client = create(service, region_name=LOCAL_REGION, endpoint_url=endpoint_url, config=client_config)
-    if _is_aws(client.meta.endpoint_url):
+    if is_aws(client.meta.endpoint_url):
         raise CredentialsError("No AWS region is set. Add aws_region to the config (the queue's region, such as "
                                "us-east-2), or set the region of the AWS profile.")
     return client
 
 
-def _is_aws(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
+def is_aws(url: str | None) -> bool:
+    """The URL's host is AWS itself (not LocalStack, moto or another compatible server)."""
+    host = urlsplit(url or "").hostname or ""
     return host.endswith((".amazonaws.com", ".amazonaws.com.cn", ".api.aws"))

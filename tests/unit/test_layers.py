@@ -82,3 +82,33 @@ def test_lower_modules_do_not_point_back_up() -> None:
         for path in paths:
             found = {module for module in imports(path) if module.startswith(banned)}
             assert not found, f"{path.relative_to(ROOT)} imports {sorted(found)}"
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def test_the_desktop_has_no_import_cycle() -> None:
+    """Imports inside functions and TYPE_CHECKING ones count: a module that needs its caller takes a small protocol."""
+    modules = {_module_name(path): path for path in (AGENT / "desktop").rglob("*.py")}
+    graph = {name: {imported for imported in imports(path) if imported in modules and imported != name} for name, path in modules.items()}
+
+    def cycle_from(start: str, path: list[str]) -> list[str] | None:
+        for target in sorted(graph[path[-1]]):
+            if target == start:
+                return [*path, start]
+            if target not in path:
+                found = cycle_from(start, [*path, target])
+                if found:
+                    return found
+        return None
+
+    cycles = [found for name in sorted(graph) if (found := cycle_from(name, [name]))]
+    assert not cycles, f"import cycle: {' -> '.join(cycles[0])}"
+
+
+def test_the_setup_flow_knows_no_window_and_no_terminal() -> None:
+    for path in (AGENT / "setup_flow").glob("*.py"):
+        found = {module for module in imports(path) if module.startswith(("agent.desktop", "agent.cli", "tkinter"))}
+        assert not found, f"{path.relative_to(ROOT)} imports {sorted(found)}"

@@ -27,7 +27,7 @@ TK_FIX = ("The windows need Python's tkinter. Install it (Debian/Ubuntu: sudo ap
 PROBE_ENV = "S3_SQS_AGENT_WINDOW_PROBE"
 """When set to a folder, each window writes what it shows there as KIND.json after each change (for the tests)."""
 WINDOWS = {"activity": "agent.desktop.windows.activity:ActivityWindow", "settings": "agent.desktop.windows.settings:SettingsWindow",
-           "setup": "agent.desktop.windows.setup:SetupWindow"}
+           "setup": "agent.desktop.windows.setup.window:SetupWindow"}
 """Each kind of window: the class that builds it, as `module:class` (imported only in its own process)."""
 log = logging.getLogger(__name__)
 

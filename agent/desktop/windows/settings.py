@@ -46,12 +46,12 @@ def _profile_state(name: str | None) -> str:
         return f"Cannot read the AWS profiles: {exc}"
     if found is None:
         return f"There is no profile named {name!r} in the AWS config or credentials file."
-    if found.kind != "sso":
-        return {"keys": "An access key profile.", "assume-role": "Assumes a role.", "process": "Gets credentials from a program."}.get(
-            found.kind, "A profile.")
-    if found.signed_in and found.sso_expires_at:
-        return f"IAM Identity Center (SSO): signed in until {found.sso_expires_at.astimezone():%H:%M on %d %b}."
-    return "IAM Identity Center (SSO): not signed in, or the sign-in expired. Use Set up… or “Sign in again…” in the tray menu."
+    from agent.setup_flow import describe_profile
+
+    words = ", ".join(describe_profile(found)) + "."
+    if found.kind == "sso" and not (found.signed_in or found.sso_refreshable):
+        words += " Use Set up… or “Sign in again…” in the tray menu."
+    return words
 
 
 def _plugin_summary(entry: Any) -> str:

@@ -1,21 +1,22 @@
 """The Setup window's "Create a queue for this computer": the same plan as `s3-sqs-agent connect`, shown, then applied.
 
-The plan is made and carried out off the Tk thread by agent.aws.connect; the config keys it would write are handed to
-the Setup window, which saves them with its other answers at the last step.
+The plan is made and carried out off the Tk thread by agent.aws.connect; the config keys it would write join the
+setup's answers (SetupFlow.extra), saved with the others at the last step. It sees the window only as a page.Host.
 """
 
 from __future__ import annotations
 
 import re
 import tkinter as tk
+from collections.abc import Callable
 from tkinter import ttk
 from typing import TYPE_CHECKING, Any
 
 from agent.desktop.windows import forms, theme
+from agent.desktop.windows.setup.page import Host
 
 if TYPE_CHECKING:
     from agent.aws.connect import Applied, Plan
-    from agent.desktop.windows.setup import SetupWindow
 
 MODES = (("own-copy", "A copy of every file", "This computer gets its own queue; other computers can have theirs."),
          ("share", "A share of the work", "One queue for every computer that chooses this; each file lands on one of them."))
@@ -25,8 +26,9 @@ PLAN_WIDTH = 76  # characters, until the text box knows its width: the plan's li
 class QueueCreator:
     """Bucket, mode and filters; then the plan (Enter: "Show the plan"), then Create, then the Setup window goes on."""
 
-    def __init__(self, window: SetupWindow, page: ttk.Frame) -> None:
-        self.window, self.look = window, window.look
+    def __init__(self, host: Host, page: ttk.Frame, on_created: Callable[[str, str], None]) -> None:
+        """`on_created(queue_url, bucket)`: the queue exists now, and is the setup's answer."""
+        self.host, self.look, self.on_created = host, host.look, on_created
         look = self.look
         self.plan: Plan | None = None
         self.created: Applied | None = None
@@ -35,7 +37,7 @@ class QueueCreator:
         self.bucket = forms.TextField(self.box, look, "bucket", "Bucket", "The bucket your files are uploaded to.", width=32,
                                       placeholder="studio-takes")
         self.bucket.pack()
-        self.bucket.set(window.current.get("s3_bucket_name", ""))
+        self.bucket.set(host.flow.bucket or "")
         ttk.Label(self.box, text="This computer gets", style="Bold.TLabel").pack(anchor="w", pady=(0, look.px(4)))
         self.mode = tk.StringVar(self.box, value="own-copy")
         for value, title, detail in MODES:
@@ -70,7 +72,7 @@ class QueueCreator:
         self.status.pack(anchor="w", pady=(self.look.px(8), 0))
         if self.plan is not None:
             self.plan_box.pack(fill="x", before=self.status, pady=(self.look.px(4), 0))
-        self.window.root.after_idle(self.bucket.focus)
+        self.host.root.after_idle(self.bucket.focus)
 
     def hide(self) -> None:
         for widget in (self.box, self.plan_box, self.status):
@@ -83,7 +85,8 @@ class QueueCreator:
         self.plan, self.created = None, None
         self.plan_box.pack_forget()
         self.status.configure(text="", style="Muted.TLabel")
-        self.window._update_buttons()
+        self.host.flow.extra = {}
+        self.host.refresh()
 
     @property
     def next_label(self) -> str:
@@ -111,7 +114,7 @@ class QueueCreator:
         return ConnectRequest(bucket=self.bucket.get() or "", prefix=self.prefix.get() or "",
                               suffixes=tuple(s for s in re.split(r"[\s,]+", self.suffixes.get() or "") if s),
                               mode=self.mode.get(), via="eventbridge" if self.eventbridge.get() else "sns",
-                              endpoint_url=self.window.endpoint.get(), config_path=self.window.path)
+                              endpoint_url=self.host.flow.endpoint_url, config_path=self.host.flow.path)
 
     def _make_plan(self) -> None:
         from agent.aws import connect
@@ -119,12 +122,12 @@ class QueueCreator:
         if not self.bucket.get():
             self.bucket.show_error("Name the bucket your files are uploaded to.")
             self.bucket.focus()
-            self.window._probe()
+            self.host.refresh()
             return
         self.bucket.show_error(None)
-        request, session = self._request(), self.window.session_maker()
+        request, session = self._request(), self.host.flow.session_maker()
         self._working("Reading what exists in AWS…")
-        self.window.run_in_background(lambda: connect.plan_connect(request, session()), self._planned)
+        self.host.run_in_background(lambda: connect.plan_connect(request, session()), self._planned)
 
     def _planned(self, plan: Any, error: BaseException | None) -> None:
         self.busy = False
@@ -150,14 +153,14 @@ class QueueCreator:
     def _apply(self) -> None:
         from agent.aws import connect
 
-        plan, session = self.plan, self.window.session_maker()
+        plan, session = self.plan, self.host.flow.session_maker()
         assert plan is not None
 
         def progress(step: Any) -> None:
-            self.window.background.post(lambda: self._say(f"Done: {step.what} {step.name}"))  # from the worker
+            self.host.post(lambda: self._say(f"Done: {step.what} {step.name}"))  # from the worker
 
         self._working("Creating…")
-        self.window.run_in_background(lambda: connect.apply(plan, session(), on_step=progress, write_config=False), self._applied)
+        self.host.run_in_background(lambda: connect.apply(plan, session(), on_step=progress, write_config=False), self._applied)
 
     def _applied(self, applied: Any, error: BaseException | None) -> None:
         if error is not None:
@@ -165,8 +168,8 @@ class QueueCreator:
             self._say(f"{error} What is done stays done: once this is fixed, choose Show the plan again to carry on.", error=True)
             return
         self.created = applied
-        self.window.queue.set(applied.queue_url)  # its checks may show the window meanwhile: still busy until said
-        self.window.bucket.set(self.bucket.get())
+        self.on_created(applied.queue_url, self.bucket.get() or "")  # still busy until said, so no Next meanwhile
+        self.host.flow.extra = self.config_changes()
         self.busy = False
         self._say(f"Created. This computer downloads from {applied.queue_url}. Next, choose the download folder.")
 
@@ -185,9 +188,8 @@ class QueueCreator:
     def _say(self, text: str, error: bool = False) -> None:
         self.status.configure(text=text, style="Error.TLabel" if error else "Muted.TLabel")
         if self.status.winfo_manager():
-            self.window.body.scroll_into_view(self.status)  # the plan's end and what became of it, in view
-        self.window._update_buttons()
-        self.window._probe()
+            self.host.body.scroll_into_view(self.status)  # the plan's end and what became of it, in view
+        self.host.refresh()
 
     def probe(self) -> dict[str, Any]:
         return {"plan": self.plan.text() if self.plan else "", "ready": bool(self.plan and self.plan.ready), "busy": self.busy,
