@@ -87,16 +87,16 @@ def list_queues(session: boto3.session.Session, region: str | None, endpoint_url
     return sorted(urls, key=lambda url: queue_name(url).lower())
 
 
-def nearest_queue(queue_url: str, urls: list[str]) -> str | None:
+def nearest_queue_among(queue_url: str, urls: list[str]) -> str | None:
     """Of `urls`, the queue of the same account whose name is nearest to `queue_url`'s (a typo, another case), or None."""
-    name, account = queue_name(queue_url), _account(queue_url)
-    names = {queue_name(url): url for url in urls if _account(url) == account and queue_name(url) != name}
+    name, account = queue_name(queue_url), _queue_account(queue_url)
+    names = {queue_name(url): url for url in urls if _queue_account(url) == account and queue_name(url) != name}
     same_case = [n for n in names if n.lower() == name.lower()]
     close = same_case or difflib.get_close_matches(name, list(names), n=1, cutoff=0.6)
     return names[close[0]] if close else None
 
 
-def _account(queue_url: str) -> str:
+def _queue_account(queue_url: str) -> str:
     parts = [p for p in urlparse(queue_url).path.split("/") if p]
     return parts[0] if parts else ""
 
@@ -131,7 +131,7 @@ def find_queue(session: boto3.session.Session, queue_url: str, endpoint_url: str
         urls = list_queues(session, region, endpoint_url)
     except AgentError:
         urls = []
-    return QueueLookup(False, nearest_queue(queue_url, urls))
+    return QueueLookup(False, nearest_queue_among(queue_url, urls))
 
 
 def bucket_from_queue_policy(session: boto3.session.Session, queue_url: str, endpoint_url: str | None = None,

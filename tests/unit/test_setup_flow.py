@@ -11,7 +11,7 @@ import pytest
 from agent import config as config_module
 from agent.aws.doctor import Check
 from agent.aws.profiles import Profile
-from agent.aws.resources import nearest_queue
+from agent.aws.resources import nearest_queue_among
 from agent.setup_flow import (
     ADD_KEY,
     AMBIENT,
@@ -160,7 +160,7 @@ def test_a_new_profile_gets_a_free_name() -> None:
 def test_the_nearest_queue_is_in_the_same_account() -> None:
     base = "https://sqs.eu-west-1.amazonaws.com"
     urls = [f"{base}/123456789012/uploads", f"{base}/123456789012/Archive", f"{base}/999999999999/uplods-2"]
-    assert nearest_queue(f"{base}/123456789012/uplods", urls) == f"{base}/123456789012/uploads"
-    assert nearest_queue(f"{base}/123456789012/archive", urls) == f"{base}/123456789012/Archive", "another case"
-    assert nearest_queue(f"{base}/123456789012/zzz", urls) is None
-    assert nearest_queue(f"{base}/999999999999/uploads", urls) == f"{base}/999999999999/uplods-2"
+    assert nearest_queue_among(f"{base}/123456789012/uplods", urls) == f"{base}/123456789012/uploads"
+    assert nearest_queue_among(f"{base}/123456789012/archive", urls) == f"{base}/123456789012/Archive", "another case"
+    assert nearest_queue_among(f"{base}/123456789012/zzz", urls) is None
+    assert nearest_queue_among(f"{base}/999999999999/uploads", urls) == f"{base}/999999999999/uplods-2"
