@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -11,11 +10,15 @@ from typing import Any, Literal
 
 import boto3
 import botocore.session
-from botocore.configloader import raw_config_parse
-from botocore.exceptions import BotoCoreError, ConfigParseError
+from botocore.exceptions import BotoCoreError
 
 from agent.atomic import write_text_atomically
-from agent.errors import AgentError
+from agent.aws import sso
+from agent.aws.config_files import ProfileFileError, config_file, config_sections, credentials_file, parse_file
+
+__all__ = ["AMBIENT_SOURCES", "CREDENTIAL_SOURCES", "Profile", "ProfileFileError", "ProfileKind", "add_access_key_profile",
+           "ambient_credentials", "config_file", "config_sections", "credentials_file", "find_profile", "list_profiles", "session"]
+"""The files' readers live in config_files; they are named here too, for the callers of profiles."""
 
 ProfileKind = Literal["sso", "keys", "assume-role", "process", "other"]
 
@@ -42,12 +45,6 @@ _PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,63}$")
 _ACCESS_KEY_ID = re.compile(r"^[A-Z0-9]{16,128}$")
 
 
-class ProfileFileError(AgentError):
-    """The AWS config or credentials file cannot be read."""
-
-    title = "AWS config file has errors"
-
-
 @dataclass(frozen=True)
 class Profile:
     """A named profile from the AWS config and credentials files."""
@@ -72,47 +69,10 @@ class Profile:
         return self.sso_expires_at is not None and self.sso_expires_at > datetime.now(UTC)
 
 
-def config_file() -> Path:
-    """The AWS config file: AWS_CONFIG_FILE, or ~/.aws/config (as botocore and the AWS CLI resolve it)."""
-    return Path(os.path.expanduser(botocore.session.Session().get_config_variable("config_file")))
-
-
-def credentials_file() -> Path:
-    """The shared credentials file: AWS_SHARED_CREDENTIALS_FILE, or ~/.aws/credentials."""
-    return Path(os.path.expanduser(botocore.session.Session().get_config_variable("credentials_file")))
-
-
-def _parse(path: Path) -> dict[str, dict[str, Any]]:
-    try:
-        return dict(raw_config_parse(str(path))) if path.is_file() else {}
-    except ConfigParseError:
-        raise ProfileFileError(f"{path} is not a valid AWS config file (an INI file with [sections]). "
-                               "Fix it, or move it aside and add the profile again.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ProfileFileError(f"{path} cannot be read ({exc}). Make it readable by your user.") from None
-
-
-def config_sections() -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
-    """(profiles, sso sessions) of the config file, by name."""
-    profiles: dict[str, dict[str, Any]] = {}
-    sessions: dict[str, dict[str, Any]] = {}
-    for section, values in _parse(config_file()).items():
-        words = section.split(None, 1)
-        if section == "default":
-            profiles["default"] = values
-        elif len(words) == 2 and words[0] == "profile":
-            profiles[words[1].strip()] = values
-        elif len(words) == 2 and words[0] == "sso-session":
-            sessions[words[1].strip()] = values
-    return profiles, sessions
-
-
 def list_profiles() -> list[Profile]:
     """Every profile in the AWS config and credentials files, sorted by name ("default" first). Reads no network."""
-    from agent.aws import sso
-
     config_profiles, sessions = config_sections()
-    credential_profiles = _parse(credentials_file())
+    credential_profiles = parse_file(credentials_file())
     found: list[Profile] = []
     for name in sorted(set(config_profiles) | set(credential_profiles), key=lambda n: (n != "default", n.lower())):
         values = {**credential_profiles.get(name, {}), **config_profiles.get(name, {})}

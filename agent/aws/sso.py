@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import boto3
 from botocore import UNSIGNED
@@ -22,10 +22,8 @@ from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
 from agent.atomic import write_text_atomically
+from agent.aws.config_files import config_file, config_sections
 from agent.errors import SignInCancelled, SignInError
-
-if TYPE_CHECKING:
-    from agent.aws.profiles import Profile
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +82,6 @@ class SsoSettings:
 
 def sso_settings(profile: str) -> SsoSettings:
     """The SSO settings of a profile; ValueError saying what is missing when it is not a complete SSO profile."""
-    from agent.aws.profiles import config_file, config_sections
-
     profiles, sessions = config_sections()
     values = profiles.get(profile)
     if values is None:
@@ -106,13 +102,24 @@ def sso_settings(profile: str) -> SsoSettings:
     return SsoSettings(profile, str(merged["sso_start_url"]), str(merged["sso_region"]), session_name, scopes)
 
 
+class SsoProfile(Protocol):
+    """What the token cache needs to know of a profile (agent.aws.profiles.Profile has it)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def sso_start_url(self) -> str | None: ...
+    @property
+    def sso_session(self) -> str | None: ...
+
+
 @dataclass(frozen=True)
 class CachedToken:
     expires_at: datetime
     refreshable: bool
 
 
-def cached_token(profile: Profile) -> CachedToken | None:
+def cached_token(profile: SsoProfile) -> CachedToken | None:
     """What botocore's token cache holds for an SSO profile (read only; no network)."""
     if profile.kind != "sso" or not profile.sso_start_url:
         return None

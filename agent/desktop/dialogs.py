@@ -11,6 +11,8 @@ import sys
 import threading
 from pathlib import Path
 
+from agent.child_commands import DIALOG_COMMAND
+
 EXIT_CHOSEN, EXIT_CANCELLED, EXIT_NO_TK = 0, 1, 3
 TK_FIX = ("the folder dialog needs tkinter: install it (Debian/Ubuntu: sudo apt install python3-tk; "
           "Fedora: sudo dnf install python3-tkinter), or set download_folder in the config file")
@@ -22,7 +24,7 @@ class DialogUnavailable(Exception):
 
 def _command(*args: str) -> list[str]:
     if getattr(sys, "frozen", False):  # a PyInstaller build has no `-m`: its executable runs the hidden `_dialog` command
-        return [sys.executable, "_dialog", *args]
+        return [sys.executable, DIALOG_COMMAND, *args]
     return [sys.executable, "-m", "agent.desktop.dialogs", *args]
 
 

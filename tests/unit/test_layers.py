@@ -12,10 +12,12 @@ from tests.helpers import ROOT
 AGENT = ROOT / "agent"
 
 
-def imports(path: Path) -> set[str]:
-    """Every module a file imports, at the top or inside functions (TYPE_CHECKING-only imports included)."""
+def imports(path: Path, top_only: bool = False) -> set[str]:
+    """Every module a file imports, at the top or inside functions (TYPE_CHECKING-only imports included); with
+    `top_only`, only what it imports as it loads (the statements at its top level, not under TYPE_CHECKING)."""
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in tree.body if top_only else ast.walk(tree):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module:
@@ -65,6 +67,14 @@ def test_the_aws_package_never_imports_the_desktop_the_cli_or_the_plugin_manager
 def test_lower_modules_do_not_point_back_up() -> None:
     rules = {  # module -> what it must never import
         "config/*.py": ("agent.dirs", "agent.engine", "agent.desktop", "agent.plugins", "agent.aws"),
+        "child_commands.py": ("agent.",),
+        "aws/config_files.py": ("agent.aws.",),
+        # connect: the words a person reads decide nothing; planning only reads; kinds are plain names.
+        "aws/connect/kinds.py": ("agent.", "boto3", "botocore"),
+        "aws/connect/render.py": ("agent.aws.connect.plan", "agent.aws.connect.apply", "agent.aws.calls", "boto3", "botocore"),
+        "aws/connect/read.py": ("agent.aws.connect.apply", "agent.aws.connect.connecting", "agent.aws.connect.disconnecting"),
+        "aws/connect/connecting.py": ("agent.aws.connect.apply",),
+        "aws/connect/disconnecting.py": ("agent.aws.connect.apply",),
         "errors.py": ("agent.",),
         "dirs.py": ("agent.engine", "agent.config", "agent.desktop", "agent.plugins"),
         "engine/aws.py": ("agent.engine.consumer", "agent.engine.engine"),
@@ -112,3 +122,11 @@ def test_the_setup_flow_knows_no_window_and_no_terminal() -> None:
     for path in (AGENT / "setup_flow").glob("*.py"):
         found = {module for module in imports(path) if module.startswith(("agent.desktop", "agent.cli", "tkinter"))}
         assert not found, f"{path.relative_to(ROOT)} imports {sorted(found)}"
+
+
+def test_the_command_line_loads_only_what_its_command_needs() -> None:
+    """`s3-sqs-agent --help` and the parser load neither the desktop, the engine nor boto3: each command imports what
+    it needs when it runs."""
+    for path in sorted((AGENT / "cli").glob("*.py")):
+        heavy = {name for name in imports(path, top_only=True) if name.startswith(("agent.desktop", "agent.engine", "boto3", "agent.aws"))}
+        assert not heavy, f"{path.relative_to(ROOT)} imports {sorted(heavy)} as it loads"

@@ -18,12 +18,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from agent.child_commands import WINDOW_COMMAND
 from agent.desktop.windows.child import EXIT_NO_TK
 
 log = logging.getLogger(__name__)
 
-WINDOW_COMMAND = "_window"
-"""Hidden: `s3-sqs-agent _window KIND --config FILE` runs a window (agent.desktop.windows.child) in a frozen build."""
 SNAPSHOT_SECONDS = 0.5
 """How often a live window gets a snapshot when nothing wakes its feed."""
 SNAPSHOT_GAP_SECONDS = 0.25

@@ -64,6 +64,8 @@ class Theme:
     heading: tkfont.Font
     title: tkfont.Font
     mono: tkfont.Font
+    done: tkfont.Font
+    """The big ✓ on a finished setup."""
 
     def px(self, size: float) -> int:
         """`size` pixels at 96 DPI, in this screen's pixels."""
@@ -132,6 +134,21 @@ def _indicators(root: tk.Misc, style: ttk.Style, theme: Theme) -> None:
 
 def apply(root: tk.Tk) -> Theme:
     """Style every ttk widget of `root`'s application; returns the sizes and fonts the windows use."""
+    theme = _fonts(root)
+    _options(root, theme)
+    style = ttk.Style(root)
+    style.theme_use("clam")
+    style.configure(".", background=BACKGROUND, foreground=TEXT, bordercolor=BORDER, lightcolor=BACKGROUND,
+                    darkcolor=BACKGROUND, troughcolor=HOVER, focuscolor=ACCENT, selectbackground=ACCENT_SOFT,
+                    selectforeground=TEXT, fieldbackground=SURFACE, font=theme.body, insertcolor=TEXT)
+    style.map(".", foreground=[("disabled", "#9aa3ae")])
+    for widgets in (_frames_and_labels, _buttons, _entries, _checks, _tabs, _trees, _bars):
+        widgets(root, style, theme)
+    return theme
+
+
+def _fonts(root: tk.Tk) -> Theme:
+    """The screen's scale (and the user's factor on it), and the fonts by role."""
     factor = _factor()
     if factor != 1.0:
         root.tk.call("tk", "scaling", float(root.tk.call("tk", "scaling")) * factor)
@@ -141,7 +158,7 @@ def apply(root: tk.Tk) -> Theme:
     for name in ("TkDefaultFont", "TkTextFont", "TkMenuFont", "TkHeadingFont", "TkCaptionFont", "TkTooltipFont"):
         tkfont.nametofont(name, root).configure(family=family, size=size)
     mono_family = next((f for f in ("Cascadia Mono", "Consolas", "Menlo", "DejaVu Sans Mono") if f in tkfont.families(root)), "TkFixedFont")
-    theme = Theme(
+    return Theme(
         scale=scale,
         body=tkfont.nametofont("TkDefaultFont", root),
         bold=tkfont.Font(root, family=family, size=size, weight="bold"),
@@ -149,8 +166,12 @@ def apply(root: tk.Tk) -> Theme:
         heading=tkfont.Font(root, family=family, size=size + 1, weight="bold"),
         title=tkfont.Font(root, family=family, size=size + 5, weight="bold"),
         mono=tkfont.Font(root, family=mono_family, size=size - 1),
+        done=tkfont.Font(root, family=family, size=size + 22, weight="bold"),
     )
-    px = theme.px
+
+
+def _options(root: tk.Tk, theme: Theme) -> None:
+    """The option database: colours and fonts of the classic Tk widgets (menus, the combobox's list)."""
     root.configure(background=BACKGROUND)
     root.option_add("*Background", BACKGROUND)
     root.option_add("*Foreground", TEXT)
@@ -164,12 +185,10 @@ def apply(root: tk.Tk) -> Theme:
     root.option_add("*Menu.activeForeground", TEXT)
     root.option_add("*Menu.relief", "flat")
 
-    style = ttk.Style(root)
-    style.theme_use("clam")
-    style.configure(".", background=BACKGROUND, foreground=TEXT, bordercolor=BORDER, lightcolor=BACKGROUND,
-                    darkcolor=BACKGROUND, troughcolor=HOVER, focuscolor=ACCENT, selectbackground=ACCENT_SOFT,
-                    selectforeground=TEXT, fieldbackground=SURFACE, font=theme.body, insertcolor=TEXT)
-    style.map(".", foreground=[("disabled", "#9aa3ae")])
+
+
+def _frames_and_labels(root: tk.Tk, style: ttk.Style, theme: Theme) -> None:
+    px = theme.px
     style.configure("TFrame", background=BACKGROUND)
     style.configure("Surface.TFrame", background=SURFACE)
     style.configure("Card.TFrame", background=SURFACE, bordercolor=BORDER, relief="solid", borderwidth=1)
@@ -195,8 +214,11 @@ def apply(root: tk.Tk) -> Theme:
     style.configure("Step.TLabel", background=HOVER, foreground=MUTED, font=theme.bold, padding=(px(4), px(2)))
     style.configure("Current.Step.TLabel", background=ACCENT, foreground="#ffffff")
     style.configure("Done.Step.TLabel", background=SUCCESS_SOFT, foreground=SUCCESS)
-    style.configure("Done.TLabel", foreground=SUCCESS, font=tkfont.Font(root, family=family, size=size + 22, weight="bold"))
+    style.configure("Done.TLabel", foreground=SUCCESS, font=theme.done)
 
+
+def _buttons(root: tk.Tk, style: ttk.Style, theme: Theme) -> None:
+    px = theme.px
     button_padding = (px(14), px(6))
     style.configure("TButton", background=SURFACE, foreground=TEXT, bordercolor=BORDER_STRONG, lightcolor=SURFACE,
                     darkcolor=SURFACE, padding=button_padding, focusthickness=1, anchor="center")
@@ -214,6 +236,10 @@ def apply(root: tk.Tk) -> Theme:
     style.map("Link.TButton", background=[("active", HOVER)], bordercolor=[("focus", ACCENT)], foreground=[("disabled", "#9aa3ae")])
     style.configure("Small.TButton", padding=(px(10), px(3)), font=theme.small)
 
+
+def _entries(root: tk.Tk, style: ttk.Style, theme: Theme) -> None:
+    """Entries, comboboxes and spin boxes, with their invalid look."""
+    px = theme.px
     entry_padding = (px(8), px(5))
     for widget in ("TEntry", "TCombobox", "TSpinbox"):
         style.configure(widget, fieldbackground=SURFACE, bordercolor=BORDER_STRONG, lightcolor=SURFACE, darkcolor=SURFACE,
@@ -229,6 +255,10 @@ def apply(root: tk.Tk) -> Theme:
         style.map(f"Invalid.{widget}", bordercolor=[("focus", ERROR)], lightcolor=[("focus", ERROR_SOFT)], darkcolor=[("focus", ERROR_SOFT)])
     style.configure("TSpinbox", arrowsize=px(11), padding=(px(8), px(4), px(4), px(4)))
 
+
+def _checks(root: tk.Tk, style: ttk.Style, theme: Theme) -> None:
+    """Check boxes and radio buttons."""
+    px = theme.px
     _indicators(root, style, theme)
     indicator = px(15)
     for widget in ("TCheckbutton", "TRadiobutton"):
@@ -242,6 +272,9 @@ def apply(root: tk.Tk) -> Theme:
         style.configure(f"Surface.{widget}", background=SURFACE)
         style.map(f"Surface.{widget}", background=[("active", SURFACE)])
 
+
+def _tabs(root: tk.Tk, style: ttk.Style, theme: Theme) -> None:
+    px = theme.px
     style.configure("TNotebook", background=BACKGROUND, bordercolor=BACKGROUND, lightcolor=BACKGROUND, darkcolor=BACKGROUND,
                     tabmargins=(0, 0, 0, 0), borderwidth=0)
     style.layout("TNotebook", [("Notebook.client", {"sticky": "nswe"})])  # no frame around the pages: each draws its own
@@ -256,6 +289,10 @@ def apply(root: tk.Tk) -> Theme:
     style.layout("TNotebook.Tab", [("Notebook.tab", {"sticky": "nswe", "children": [
         ("Notebook.padding", {"side": "top", "sticky": "nswe", "children": [("Notebook.label", {"side": "top", "sticky": ""})]})]})])
 
+
+def _trees(root: tk.Tk, style: ttk.Style, theme: Theme) -> None:
+    """Lists and tables (Treeview), and the sidebar's list of sections (Nav.Treeview)."""
+    px = theme.px
     style.configure("Treeview", background=SURFACE, fieldbackground=SURFACE, foreground=TEXT, bordercolor=BORDER,
                     lightcolor=SURFACE, darkcolor=SURFACE, rowheight=theme.body.metrics("linespace") + px(12), borderwidth=0)
     style.map("Treeview", background=[("selected", ACCENT_SOFT)], foreground=[("selected", TEXT)])
@@ -271,6 +308,10 @@ def apply(root: tk.Tk) -> Theme:
     style.configure("Nav.Treeview.Item", padding=(px(8), 0))
     style.layout("Nav.Treeview.Item", [("Treeitem.padding", {"sticky": "nswe", "children": [("Treeitem.text", {"sticky": "nswe"})]})])
 
+
+def _bars(root: tk.Tk, style: ttk.Style, theme: Theme) -> None:
+    """Progress bars, scroll bars and separating lines."""
+    px = theme.px
     thickness = px(6)
     style.configure("Horizontal.TProgressbar", background=ACCENT, troughcolor="#e4e8ee", bordercolor="#e4e8ee",
                     lightcolor=ACCENT, darkcolor=ACCENT, thickness=thickness, arrowsize=thickness)
@@ -282,4 +323,3 @@ def apply(root: tk.Tk) -> Theme:
             (f"{orient}.Scrollbar.thumb", {"expand": "1", "sticky": "nswe"})]})])  # type: ignore[list-item]
     style.configure("TSeparator", background=BORDER)
     style.configure("Line.TFrame", background=BORDER)
-    return theme
