@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import shutil
 import threading
 import time
 import uuid
@@ -19,7 +20,7 @@ from agent.api import ObjectEvent
 from agent.engine.crt import CrtGetter
 from agent.engine.fileio import write_at
 from agent.engine.paths import TEMP_PREFIX, TEMP_SUFFIX, is_temp_name
-from agent.engine.retry import IncompleteDownload
+from agent.engine.retry import IncompleteDownload, TooLargeForDisk
 
 log = logging.getLogger(__name__)
 MiB = 1024 * 1024
@@ -97,12 +98,25 @@ class Downloader:
         """The live set of the names of temporary files in use (unique names; checked at each removal)."""
         return self._active
 
-    def describe(self, event: ObjectEvent) -> ObjectEvent:
-        """Fill in size and ETag from a HEAD request when the notification did not carry them."""
-        if event.size is not None and event.etag:
+    def describe(self, event: ObjectEvent, folder: Path | None = None) -> ObjectEvent:
+        """Fill in size and ETag from a HEAD request when the notification did not carry them, or when its size is more
+        than the disk holding `folder` has free. A size is only a field of a message, and the space is reserved before
+        any GET: a forged one (2**30 on a 64 MiB disk) would hold every download as "disk full", for a key that need
+        not even exist. Raises TooLargeForDisk when the object is larger than the whole disk: that object's failure
+        (retried, then given up), not a wait for the user."""
+        space = disk_space(folder) if folder is not None else None
+        if event.size is not None and event.etag and (space is None or event.size <= space.free):
             return event
         head = self.head(event.bucket, event.key, event.version_id)
-        return replace(event, size=int(head["ContentLength"]), etag=str(head.get("ETag", "")).strip('"') or None)
+        size = int(head["ContentLength"])
+        if event.size is not None and size != event.size:
+            log.warning("%s: the message announced %s bytes, but the object has %s; using the object's size", event.key,
+                        f"{event.size:,}", f"{size:,}")
+        event = replace(event, size=size, etag=event.etag or str(head.get("ETag", "")).strip('"') or None)
+        if space is not None and size > space.total:
+            raise TooLargeForDisk(f"{event.key} ({size:,} bytes) is larger than the whole disk holding the download folder "
+                                  f"({space.total:,} bytes): choose a download folder on a larger disk, or exclude it")
+        return event
 
     def head(self, bucket: str, key: str, version_id: str | None = None) -> dict[str, Any]:
         """HEAD of an object: of one version, or of the current one."""
@@ -219,6 +233,20 @@ def object_args(bucket: str, key: str, version_id: str | None = None) -> dict[st
     if version_id:
         args["VersionId"] = version_id
     return args
+
+
+class DiskSpace(NamedTuple):
+    total: int
+    free: int
+
+
+def disk_space(folder: Path) -> DiskSpace | None:
+    """The size and free space of the disk holding `folder` (None when it cannot be read: the write will tell)."""
+    try:
+        usage = shutil.disk_usage(folder)
+    except OSError:
+        return None
+    return DiskSpace(usage.total, usage.free)
 
 
 def _reserve(fd: int, size: int) -> None:

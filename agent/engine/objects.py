@@ -124,7 +124,7 @@ class ObjectHandler:
             raise PermanentFailure(f"the path {str(chosen)!r} chosen for {event.key!r} has no usable name")
 
         self._check_folder()
-        event = self.downloader.describe(event)
+        event = self.downloader.describe(event, self._root_folder())
         record = self.ledger.file(event.bucket, event.key, self.folder)
         if record and self._is_current(record, event):
             if not record.complete:  # downloaded, but a plugin's after-download step failed last time

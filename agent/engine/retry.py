@@ -61,6 +61,10 @@ class IncompleteDownload(Exception):
     """The bytes on disk do not match the object's size."""
 
 
+class TooLargeForDisk(Exception):
+    """The object is larger than the whole disk holding the download folder: no freeing of space can make it fit."""
+
+
 NOT_READY = {"NoSuchKey", "404", "NotFound", "NoSuchVersion"}
 THROTTLED = {"SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequests", "RequestThrottled",
              "503", "500", "InternalError", "ServiceUnavailable", "RequestTimeout"}
@@ -135,6 +139,8 @@ def classify(exc: BaseException) -> Failure:
         return _wait(errors.OfflineError(f"Cannot reach the endpoint ({exc}). Retrying by itself."))
     if isinstance(exc, (ReadTimeoutError, ConnectionClosedError, ResponseStreamingError, IncompleteReadError, IncompleteDownload, ConnectionError)):
         return Failure(Kind.RETRY, f"the transfer broke off ({exc})")
+    if isinstance(exc, TooLargeForDisk):  # that object's failure, not a disk-full wait for every download
+        return Failure(Kind.RETRY, str(exc))
     if isinstance(exc, (FlexibleChecksumError, ChecksumError)):
         return Failure(Kind.RETRY, f"the download was damaged in transit: its checksum does not match ({exc})")
     if isinstance(exc, BotoCoreError):

@@ -60,7 +60,7 @@ class FakeDownloader(Downloader):
         super().__init__(None, TransferSettings())
         self.contents = contents
 
-    def describe(self, event: ObjectEvent) -> ObjectEvent:
+    def describe(self, event: ObjectEvent, folder: Path | None = None) -> ObjectEvent:
         return event
 
     def _fetch_range(self, event: ObjectEvent, fd: int, byte_range: tuple[int, int] | None, on_progress: Callable[[int], None]) -> None:
