@@ -1,13 +1,77 @@
-"""The agent's errors, written for the person who has to act on them."""
+"""The agent's errors, written for the person who has to act on them, in the words of where they read them.
+
+A text that names a setting writes it as `{key}` (`"Check {sqs_queue_url}"`); each front end renders it its way: the
+terminal, the log and `doctor` name the config key (`Check sqs_queue_url`), the windows, notices and the tray menu
+name the window, section and field (`Check Settings → Account → Queue URL`). So every failure is written once, in
+one place, and has both forms."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a person changes a setting: the window, its section, and the field's label there."""
+
+    window: str
+    section: str
+    field: str
+
+    def __str__(self) -> str:
+        return f"{self.window} → {self.section} → {self.field}"
+
+
+def _settings(section: str, fields: Mapping[str, str]) -> dict[str, Place]:
+    return {key: Place("Settings", section, label) for key, label in fields.items()}
+
+
+PLACES: dict[str, Place] = {
+    **_settings("General", {"download_folder": "Download folder", "keep_prefixes": "Keep the key's folders"}),
+    **_settings("Account", {"aws_profile": "AWS profile", "sqs_queue_url": "Queue URL", "s3_bucket_name": "Bucket",
+                            "aws_region": "Region", "endpoint_url": "Endpoint", "s3_endpoint_url": "S3 endpoint",
+                            "sqs_endpoint_url": "SQS endpoint"}),
+    **_settings("Downloads", {"concurrency": "Parallel downloads", "max_bandwidth": "Bandwidth limit",
+                              "include": "Only download", "exclude": "Never download"}),
+    **_settings("Failures", {"max_attempts": "Attempts before giving up", "dead_letter_queue_url": "Dead-letter queue",
+                             "restore_archived": "Archived files (Glacier)"}),
+}
+"""Each config key a fix may name, and where the Settings window shows it (its sections and labels)."""
+
+_SETTING = re.compile(r"\{(" + "|".join(map(re.escape, PLACES)) + r")\}")
+_EITHER = re.compile(r"\{([^{}|]*)\|([^{}|]*)\}")
+"""`{terminal words|window words}`: where the two forms need other words ("Remove aws_region from the config" and
+"Clear Settings → Account → Region")."""
+
+
+def for_terminal(text: str) -> str:
+    """`text` with each `{key}` written as the config key: for the terminal, the log and the YAML file's readers."""
+    return _SETTING.sub(lambda match: match.group(1), _EITHER.sub(lambda match: match.group(1), text))
+
+
+def for_window(text: str, places: Mapping[str, object] | None = None) -> str:
+    """`text` with each `{key}` written as where a person changes it (Settings → Account → Queue URL), or as
+    `places` names it (a window with fields of its own, such as Setup)."""
+    where: Mapping[str, object] = {**PLACES, **(places or {})}
+    return _SETTING.sub(lambda match: str(where[match.group(1)]), _EITHER.sub(lambda match: match.group(2), text))
+
+
+def window_text(error: BaseException) -> str:
+    """What a window, a notice or the tray menu says for `error` (see for_window)."""
+    return for_window(str(error.args[0])) if isinstance(error, AgentError) and error.args else str(error)
+
 
 class AgentError(Exception):
-    """Base of every error the agent reports to a user. `str()` says what is wrong and what to do."""
+    """Base of every error the agent reports to a user. `str()` says what is wrong and what to do (config keys named
+    as in the file); `window_text(error)` says it for a window or a notice. The message may name settings as `{key}`."""
 
     #: A short title, for a notification or a dialog.
     title = "S3 SQS Agent error"
+
+    def __str__(self) -> str:
+        return for_terminal(str(self.args[0])) if len(self.args) == 1 else super().__str__()
 
 
 class ConfigError(AgentError):
@@ -73,6 +137,25 @@ class NotFoundError(NeedsUserError):
     title = "Bucket or queue not found"
 
 
+class QueueNotFoundError(NotFoundError):
+    title = "Queue not found"
+
+
+class BucketNotFoundError(NotFoundError):
+    title = "Bucket not found"
+
+
+class ProfileNotFoundError(CredentialsError):
+    """The config names an AWS profile this computer does not have (a typo, a case mistake, another computer's).
+    `nearest`: the existing profile it was most likely meant to be."""
+
+    title = "AWS profile not found"
+
+    def __init__(self, message: str, nearest: str | None = None) -> None:
+        super().__init__(message)
+        self.nearest = nearest
+
+
 class DiskFullError(NeedsUserError):
     title = "Disk full"
 
@@ -94,9 +177,13 @@ class FolderMissingError(NeedsUserError):
 
 
 class OfflineError(NeedsUserError):
-    """The endpoint cannot be reached. The agent retries by itself."""
+    """The endpoint cannot be reached. The agent retries by itself. `endpoint`: the URL that could not be reached."""
 
     title = "Offline"
+
+    def __init__(self, message: str, endpoint: str | None = None) -> None:
+        super().__init__(message)
+        self.endpoint = endpoint
 
 
 class SignInError(AgentError):

@@ -18,13 +18,14 @@ from botocore import UNSIGNED
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 
+from agent import errors
 from agent.aws.profiles import CREDENTIAL_SOURCES
-from agent.aws.resources import bucket_from_queue_policy, mask_account_ids, queue_name
-from agent.config import Config, region_from_queue_url
-from agent.engine import aws, permissions
+from agent.aws.resources import bucket_from_queue_policy, mask_account_ids, nearest_queue, queue_name
+from agent.config import Config
+from agent.engine import aws, explain, permissions
 from agent.engine.retry import DENIED, MISSING_BUCKET, MISSING_QUEUE, classify, error_code
 from agent.engine.sqs import SQS_DEFAULTS
-from agent.errors import CredentialsError
+from agent.errors import CredentialsError, ProfileNotFoundError
 
 CONFIG = "Config"
 CREDENTIALS_CHECK = "Credentials"
@@ -47,7 +48,10 @@ PROBE_DELAY_SECONDS = 901  # SendMessage refuses a delay over 900 s once the cal
 
 @dataclass(frozen=True)
 class Check:
-    """One check's outcome: `passed` None means not checked, or only informative."""
+    """One check's outcome: `passed` None means not checked, or only informative.
+
+    `detail` and `fix` may name settings as `{key}` (agent/errors.py): they keep the config keys (the terminal's form),
+    and `window_detail` and `window_fix` get the window, section and field (the Setup window's form)."""
 
     name: str
     passed: bool | None
@@ -56,6 +60,15 @@ class Check:
     """What to do, in plain words (failures only)."""
     policy: dict[str, Any] | None = None
     """The IAM policy statement an administrator must grant (a failure for a missing permission)."""
+    suggestion: str | None = None
+    """A value to offer instead: the URL of the existing queue nearest to a missing one."""
+    window_detail: str = ""
+    window_fix: str = ""
+
+    def __post_init__(self) -> None:
+        for name, text in (("detail", self.detail), ("fix", self.fix)):
+            object.__setattr__(self, name, errors.for_terminal(text))
+            object.__setattr__(self, f"window_{name}", errors.for_window(getattr(self, f"window_{name}") or text))
 
 
 def run_checks(config: Config, on_result: Callable[[Check], None] | None = None, sample_key: str | None = None) -> list[Check]:
@@ -118,8 +131,9 @@ def _skipped(name: str, why: str) -> Check:
     return Check(name, None, f"Not checked: {why}.")
 
 
-def _aws_failure(name: str, exc: BaseException, action: str, resource: str, grant: tuple[str, ...]) -> Check:
-    """A failed AWS call as a check: access denied names the permission and carries the statement to grant."""
+def _aws_failure(probe: _Probe, name: str, exc: BaseException, action: str, resource: str, grant: tuple[str, ...]) -> Check:
+    """A failed AWS call as a check: access denied names the permission and carries the statement to grant; an
+    endpoint that cannot be reached is named, with where it is set."""
     code = error_code(exc) if isinstance(exc, ClientError) else ""
     if code in DENIED:
         return Check(name, False, f"Access denied: these credentials lack {action} on {resource}.",
@@ -129,8 +143,8 @@ def _aws_failure(name: str, exc: BaseException, action: str, resource: str, gran
         return Check(name, False, f"AWS rejected the credentials ({code}).",
                      "Sign in again (for IAM Identity Center), or replace the access key; then run the checks again.")
     if isinstance(exc, EndpointConnectionError):
-        return Check(name, False, f"Cannot reach the endpoint ({exc}).",
-                     "Check the internet connection (and endpoint_url, if the config sets one), then run the checks again.")
+        what, fix = explain.unreachable(str(exc.kwargs.get("endpoint_url") or ""), probe.config)
+        return Check(name, False, what, f"{fix} Then run the checks again.")
     return Check(name, False, classify(exc).reason, "Run the checks again; if this repeats, the detail above says what AWS answered.")
 
 
@@ -152,16 +166,21 @@ def _credentials(probe: _Probe) -> Check:
     config = probe.config
     try:
         session = aws.make_session(config)
-    except CredentialsError:
+    except ProfileNotFoundError as missing:
+        near = missing.nearest
+        guess = (f"Did you mean {near!r}? Profile names are case-sensitive. " if near and near.casefold() == str(config.aws_profile).casefold()
+                 else f"Did you mean {near!r}? " if near else "")
         return Check(CREDENTIALS_CHECK, False, f"There is no AWS profile called {config.aws_profile!r} on this computer.",
-                     "Choose a profile that exists (s3-sqs-agent setup lists them), or add it, then run the checks again.")
+                     f"{guess}Choose a profile that exists in {{aws_profile}} (s3-sqs-agent setup lists them), or add it, "
+                     "then run the checks again.", suggestion=near)
     probe.region = config.aws_region or session.region_name or aws.LOCAL_REGION
     try:
         s3, sqs = aws.make_clients(config, session)
         sts = aws.make_client(session, "sts", config.endpoint_url)
     except CredentialsError:  # no region, and AWS itself needs one
         return Check(CREDENTIALS_CHECK, False, "No AWS region is set, and the queue URL does not name one.",
-                     "Add aws_region to the config (the queue's region, such as us-east-2), or set the profile's region.")
+                     "{Add|Fill in} {aws_region}{ to the config|} (the queue's region, such as us-east-2), or set the "
+                     "profile's region.")
     probe.clients = (probe.watch(s3), probe.watch(sqs), probe.watch(sts))
     profile = f"profile {config.aws_profile}" if config.aws_profile else None
     try:
@@ -175,11 +194,11 @@ def _credentials(probe: _Probe) -> Check:
         if _rejected_credentials(exc):
             return Check(CREDENTIALS_CHECK, False, f"AWS rejected the credentials{f' of {profile}' if profile else ''} ({error_code(exc)}).",
                          _credentials_fix(config, probe))
-        return _aws_failure(CREDENTIALS_CHECK, exc, "sts:GetCallerIdentity", "*", ("sts:GetCallerIdentity",))
+        return _aws_failure(probe, CREDENTIALS_CHECK, exc, "sts:GetCallerIdentity", "*", ("sts:GetCallerIdentity",))
     except BotoCoreError as exc:  # an SSO sign-in that expired, a credential process that failed, no connection...
         if isinstance(exc, EndpointConnectionError):
             probe.unreachable = True
-            return _aws_failure(CREDENTIALS_CHECK, exc, "", "", ())
+            return _aws_failure(probe, CREDENTIALS_CHECK, exc, "", "", ())
         return Check(CREDENTIALS_CHECK, False, f"The credentials{f' of {profile}' if profile else ''} cannot be used: {exc}",
                      _credentials_fix(config, probe))
     probe.signed_in = True
@@ -204,21 +223,23 @@ def _queue(probe: _Probe) -> Check:
     if not probe.signed_in or probe.clients is None:
         return _skipped(QUEUE, "needs working credentials")
     config = probe.config
-    url_region = region_from_queue_url(config.sqs_queue_url)
-    if url_region and config.aws_region and url_region != config.aws_region:
-        return Check(QUEUE, False, f"The queue URL is in {url_region}, but aws_region says {config.aws_region}.",
-                     f"Remove aws_region from the config (the region comes from the queue URL), or set it to {url_region}.")
+    mismatch = explain.region_mismatch(config)
+    if mismatch is not None:
+        return Check(QUEUE, False, *mismatch)
     _, sqs, _ = probe.clients
     try:
         attributes = sqs.get_queue_attributes(QueueUrl=config.sqs_queue_url, AttributeNames=["All"]).get("Attributes", {})
     except ClientError as exc:
         if error_code(exc) in MISSING_QUEUE:
+            near = _nearest_queue(probe, config.sqs_queue_url)
+            guess = f" did you mean {queue_name(near)!r} ({near})? Or" if near else ""
             return Check(QUEUE, False, f"There is no queue at {config.sqs_queue_url} (for these credentials).",
-                         "Check sqs_queue_url: copy the URL from the SQS console (Queues, then the queue's Details). The "
-                         "queue must belong to the credentials' account or be shared with it by its access policy.")
-        return _aws_failure(QUEUE, exc, "sqs:GetQueueAttributes", probe.queue_arn, permissions.QUEUE_ACTIONS)
+                         f"Check {{sqs_queue_url}}:{guess} copy the URL from the SQS console (Queues, then the queue's "
+                         "Details). The queue must belong to the credentials' account or be shared with it by its access "
+                         "policy.", suggestion=near)
+        return _aws_failure(probe, QUEUE, exc, "sqs:GetQueueAttributes", probe.queue_arn, permissions.QUEUE_ACTIONS)
     except BotoCoreError as exc:
-        return _aws_failure(QUEUE, exc, "sqs:GetQueueAttributes", probe.queue_arn, permissions.QUEUE_ACTIONS)
+        return _aws_failure(probe, QUEUE, exc, "sqs:GetQueueAttributes", probe.queue_arn, permissions.QUEUE_ACTIONS)
     probe.queue_attributes = attributes
     visible = int(attributes.get("ApproximateNumberOfMessages", 0))
     in_flight = int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0))
@@ -229,6 +250,14 @@ def _queue(probe: _Probe) -> Check:
     if redrive:
         parts.append(f"after {redrive[1]} receives a message moves to {redrive[0]} (the queue's redrive policy)")
     return Check(QUEUE, True, "; ".join(parts) + ".")
+
+
+def _nearest_queue(probe: _Probe, queue_url: str) -> str | None:
+    try:
+        session = aws.make_session(probe.config)
+    except CredentialsError:
+        return None
+    return nearest_queue(session, queue_url, probe.config.sqs_endpoint, probe.region)
 
 
 def _redrive(attributes: dict[str, str]) -> tuple[str, str] | None:
@@ -258,7 +287,7 @@ def _receive(probe: _Probe) -> Check:
                                   VisibilityTimeout=0).get("Messages", [])
     except (ClientError, BotoCoreError) as exc:
         kms = _kms_failure(RECEIVE, exc, probe)
-        return kms or _aws_failure(RECEIVE, exc, "sqs:ReceiveMessage", probe.queue_arn, permissions.QUEUE_ACTIONS)
+        return kms or _aws_failure(probe, RECEIVE, exc, "sqs:ReceiveMessage", probe.queue_arn, permissions.QUEUE_ACTIONS)
     if got:
         return Check(RECEIVE, True, "Allowed (a message arrived meanwhile; it was left visible for the agent).")
     return Check(RECEIVE, True, "Allowed (tried while the queue was empty).")
@@ -287,10 +316,10 @@ def _delete(probe: _Probe) -> Check:
             getattr(sqs, operation)(**target, **extra)
         except ClientError as exc:
             if error_code(exc) in DENIED:
-                return _aws_failure(DELETE, exc, action, probe.queue_arn, permissions.QUEUE_ACTIONS)
+                return _aws_failure(probe, DELETE, exc, action, probe.queue_arn, permissions.QUEUE_ACTIONS)
             # ReceiptHandleIsInvalid: SQS authorized the request, then found no such message. That is the proof.
         except BotoCoreError as exc:
-            return _aws_failure(DELETE, exc, action, probe.queue_arn, permissions.QUEUE_ACTIONS)
+            return _aws_failure(probe, DELETE, exc, action, probe.queue_arn, permissions.QUEUE_ACTIONS)
     return Check(DELETE, True, "Deleting messages and extending their visibility are allowed "
                  "(tried with a receipt that matches no message).")
 
@@ -306,8 +335,8 @@ def _bucket(probe: _Probe) -> Check:
         bucket = bucket_from_queue_policy(session, config.sqs_queue_url, config.sqs_endpoint, probe.region)
         if not bucket:
             return Check(BUCKET, None, "No bucket is set, so notifications from any bucket are accepted. Set "
-                         "s3_bucket_name to check the bucket here and to refuse every other one.")
-        learnt = " (named by the queue's policy; s3_bucket_name is not set)"
+                         "{s3_bucket_name} to check the bucket here and to refuse every other one.")
+        learnt = " (named by the queue's policy; {s3_bucket_name} is not set)"
     objects = permissions.objects_arn(bucket, probe.region)
     listing = True
     try:
@@ -317,13 +346,13 @@ def _bucket(probe: _Probe) -> Check:
         code = error_code(exc)
         if code in MISSING_BUCKET or code in ("404", "NotFound"):
             return Check(BUCKET, False, f"There is no bucket called {bucket}{learnt}.",
-                         "Check s3_bucket_name: it is the bucket's name alone, as the S3 console lists it (no s3:// and no folder).")
+                         "Check {s3_bucket_name}: it is the bucket's name alone, as the S3 console lists it (no s3:// and no folder).")
         if code not in DENIED:
-            return _aws_failure(BUCKET, exc, "s3:ListBucket", permissions.bucket_arn(bucket, probe.region), ("s3:ListBucket",))
+            return _aws_failure(probe, BUCKET, exc, "s3:ListBucket", permissions.bucket_arn(bucket, probe.region), ("s3:ListBucket",))
         listing = False  # it exists (S3 says 404 for a missing bucket, whoever asks); listing it is not allowed
         region = exc.response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("x-amz-bucket-region")
     except BotoCoreError as exc:
-        return _aws_failure(BUCKET, exc, "s3:ListBucket", permissions.bucket_arn(bucket, probe.region), ("s3:ListBucket",))
+        return _aws_failure(probe, BUCKET, exc, "s3:ListBucket", permissions.bucket_arn(bucket, probe.region), ("s3:ListBucket",))
     where = f"{bucket}{learnt}{f', in {region}' if region else ''}"
     key = probe.sample_key
     if key is None and listing:
@@ -337,12 +366,12 @@ def _bucket(probe: _Probe) -> Check:
             s3.head_object(Bucket=bucket, Key=key)
         except ClientError as exc:
             if error_code(exc) in DENIED:
-                return _aws_failure(BUCKET, exc, "s3:GetObject", objects, permissions.OBJECT_ACTIONS)
+                return _aws_failure(probe, BUCKET, exc, "s3:GetObject", objects, permissions.OBJECT_ACTIONS)
             if error_code(exc) not in ("404", "NoSuchKey", "NotFound"):
-                return _aws_failure(BUCKET, exc, "s3:GetObject", objects, permissions.OBJECT_ACTIONS)
+                return _aws_failure(probe, BUCKET, exc, "s3:GetObject", objects, permissions.OBJECT_ACTIONS)
             key = None
         except BotoCoreError as exc:
-            return _aws_failure(BUCKET, exc, "s3:GetObject", objects, permissions.OBJECT_ACTIONS)
+            return _aws_failure(probe, BUCKET, exc, "s3:GetObject", objects, permissions.OBJECT_ACTIONS)
     if key is not None:
         return Check(BUCKET, True, f"{where}: objects can be read (tried on {key}).")
     if not listing:
@@ -375,12 +404,14 @@ def _dead_letter(probe: _Probe) -> Check:
             return Check(DEAD_LETTER, True, f"{queue_name(url)}: sending is allowed (tried with a message SQS refuses, "
                          "so nothing was left there).")
         if code in MISSING_QUEUE:
-            return Check(DEAD_LETTER, False, f"There is no queue at {url} (dead_letter_queue_url).",
-                         "Check dead_letter_queue_url: copy the URL from the SQS console, or remove the key to keep "
-                         "given-up messages in the local ledger.")
-        return _aws_failure(DEAD_LETTER, exc, "sqs:SendMessage", arn, permissions.DEAD_LETTER_ACTIONS)
+            near = _nearest_queue(probe, url)
+            guess = f" did you mean {queue_name(near)!r} ({near})? Or" if near else ""
+            return Check(DEAD_LETTER, False, f"There is no queue at {url} ({{dead_letter_queue_url}}).",
+                         f"Check {{dead_letter_queue_url}}:{guess} copy the URL from the SQS console, or {{remove the key|empty it}} "
+                         "to keep given-up messages in the local ledger.", suggestion=near)
+        return _aws_failure(probe, DEAD_LETTER, exc, "sqs:SendMessage", arn, permissions.DEAD_LETTER_ACTIONS)
     except BotoCoreError as exc:
-        return _aws_failure(DEAD_LETTER, exc, "sqs:SendMessage", arn, permissions.DEAD_LETTER_ACTIONS)
+        return _aws_failure(probe, DEAD_LETTER, exc, "sqs:SendMessage", arn, permissions.DEAD_LETTER_ACTIONS)
     return Check(DEAD_LETTER, True, f"{queue_name(url)}: sending is allowed (this server accepted the test message, "
                  "with a 15-minute delay; it is marked as the doctor's).")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from agent.engine import permissions
 from agent.engine.aws import CLIENT_SETTINGS, LOCAL_REGION
 from agent.engine.retry import MISSING_QUEUE, classify, error_code
 from agent.errors import AccessDeniedError, AgentError
+from agent.names import nearest
 
 _QUEUE_ARN = re.compile(r"^arn:(aws[a-z-]*):sqs:([a-z]{2}(?:-[a-z]+)+-\d+):(\d{12}):([A-Za-z0-9_-]{1,80}(?:\.fifo)?)$")
 _ACCOUNT_ID = re.compile(r"(?<!\d)(\d{8})(\d{4})(?!\d)")
@@ -91,9 +91,20 @@ def nearest_queue_among(queue_url: str, urls: list[str]) -> str | None:
     """Of `urls`, the queue of the same account whose name is nearest to `queue_url`'s (a typo, another case), or None."""
     name, account = queue_name(queue_url), _queue_account(queue_url)
     names = {queue_name(url): url for url in urls if _queue_account(url) == account and queue_name(url) != name}
-    same_case = [n for n in names if n.lower() == name.lower()]
-    close = same_case or difflib.get_close_matches(name, list(names), n=1, cutoff=0.6)
-    return names[close[0]] if close else None
+    close = nearest(name, names)  # another case first, then the closest spelling
+    return names[close] if close else None
+
+
+def nearest_queue(session: boto3.session.Session, queue_url: str, endpoint_url: str | None = None,
+                  region: str | None = None) -> str | None:
+    """The URL of the existing queue `queue_url` most likely meant, among the queues of its region (ListQueues); None
+    when none is near, or listing is not allowed. For a queue already known to be missing (the doctor's check)."""
+    from agent.config import region_from_queue_url
+
+    try:
+        return nearest_queue_among(queue_url, list_queues(session, region_from_queue_url(queue_url) or region, endpoint_url))
+    except AgentError:
+        return None
 
 
 def _queue_account(queue_url: str) -> str:

@@ -59,6 +59,11 @@ def _app_icon_file() -> Path | None:
         return None
 
 
+def _notice_icon_files() -> dict[icons.NoticeIcon, Path]:
+    """A PNG per kind of notification (done, waiting, failed, needs you...), drawn for this version of the agent."""
+    return icons.write_notice_icons(dirs.ensure_private_dir(dirs.data_dir()) / "notice-icons")
+
+
 def _run(config_path: Path | None) -> int:
     path = config_path or dirs.default_config_file()
     if config_path is None and not path.exists():
@@ -78,7 +83,7 @@ def _run(config_path: Path | None) -> int:
     from agent.desktop import opener
 
     notifier = Notifier(backend_factory=lambda: default_backend(icon_file), open_folder=open_folder,
-                        open_activity=open_activity, reveal=opener.reveal)
+                        open_activity=open_activity, reveal=opener.reveal, icon_files=_notice_icon_files)
     controller = Controller(path, ledger, notifier)
     watcher = ConfigWatcher(path, controller.apply, controller.config_invalid)
     notifier.start()
@@ -117,7 +122,7 @@ def _show(controller: Controller, notifier: Notifier) -> int:
 def _offer_to_keep_running(problem: TrayUnavailable, notifier: Notifier) -> bool:
     """Tell the user, with the fix, and ask whether to keep downloading without an icon. True: keep running."""
     _say(str(problem))
-    notifier.notify(f"{APP_TITLE}: no system tray", f"{problem.reason}\n{problem.fix}")
+    notifier.notify(f"{APP_TITLE}: no system tray", f"{problem.reason}\n{problem.fix}", icon=icons.NoticeIcon.NEEDS_YOU)
     question = (f"{problem.reason}\n\n{problem.fix}\n\nKeep {APP_TITLE} running without an icon? It keeps downloading "
                 f"and shows notifications, and stops when you log out. (Without a desktop: {APP_NAME} run --headless)")
     try:

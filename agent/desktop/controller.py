@@ -6,6 +6,7 @@ import contextlib
 import logging
 import math
 import os
+import textwrap
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +21,7 @@ from agent.api import APP_NAME, APP_TITLE, __version__
 from agent.config import Config
 from agent.desktop import dialogs, opener
 from agent.desktop.activity import ActivityLog
-from agent.desktop.icons import IconState
+from agent.desktop.icons import IconState, NoticeIcon
 from agent.desktop.notify import Notifier
 from agent.desktop.sign_in import CHECK_SECONDS, SignInWatch
 from agent.desktop.windows.child import TK_FIX
@@ -29,7 +30,7 @@ from agent.engine import pause as pause_state
 from agent.engine.engine import Engine, Status
 from agent.engine.events import CatchUpSuggested, EngineEvent, Failed, NeedsUser, State, StateChanged
 from agent.engine.ledger import Ledger
-from agent.errors import AgentError, ConfigError
+from agent.errors import AgentError, ConfigError, window_text
 from agent.plugins.manager import PluginHost
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,26 @@ class TrayView:
     download_folder: str = ""
     needs_setup: bool = False
     sign_in: str | None = None  # the "Sign in again…" item's text; None: no such item
+    problem: tuple[str, ...] = ()
+    """What is wrong and where to fix it, under the status line: the problem's words for a window, wrapped for a menu."""
+
+
+PROBLEM_LINES = 5
+PROBLEM_WIDTH = 60  # characters a line: a menu as wide as its longest item stays narrow
+
+
+RETRYING = " Retrying by itself."
+
+
+def menu_lines(text: str) -> tuple[str, ...]:
+    """`text` wrapped at words into at most PROBLEM_LINES lines (the last one cut with … when it does not fit), a
+    place (Settings → Account → Endpoint) kept on one line; "Retrying by itself" left to the status line above."""
+    text = " ".join(text.split()).removesuffix(RETRYING).replace(" → ", "\N{NO-BREAK SPACE}→\N{NO-BREAK SPACE}")
+    lines = textwrap.wrap(text, PROBLEM_WIDTH, break_on_hyphens=False)
+    if len(lines) > PROBLEM_LINES:
+        last = textwrap.shorten(" ".join(lines[PROBLEM_LINES - 1:]), PROBLEM_WIDTH, placeholder=" …")
+        lines = [*lines[:PROBLEM_LINES - 1], last]
+    return tuple(lines)
 
 
 NOT_SET_UP = "Not set up yet"
@@ -99,7 +120,7 @@ def describe(status: Status | None, *, config_error: ConfigError | None = None, 
              failed: int = 0, needs_setup: bool = False) -> tuple[IconState, str]:
     """The icon state and the menu's status line for an engine status (None: no engine yet)."""
     if needs_setup and status is None:
-        return IconState.PAUSED, NOT_SET_UP  # nothing is wrong: nothing runs until Set up… is done
+        return IconState.SETUP, NOT_SET_UP  # its own icon, not Paused's: nothing is wrong: nothing runs until Set up… is done
     if status is not None and status.state is State.PAUSED:
         return IconState.PAUSED, f"Paused until {pause_state.until_text(status.paused_until)}" if status.paused_until else "Paused"
     if config_error is not None:
@@ -140,6 +161,8 @@ class Controller:
         self.loaded_text: str | None = None
         self._config_error: ConfigError | None = None
         self._start_error: str | None = None
+        self._start_problem = ""  # the start error's words, for the menu
+        self._held_problem = ""  # the words of what holds downloads (the last NeedsUser), while the engine says so
         self.needs_setup = False
         """No queue yet (a first run): the tray offers Set up… and reports no error."""
         self._session_failures: set[str] = set()
@@ -170,6 +193,8 @@ class Controller:
     def _on_event(self, event: EngineEvent) -> None:
         if isinstance(event, Failed):
             self._session_failures.add(event.message_id)
+        if isinstance(event, NeedsUser):
+            self._held_problem = event.window_message or event.message
         self.activity.handle(event)
         if isinstance(event, StateChanged) and event.state in (State.IDLE, State.SYNCING):
             self.sign_in.resolved()
@@ -179,7 +204,8 @@ class Controller:
             days = event.retention_seconds / 86_400
             self.notifier.notify("Some notifications may have been lost",
                                  f"The agent last ran {event.last_run:%Y-%m-%d}, and the queue keeps messages for {days:g} days. "
-                                 "Click to download missing files.", on_click=lambda: self.run_action(self.download_missing))
+                                 "Click to download missing files.", on_click=lambda: self.run_action(self.download_missing),
+                                 icon=NoticeIcon.NEEDS_YOU)
         if not announced:
             self.notifier.handle(event)
         self._changed()
@@ -238,8 +264,8 @@ class Controller:
                 return
             except AgentError as error:
                 log.error("%s: %s", error.title, error)
-                self._start_error = error.title
-                self.notifier.error(error.title, str(error))
+                self._start_error, self._start_problem = error.title, window_text(error)
+                self.notifier.error(error.title, self._start_problem)
             finally:
                 self._changed()
         self.notifier.update_settings(config.notifications)
@@ -297,8 +323,13 @@ class Controller:
                                needs_setup=self.needs_setup)
         paused = bool(engine and engine.paused_by_user)
         folder = str(engine.config.download_folder) if engine else ""
+        problem = ""
+        if self._config_error is None and self._start_error is not None:
+            problem = self._start_problem
+        elif self._config_error is None and status is not None and status.state in (State.ATTENTION, State.OFFLINE):
+            problem = self._held_problem or status.problem or ""
         return TrayView(state, line, paused, tuple(recent), len(pending), folder, self.needs_setup and engine is None,
-                        self.sign_in.label)
+                        self.sign_in.label, menu_lines(problem))
 
     # ------------------------------------------------------------ windows
 
@@ -309,11 +340,13 @@ class Controller:
         except OSError as exc:
             log.error("Cannot open the %s window: %s", kind, exc)
             self.notifier.notify(f"Cannot open the {kind.capitalize()} window",
-                                 f"Its process did not start ({exc}): reinstalling the agent puts it back. {WINDOW_FALLBACK[kind]}")
+                                 f"Its process did not start ({exc}): reinstalling the agent puts it back. {WINDOW_FALLBACK[kind]}",
+                                 icon=NoticeIcon.NEEDS_YOU)
 
     def _window_cannot_start(self, kind: str, reason: str) -> None:
         """A window's process exited because Tk cannot start: say what to install, and what works meanwhile."""
-        self.notifier.notify(f"Cannot open the {kind.capitalize()} window", f"{(reason or TK_FIX).rstrip('.')}. {WINDOW_FALLBACK[kind]}")
+        self.notifier.notify(f"Cannot open the {kind.capitalize()} window", f"{(reason or TK_FIX).rstrip('.')}. {WINDOW_FALLBACK[kind]}",
+                             icon=NoticeIcon.NEEDS_YOU)
 
     def activity_snapshot(self) -> dict[str, Any]:
         engine = self.engine
@@ -335,10 +368,8 @@ class Controller:
             self.activity.dismiss(message_ids)
             self._session_failures.difference_update({*message_ids, *dismissed})
             self._changed()
-        elif command == "reveal":
-            self.run_action(lambda: opener.reveal(path))
-        elif command == "open":
-            self.run_action(lambda: opener.open_file(path))
+        elif command in ("reveal", "open"):
+            self.run_action(lambda: self._open_for_activity(opener.reveal if command == "reveal" else opener.open_file, path))
         elif command == "open_folder":
             self.run_action(self.open_download_folder)
         elif command in ("saved", "setup_saved"):
@@ -355,14 +386,24 @@ class Controller:
         def guarded() -> None:
             try:
                 action()
+            except opener.CannotOpen as error:  # nothing here shows it: say so, with the path to copy
+                self.notifier.notify(error.title, str(error), icon=NoticeIcon.NEEDS_YOU)
             except Exception as exc:
                 log.exception("A menu action failed")
-                self.notifier.notify(APP_TITLE, f"That did not work: {exc}")
+                self.notifier.notify(APP_TITLE, f"That did not work: {exc}", icon=NoticeIcon.FAILED)
             finally:
                 self._changed()
 
         with contextlib.suppress(RuntimeError):  # quitting: the pool takes no more work
             self._actions.submit(guarded)
+
+    def _open_for_activity(self, open_it: Callable[[Path], None], path: Path) -> None:
+        """Show in folder or Open, from Activity: when nothing here can, Activity says so beside the file, else a notice."""
+        try:
+            open_it(path)
+        except opener.CannotOpen as error:
+            if not self.windows.send("activity", {"type": "cannot_open", "title": error.title, "why": error.why, "path": str(path)}):
+                raise
 
     def _signed_in(self) -> None:
         """A new sign-in: the engine tries the queue now instead of when its backoff ends."""
@@ -391,14 +432,14 @@ class Controller:
         try:
             chosen = dialogs.choose_folder(current)
         except dialogs.DialogUnavailable as exc:
-            self.notifier.notify("Cannot show the folder dialog", str(exc))
+            self.notifier.notify("Cannot show the folder dialog", str(exc), icon=NoticeIcon.NEEDS_YOU)
             return
         if chosen is None:
             return
         try:
             config_module.update_file(self.config_path, {"download_folder": str(chosen)})
         except ConfigError as error:
-            self.notifier.notify("Fix the config file first", str(error))
+            self.notifier.notify("Fix the config file first", str(error), icon=NoticeIcon.NEEDS_YOU)
             return
         log.info("Download folder set to %s in %s", chosen, self.config_path)
 
@@ -435,7 +476,7 @@ class Controller:
             path = diagnostics.create(self.config_path, folder=diagnostics.default_folder(engine.config if engine else None),
                                       ledger=self.ledger, tray_backend=tray_backend)
         except AgentError as error:
-            self.notifier.error("Could not create the diagnostics bundle", str(error))
+            self.notifier.error("Could not create the diagnostics bundle", window_text(error))
             return
         opener.reveal(path)
         self.notifier.notify("Diagnostics bundle created",
@@ -470,9 +511,9 @@ class Controller:
                 result = engine.catch_up(cancel=self._catch_up_cancel)
                 self.notifier.notify("Missing files downloaded" if result.downloaded else "Nothing was missing",
                                      f"{result.downloaded} downloaded, {result.already} already here, {result.failed} failed "
-                                     f"(of {result.listed} objects).")
+                                     f"(of {result.listed} objects).", icon=NoticeIcon.DONE)
             except AgentError as error:
-                self.notifier.error(error.title, str(error))
+                self.notifier.error(error.title, window_text(error))
             except Exception as exc:
                 log.exception("Catch-up failed")
                 self.notifier.error("Catch-up failed", str(exc))

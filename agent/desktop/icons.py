@@ -1,8 +1,8 @@
 """The tray's state icons, drawn with Pillow for each size (16 px and up, 2x too) and ringed by a halo; writes assets/.
 
-Each state has its colour, its glyph and (attention: a warning triangle) its shape, so it reads without colour; the
-white halo keeps dark badges visible on dark panels, and the badge's colour contrasts with light ones. The drawing
-below is the icons' source: `python -m agent.desktop.icons [FOLDER]` (or `make icons`) regenerates assets/ (a PNG per
+Each state has its colour, its glyph and (attention: a warning triangle; not set up yet: a rounded square) its shape,
+so it reads without colour; the white halo keeps dark badges visible on dark panels, and the badge's colour contrasts
+with light ones. The drawing below is the icons' source: `python -m agent.desktop.icons [FOLDER]` (or `make icons`) regenerates assets/ (a PNG per
 state and size, at 1x and 2x, app.png, app.ico for Windows and app.icns for macOS). agent/desktop/tray_icon.py
 asks for the size the tray shows.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 import math
 import sys
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ class IconState(str, enum.Enum):
     IDLE = "idle"            # up to date
     SYNCING = "syncing"      # downloading
     PAUSED = "paused"
+    SETUP = "setup"          # not set up yet: nothing runs until Set up… is done (nothing is wrong either)
     ATTENTION = "attention"  # an error or failed items
     OFFLINE = "offline"      # the endpoint cannot be reached; retrying by itself
 
@@ -41,9 +43,24 @@ COLORS: dict[IconState, tuple[int, int, int, int]] = {
     IconState.IDLE: (35, 134, 54, 255),        # green: all done
     IconState.SYNCING: (25, 103, 210, 255),    # blue: working
     IconState.PAUSED: (110, 118, 129, 255),    # grey
+    IconState.SETUP: (111, 66, 193, 255),      # violet: waiting for you, not a fault
     IconState.ATTENTION: (196, 76, 0, 255),    # orange: look at me (dark enough for 3:1 on a light panel)
     IconState.OFFLINE: (70, 76, 84, 255),      # dark grey
 }
+
+
+class NoticeIcon(str, enum.Enum):
+    """The picture on a notification: which kind of news it brings, at a glance."""
+
+    DONE = "done"            # files downloaded
+    WAITING = "waiting"      # a file not readable yet: retried by itself
+    FAILED = "failed"        # a download given up
+    NEEDS_YOU = "needs-you"  # something only the user can fix
+    OFFLINE = "offline"      # the endpoint cannot be reached: retrying by itself
+    INFO = "info"            # anything else (About, a report on something asked for): the app's own icon
+
+
+FAILED_RED = (198, 40, 40, 255)
 
 
 @lru_cache(maxsize=128)
@@ -51,15 +68,47 @@ def draw(state: IconState, size: int = 32) -> Image.Image:
     """The state's badge (a disc; a warning triangle for attention) in its colour with a white glyph, ringed by a halo
     so it reads on dark and light panels. Drawn for `size` itself (strokes snapped to its pixels), never scaled from
     another size."""
+    return _badge(_SHAPES[state], COLORS[state], _GLYPHS[state], size)
+
+
+@lru_cache(maxsize=16)
+def notice_icon(kind: NoticeIcon, size: int = 128) -> Image.Image:
+    """A notification's icon: done, waiting, failed and needs-you each their own, the tray's badges where they match."""
+    if kind is NoticeIcon.INFO:
+        return app_icon(size)
+    state = {NoticeIcon.DONE: IconState.IDLE, NoticeIcon.NEEDS_YOU: IconState.ATTENTION, NoticeIcon.OFFLINE: IconState.OFFLINE}.get(kind)
+    if state is not None:
+        return draw(state, size)
+    if kind is NoticeIcon.WAITING:
+        return _badge(_disc, COLORS[IconState.SYNCING], _clock, size)
+    return _badge(_disc, FAILED_RED, _cross, size)
+
+
+def write_notice_icons(folder: Path) -> dict[NoticeIcon, Path]:
+    """A PNG per notification kind in `folder` (desktop notifications take a file). Returns them by kind."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for kind in NoticeIcon:
+        path = folder / f"notice-{kind.value}.png"
+        notice_icon(kind).save(path)
+        written[kind] = path
+    return written
+
+
+Shape = Callable[[ImageDraw.ImageDraw, float, float, tuple[int, int, int, int]], None]
+Glyph = Callable[[ImageDraw.ImageDraw, float, float, int], None]
+
+
+def _badge(shape: Shape, colour: tuple[int, int, int, int], glyph: Glyph, size: int) -> Image.Image:
     grid = SUPERSAMPLE
     big = size * grid
     image = Image.new("RGBA", (big, big), (0, 0, 0, 0))
     pen = ImageDraw.Draw(image)
     halo = big / 16 if size < 32 else big / 20  # one pixel at 16 to 24 px, about 1.5 at 32 and 2.4 at 48
-    _SHAPES[state](pen, big, halo, COLORS[state])
+    shape(pen, big, halo, colour)
     # Glyph strokes get relatively thicker at small sizes, so a 16 px icon still reads.
     stroke = big * (0.14 if size <= 16 else 0.12 if size <= 24 else 0.1)
-    _GLYPHS[state](pen, big, _snap(stroke, grid, minimum=grid), grid)
+    glyph(pen, big, _snap(stroke, grid, minimum=grid), grid)
     return image.resize((size, size), Image.Resampling.BOX)  # each pixel the average of its 8 x 8: no ringing
 
 
@@ -79,6 +128,13 @@ def _triangle(pen: ImageDraw.ImageDraw, s: float, halo: float, fill: tuple[int, 
     radius = s * 0.12
     _rounded_polygon(pen, outer, radius, HALO)
     _rounded_polygon(pen, _inset(outer, halo), max(1.0, radius - halo), fill)
+
+
+def _square(pen: ImageDraw.ImageDraw, s: float, halo: float, fill: tuple[int, int, int, int]) -> None:
+    """A rounded square: the shape no other state has, for "not set up yet"."""
+    radius = s * 0.28
+    pen.rounded_rectangle((0, 0, s - 1, s - 1), radius=radius, fill=HALO)
+    pen.rounded_rectangle((halo, halo, s - 1 - halo, s - 1 - halo), radius=max(1.0, radius - halo), fill=fill)
 
 
 def _inset(points: list[tuple[float, float]], distance: float) -> list[tuple[float, float]]:
@@ -138,6 +194,33 @@ def _pause(pen: ImageDraw.ImageDraw, s: float, w: float, grid: int) -> None:
         _bar(pen, x, s * 0.28, s * 0.72, bar, grid)
 
 
+def _dots(pen: ImageDraw.ImageDraw, s: float, w: float, grid: int) -> None:
+    """Three dots, as in "Set up…": square-ish at 16 px, where a round dot would blur away."""
+    dot = _snap(max(w, s * 0.14), grid, minimum=2 * grid)
+    gap = _snap(max(grid, (s * 0.62 - 3 * dot) / 2), grid, minimum=grid)
+    left = _snap((s - 3 * dot - 2 * gap) / 2, grid)
+    top = _snap((s - dot) / 2, grid)
+    for index in range(3):
+        x = left + index * (dot + gap)
+        pen.rounded_rectangle((x, top, x + dot - 1, top + dot - 1), radius=dot * 0.45, fill=WHITE)
+
+
+def _clock(pen: ImageDraw.ImageDraw, s: float, w: float, grid: int) -> None:
+    """A clock face at ten past: waiting, and trying again by itself."""
+    inset = s * 0.19
+    pen.ellipse((inset, inset, s - inset, s - inset), outline=WHITE, width=round(w * 0.75))
+    centre = s / 2
+    _line(pen, [(centre, s * 0.31), (centre, centre)], w * 0.6)
+    _line(pen, [(centre, centre), (s * 0.64, s * 0.6)], w * 0.6)
+
+
+def _cross(pen: ImageDraw.ImageDraw, s: float, w: float, grid: int) -> None:
+    """An X: given up."""
+    near, far = s * 0.33, s * 0.67
+    _line(pen, [(near, near), (far, far)], w * 1.1)
+    _line(pen, [(near, far), (far, near)], w * 1.1)
+
+
 def _exclamation(pen: ImageDraw.ImageDraw, s: float, w: float, grid: int) -> None:
     # Low in the triangle, where it is widest; the dot a clear pixel below the stem.
     stem = _snap(w * 1.05, grid, minimum=grid)
@@ -166,6 +249,7 @@ _SHAPES = {
     IconState.IDLE: _disc,
     IconState.SYNCING: _disc,
     IconState.PAUSED: _disc,
+    IconState.SETUP: _square,
     IconState.ATTENTION: _triangle,
     IconState.OFFLINE: _disc,
 }
@@ -173,6 +257,7 @@ _GLYPHS = {
     IconState.IDLE: _check,
     IconState.SYNCING: _arrow_down,
     IconState.PAUSED: _pause,
+    IconState.SETUP: _dots,
     IconState.ATTENTION: _exclamation,
     IconState.OFFLINE: _offline,
 }

@@ -20,8 +20,9 @@ from typing import Any, Protocol
 
 from agent.api import APP_TITLE, ObjectEvent
 from agent.config import NotificationSettings
+from agent.desktop.icons import NoticeIcon
 from agent.engine.events import Downloaded, EngineEvent, Failed, NeedsUser, Retrying, object_id
-from agent.errors import ConfigError
+from agent.errors import ConfigError, OfflineError
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,13 @@ class Notice:
     body: str
     kind: str = INFO
     on_click: Callable[[], None] | None = None
+    icon: NoticeIcon | None = None
+    """Its picture; None: the kind's own (KIND_ICONS)."""
+
+
+KIND_ICONS = {DOWNLOADS: NoticeIcon.DONE, PER_FILE: NoticeIcon.DONE, RETRIES: NoticeIcon.WAITING, FAILURES: NoticeIcon.FAILED,
+              ERRORS: NoticeIcon.NEEDS_YOU}
+"""A notice's icon by its kind (the per-file ones are PER_FILE:N); INFO and anything else: the app's icon."""
 
 
 @dataclass
@@ -83,6 +91,7 @@ class Notifier:
                  open_folder: Callable[[], None] | None = None,
                  open_activity: Callable[[], None] | None = None,
                  reveal: Callable[[Path], None] | None = None,
+                 icon_files: Callable[[], dict[NoticeIcon, Path]] | None = None,
                  quiet_seconds: float = 5.0, debounce_seconds: float = 2.0, max_batch_seconds: float = 10.0,
                  replace_window_seconds: float = 60.0) -> None:
         self.settings = settings
@@ -91,6 +100,8 @@ class Notifier:
         self._open_folder = open_folder
         self._open_activity = open_activity  # a click on "N files downloaded" (the folder when None)
         self._reveal = reveal
+        self._make_icon_files = icon_files  # drawn on the notifier's thread: the tray need not wait for them
+        self._icon_files: dict[NoticeIcon, Path] = {}
         self.quiet_seconds = quiet_seconds
         self.debounce_seconds = debounce_seconds
         self.max_batch_seconds = max_batch_seconds
@@ -124,11 +135,20 @@ class Notifier:
             self._backend = self._backend_factory()
         except Exception:  # no notification support at all: log what would have been shown
             log.exception("Desktop notifications are not available")
+        if self._backend is not None and self._make_icon_files is not None:
+            loop.call_soon(self._draw_icons)  # first in line, before any notice; start() need not wait for it
         self._ready.set()
         try:
             loop.run_forever()
         finally:
             loop.close()
+
+    def _draw_icons(self) -> None:
+        assert self._make_icon_files is not None
+        try:
+            self._icon_files = self._make_icon_files()
+        except Exception:  # a full disk, say: the notices go without their icons
+            log.warning("Cannot write the notifications' icons", exc_info=True)
 
     def stop(self, timeout: float = 3.0) -> None:
         """Show what is still batched, then end the thread."""
@@ -167,11 +187,12 @@ class Notifier:
         """An engine subscriber: turns events into (batched) notices."""
         self._call(lambda: self._on_event(event))
 
-    def notify(self, title: str, body: str, on_click: Callable[[], None] | None = None) -> Future[str | None] | None:
+    def notify(self, title: str, body: str, on_click: Callable[[], None] | None = None,
+               icon: NoticeIcon = NoticeIcon.INFO) -> Future[str | None] | None:
         """Show a notice now, for something the user just asked for (no batching, no quiet period)."""
         if self._loop is None or not self._loop.is_running():
             return None
-        return asyncio.run_coroutine_threadsafe(self._show(Notice(title, body, INFO, on_click)), self._loop)
+        return asyncio.run_coroutine_threadsafe(self._show(Notice(title, body, INFO, on_click, icon)), self._loop)
 
     def config_error(self, error: ConfigError) -> None:
         """The config file cannot be used: say where (file, line, key) and what is wrong."""
@@ -205,7 +226,9 @@ class Notifier:
             if settings.enabled and settings.failures:
                 self._add(FAILURES, event)
         elif isinstance(event, NeedsUser):
-            self._error(Notice(event.title, event.message, ERRORS))
+            offline = event.title == OfflineError.title
+            self._error(Notice(event.title, event.window_message or event.message, ERRORS,
+                               icon=NoticeIcon.OFFLINE if offline else None))
 
     def _error(self, notice: Notice) -> None:
         if not (self.settings.enabled and self.settings.errors):
@@ -283,7 +306,7 @@ class Notifier:
             names = ", ".join(object_name(item.event, "a message") for item in items[:3]) + (", …" if len(items) > 3 else "")
             return [Notice(f"{len(items)} downloads failed", _short(f"{names}. See Failed items in the menu."), FAILURES)]
         last: Notice = items[-1]
-        return [Notice(last.title, _short(last.body, 400), ERRORS)]
+        return [Notice(last.title, _short(last.body, 400), ERRORS, icon=last.icon)]
 
     def _reveal_callback(self, path: Path) -> Callable[[], None] | None:
         reveal = self._reveal
@@ -300,15 +323,23 @@ class Notifier:
                 await self._backend.clear(previous)
             except Exception:
                 log.debug("Could not close notification %s", previous, exc_info=True)
+        icon = self._icon_files.get(notice.icon or KIND_ICONS.get(notice.kind.split(":")[0], NoticeIcon.INFO))
         try:
             identifier = await self._backend.send(title=notice.title, message=notice.body,
-                                                  on_clicked=_guarded(notice.on_click) if notice.on_click else None)
+                                                  on_clicked=_guarded(notice.on_click) if notice.on_click else None,
+                                                  **({"icon": _icon(icon)} if icon else {}))
         except Exception:
             log.warning("Could not show a notification (%s)", notice.title, exc_info=True)
             return None
         if replaces:
             self._last_id[notice.kind] = identifier
         return identifier
+
+
+def _icon(path: Path) -> Any:
+    from desktop_notifier import Icon
+
+    return Icon(path=path)
 
 
 def _guarded(callback: Callable[[], None]) -> Callable[[], None]:

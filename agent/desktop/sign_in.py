@@ -13,6 +13,7 @@ from agent.aws import expiry as expiry_module
 from agent.aws.expiry import Expiry
 from agent.config import Config
 from agent.desktop import opener
+from agent.desktop.icons import NoticeIcon
 from agent.desktop.notify import Notifier
 from agent.engine.events import NeedsUser
 from agent.engine.pause import until_text
@@ -110,14 +111,16 @@ class SignInWatch:
                 title = errors.SignInExpiredError.title
                 body = (f"Downloads are waiting; nothing is lost. Click to sign in again ({found.source}), "
                         f"or choose {SIGN_IN_LABEL} in the menu.")
-            self.notifier.notify(title, body, on_click=self.start)
+            self.notifier.notify(title, body, on_click=self.start, icon=NoticeIcon.NEEDS_YOU)
             return
         renew = ("Renew them (they come from environment variables: then restart S3 SQS Agent)" if found.source == "environment variables"
                  else f"Renew them ({found.source} in the AWS credentials file)")
         if key[0] == "expiring" and ends is not None:
-            self.notifier.notify(f"AWS credentials expire at {until_text(ends)}", f"{renew}; downloads wait meanwhile, nothing is lost.")
+            self.notifier.notify(f"AWS credentials expire at {until_text(ends)}", f"{renew}; downloads wait meanwhile, nothing is lost.",
+                                 icon=NoticeIcon.NEEDS_YOU)
         else:
-            self.notifier.notify(errors.CredentialsExpiredError.title, f"{renew}. Downloads are waiting; nothing is lost.")
+            self.notifier.notify(errors.CredentialsExpiredError.title, f"{renew}. Downloads are waiting; nothing is lost.",
+                                 icon=NoticeIcon.NEEDS_YOU)
 
     # ------------------------------------------------------------ signing in
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from agent.api import APP_NAME, __version__
 from agent.desktop import autostart, icons, pygobject, tray_icon
-from agent.desktop.controller import PAUSE_CHOICES, Controller, TrayView
+from agent.desktop.controller import PAUSE_CHOICES, PROBLEM_LINES, Controller, TrayView
 
 log = logging.getLogger(__name__)
 
@@ -275,7 +275,11 @@ class Tray:
 
         return Menu(
             Item(lambda item: self.view.status if self.view else "Starting…", None, enabled=False),
-            Item("Set up…", action(lambda: controller.open_window("setup")), visible=lambda item: bool(self.view and self.view.needs_setup)),
+            *self._problem_items(),
+            # The default item is what a left click on the icon does (Windows, XEmbed trays); GTK shows it in bold.
+            # AppIndicator (StatusNotifier) and macOS have no left-click action of their own: a click opens this menu.
+            Item("Set up…", action(lambda: controller.open_window("setup")), visible=lambda item: self._needs_setup(),
+                 default=lambda item: self._needs_setup()),
             Item(lambda item: (self.view.sign_in if self.view else None) or "", action(controller.sign_in.start),
                  visible=lambda item: bool(self.view and self.view.sign_in), enabled=lambda item: not controller.sign_in.busy),
             Menu.SEPARATOR,
@@ -283,7 +287,7 @@ class Tray:
                  visible=lambda item: not (self.view and self.view.paused)),
             Item("Resume", action(controller.resume), visible=lambda item: bool(self.view and self.view.paused)),
             Menu.SEPARATOR,
-            Item("Activity…", action(lambda: controller.open_window("activity"))),
+            Item("Activity…", action(lambda: controller.open_window("activity")), default=lambda item: not self._needs_setup()),
             Item("Open download folder", action(controller.open_download_folder)),
             Item("Choose download folder…", action(controller.choose_download_folder)),
             Item("Recent files", Menu(self._recent_items)),
@@ -303,6 +307,19 @@ class Tray:
             Item(f"About S3 SQS Agent {__version__}", action(controller.about)),
             Item("Quit", lambda icon, item: self.quit()),
         )
+
+    def _problem_items(self) -> list[Any]:
+        """Under the status line: what is wrong and where to fix it, a line each (PROBLEM_LINES at most)."""
+        def line(index: int) -> str:
+            problem = self.view.problem if self.view else ()
+            return problem[index] if index < len(problem) else ""
+
+        return [self.pystray.MenuItem(functools.partial(lambda index, item: line(index), index), None, enabled=False,
+                                      visible=functools.partial(lambda index, item: bool(line(index)), index))
+                for index in range(PROBLEM_LINES)]
+
+    def _needs_setup(self) -> bool:
+        return bool(self.view and self.view.needs_setup)
 
     def _recent_items(self) -> list[Any]:
         Item = self.pystray.MenuItem
@@ -328,6 +345,8 @@ class Tray:
                     entries.append({"separator": True})
                     continue
                 entry: dict[str, Any] = {"text": item.text, "enabled": item.enabled}
+                if item.default:  # what a left click on the icon does
+                    entry["default"] = True
                 if item.checked is not None:  # a checkbox
                     entry["checked"] = item.checked
                 if item.submenu:

@@ -11,7 +11,8 @@ from botocore.exceptions import ProfileNotFound
 
 from agent.config import Config
 from agent.engine.sqs import LONG_POLL_SECONDS
-from agent.errors import CredentialsError
+from agent.errors import CredentialsError, ProfileNotFoundError
+from agent.names import nearest
 
 LOCAL_REGION = "us-east-1"
 """Signs requests to a server other than AWS when no region is set: moto, MinIO or ElasticMQ accept any region."""
@@ -24,12 +25,26 @@ CLIENT_SETTINGS = BotoConfig(connect_timeout=5, tcp_keepalive=True, retries={"mo
 def make_session(config: Config) -> boto3.session.Session:
     """The config's profile (or the default AWS chain) and region. Credentials are never read from the config file.
 
-    Raises CredentialsError when the config names a profile this computer does not have."""
+    Raises ProfileNotFoundError when the config names a profile this computer does not have."""
     try:
         return boto3.session.Session(profile_name=config.aws_profile, region_name=config.aws_region or None)
     except ProfileNotFound:
-        raise CredentialsError(f"There is no AWS profile called {config.aws_profile!r} in ~/.aws/config or "
-                               "~/.aws/credentials. Choose another in Settings or run `s3-sqs-agent setup`.") from None
+        raise missing_profile(str(config.aws_profile)) from None
+
+
+def missing_profile(name: str) -> ProfileNotFoundError:
+    """"There is no AWS profile called 'studio'…", with "did you mean 'Studio'" when one is near (a case mistake)."""
+    try:
+        known = boto3.session.Session().available_profiles
+    except Exception:  # noqa: BLE001 - a broken AWS config file: no names to offer
+        known = []
+    near = nearest(name, known)
+    if near is not None and near.casefold() == name.casefold():
+        hint = f" Did you mean {near!r}? Profile names are case-sensitive."
+    else:
+        hint = f" Did you mean {near!r}?" if near else ""
+    return ProfileNotFoundError(f"There is no AWS profile called {name!r} in ~/.aws/config or ~/.aws/credentials.{hint} "
+                                "Choose another in {aws_profile}, or run `s3-sqs-agent setup`.", near)
 
 
 def make_clients(config: Config, session: boto3.session.Session | None = None) -> tuple[Any, Any]:
@@ -61,8 +76,8 @@ def make_client(session: boto3.session.Session, service: str, endpoint_url: str 
         return create(service, endpoint_url=endpoint_url, config=client_config)
     client = create(service, region_name=LOCAL_REGION, endpoint_url=endpoint_url, config=client_config)
     if is_aws(client.meta.endpoint_url):
-        raise CredentialsError("No AWS region is set. Add aws_region to the config (the queue's region, such as "
-                               "us-east-2), or set the region of the AWS profile.")
+        raise CredentialsError("No AWS region is set. {Add|Fill in} {aws_region}{ to the config|} (the queue's region, such "
+                               "as us-east-2), or set the region of the AWS profile.")
     return client
 
 

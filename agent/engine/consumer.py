@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from agent.api import ObjectEvent, PermanentFailure, RejectedRecord
 from agent.config import Config
-from agent.engine import archive, policy
+from agent.engine import archive, explain, policy
 from agent.engine.archive import Restorer
 from agent.engine.download import Cancelled
 from agent.engine.events import EventBus, Failed, NeedsUser, Retrying
@@ -285,10 +285,10 @@ class Consumer:
 
     def _hold(self, failure: Failure, source: Source) -> None:
         """Back off all receiving: the endpoint is offline, or the user must fix something."""
-        held = self.hold.hold(failure, source)
+        held = self.hold.hold(explain.in_context(failure, self.config), source)
         log.warning("%s (next try in %.0f s)", str(held.problem).rstrip("."), held.delay)
         if held.new:
-            self.bus.publish(NeedsUser(held.problem.title, str(held.problem)))
+            self.bus.publish(NeedsUser.of(held.problem))
         self.on_change()
 
     def _resolved(self, problem: NeedsUserError | None) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError
 
 from agent.config import Config
-from agent.engine import aws, catchup
+from agent.engine import aws, catchup, explain
 from agent.engine import pause as pause_state
 from agent.engine.catchup import CatchUpProgress, ProgressCallback
 from agent.engine.consumer import LAST_RUN_STATE, Snapshot
@@ -141,8 +141,8 @@ class Engine:
             failure = classify(exc)
             if failure.error is not None:
                 raise failure.error from None
-            raise AgentError(f"The AWS settings cannot be used ({exc}). Check aws_profile, aws_region and the endpoint "
-                             "URLs in the config, or run `s3-sqs-agent setup`.") from None
+            raise AgentError(f"The AWS settings cannot be used ({exc}). Check {{aws_profile}}, {{aws_region}} and the "
+                             "endpoints ({endpoint_url}, {s3_endpoint_url}, {sqs_endpoint_url}), or run `s3-sqs-agent setup`.") from None
 
     def _prepare_folder(self) -> None:
         folder = self.config.download_folder
@@ -150,7 +150,7 @@ class Engine:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise FolderNotWritableError(f"Cannot create the download folder {folder} ({exc.strerror}). "
-                                         "Choose another folder in the config.") from None
+                                         "Choose another folder ({download_folder}).") from None
         if self.drain and not os.access(folder, os.W_OK | os.X_OK):
             raise FolderNotWritableError(f"Cannot write to the download folder {folder}. Fix its permissions or choose another folder.")
 
@@ -159,11 +159,11 @@ class Engine:
         try:
             return queue.info(), True
         except Exception as exc:  # noqa: BLE001 - classified; re-raised unless it is something to wait for
-            failure = classify(exc)
+            failure = explain.in_context(classify(exc), self.config)
             waits = unanswered(exc) or (not self.drain and failure.kind is Kind.WAIT and failure.error is not None)
             if not waits:
                 raise (failure.error or AgentError(f"Cannot read the queue's settings: {failure.reason}. Check "
-                                                   "sqs_queue_url and sqs_endpoint_url in the config, then start again."
+                                                   "{sqs_queue_url} and {sqs_endpoint_url}, then start again."
                                                    )) from None
             log.warning("Cannot read the queue's settings yet (%s); using defaults until it answers", failure.reason)
             return SQS_DEFAULTS, False
@@ -191,7 +191,7 @@ class Engine:
         AgentError when the config names no bucket, NeedsUserError for problems the user must fix."""
         bucket = self.config.s3_bucket_name
         if not bucket:
-            raise AgentError("Catch-up needs to know the bucket: add s3_bucket_name to the config.")
+            raise AgentError("Catch-up needs to know the bucket: {add it to the config as|fill in} {s3_bucket_name}.")
         self._prepare_folder()
         s3, _ = self._clients()
         with self._control_lock:

@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from agent.api import ObjectEvent
+from agent.errors import NeedsUserError, window_text
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +81,18 @@ class Failed:
 
 @dataclass(frozen=True)
 class NeedsUser:
-    """A problem the user must fix (credentials, access, disk, folder). Messages are kept; the engine backs off."""
+    """A problem the user must fix (credentials, access, disk, folder). Messages are kept; the engine backs off.
+
+    `message` names config keys (for the log and the terminal); `window_message` names the window, section and field
+    instead (for notices and the tray menu); empty: the same as `message`."""
 
     title: str
     message: str
+    window_message: str = ""
+
+    @classmethod
+    def of(cls, problem: NeedsUserError) -> NeedsUser:
+        return cls(problem.title, str(problem), window_text(problem))
 
 
 @dataclass(frozen=True)

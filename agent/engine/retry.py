@@ -96,9 +96,9 @@ def classify(exc: BaseException) -> Failure:
         code = error_code(exc)
         message = exc.response.get("Error", {}).get("Message") or code
         if code in NOT_READY and exc.operation_name in SQS_OPERATIONS:  # the queue's URL leads nowhere, not an object
-            return _wait(errors.NotFoundError(
-                f"The queue URL answered 404 ({exc.operation_name}): check sqs_queue_url and sqs_endpoint_url in the "
-                "config (copy the URL from the SQS console: Queues, then the queue's Details)."))
+            return _wait(errors.QueueNotFoundError(
+                f"The queue URL answered 404 ({exc.operation_name}): check {{sqs_queue_url}} and {{sqs_endpoint_url}} "
+                "(copy the URL from the SQS console: Queues, then the queue's Details)."))
         if code in NOT_READY:
             return Failure(Kind.RETRY, "the object is not readable yet (not found)")
         if code in PRECONDITION:
@@ -115,13 +115,15 @@ def classify(exc: BaseException) -> Failure:
         if code in CREDENTIALS:
             return _wait(errors.CredentialsError(
                 f"AWS rejected the credentials ({code}: {message}). Refresh them (for SSO: aws sso login), "
-                "or check AWS_PROFILE / aws_profile."))
+                "or check AWS_PROFILE / {aws_profile}."))
         if code in DENIED:
             return _wait(errors.AccessDeniedError(permissions.denied_reason(exc.operation_name, code)))
         if code in MISSING_BUCKET:
-            return _wait(errors.NotFoundError(f"The bucket does not exist ({message}). Check s3_bucket_name and the notifications' source."))
+            return _wait(errors.BucketNotFoundError(f"The bucket does not exist ({message}). Check {{s3_bucket_name}} and the "
+                                                    "notifications' source."))
         if code in MISSING_QUEUE:
-            return _wait(errors.NotFoundError("The queue does not exist. Check sqs_queue_url in the config."))
+            return _wait(errors.QueueNotFoundError("The queue does not exist. Check {sqs_queue_url}: copy the URL from the SQS "
+                                                   "console (Queues, then the queue's Details)."))
         return Failure(Kind.RETRY, f"{code}: {message}")
     if isinstance(exc, (SSOError, TokenRetrievalError)):  # botocore could neither use nor renew the SSO sign-in
         return _wait(errors.SignInExpiredError(f"The AWS sign-in (IAM Identity Center) has expired or is no longer valid. {SIGN_IN_AGAIN}"))
@@ -132,11 +134,12 @@ def classify(exc: BaseException) -> Failure:
     if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
         return _wait(errors.CredentialsError(
             "No usable AWS credentials were found. Set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
-            "configure a profile (aws configure) and name it in aws_profile, or log in with aws sso login."))
+            "configure a profile (aws configure) and choose it in {aws_profile}, or log in with aws sso login."))
     if isinstance(exc, NoRegionError):
-        return _wait(errors.CredentialsError("No AWS region is set. Add aws_region to the config."))
+        return _wait(errors.CredentialsError("No AWS region is set. {Add|Fill in} {aws_region}{ to the config|}."))
     if isinstance(exc, (EndpointConnectionError, ConnectTimeoutError)):
-        return _wait(errors.OfflineError(f"Cannot reach the endpoint ({exc}). Retrying by itself."))
+        endpoint = str(exc.kwargs.get("endpoint_url") or "")
+        return _wait(errors.OfflineError(f"Cannot reach the endpoint ({exc}). Retrying by itself.", endpoint or None))
     if isinstance(exc, (ReadTimeoutError, ConnectionClosedError, ResponseStreamingError, IncompleteReadError, IncompleteDownload, ConnectionError)):
         return Failure(Kind.RETRY, f"the transfer broke off ({exc})")
     if isinstance(exc, TooLargeForDisk):  # that object's failure, not a disk-full wait for every download

@@ -326,6 +326,11 @@ class TrayApp:
                 continue  # the click landed while GTK was still mapping the icon
         raise AssertionError("right-clicking the icon did not open a menu")
 
+    def left_click(self) -> None:
+        """Left-click the icon, as a person who expects it to open something."""
+        x, y, width, height = wait_until(self.icon, 10, "the docked icon")
+        self.desktop.run("xdotool", "mousemove", str(x + width // 2), str(y + height // 2), "click", "1")
+
     def close_menu(self) -> None:
         self.desktop.run("xdotool", "key", "Escape")
         wait_until(lambda: not self.desktop.popup_menus(), 10, "the menu to close")

@@ -28,6 +28,8 @@ class Notification:
     body: str
     actions: tuple[str, ...]
     replaces_id: int
+    app_icon: str = ""
+    """The icon sent with it: a file:// URI, an icon name, or "" for none."""
 
 
 class _Interface(ServiceInterface):
@@ -38,7 +40,7 @@ class _Interface(ServiceInterface):
     @dbus_method()
     def Notify(self, app_name: DBusStr, replaces_id: DBusUInt32, app_icon: DBusStr, summary: DBusStr, body: DBusStr,
                actions: DBusStrList, hints: DBusDict, expire_timeout: DBusInt32) -> DBusUInt32:
-        return self._server._record(Notification(0, app_name, summary, body, tuple(actions), replaces_id))
+        return self._server._record(Notification(0, app_name, summary, body, tuple(actions), replaces_id, app_icon))
 
     @dbus_method()
     def CloseNotification(self, id: DBusUInt32) -> None:

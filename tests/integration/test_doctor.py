@@ -9,11 +9,13 @@ import json
 import os
 import subprocess
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
 from agent import config as config_module
 from agent.aws import doctor
+from agent.aws.resources import queue_name
 from agent.engine import permissions
 from tests.aws import Setup
 from tests.helpers import CAN_DROP_ROOT_OVERRIDES, IS_ROOT, drain, run_agent, write_config
@@ -81,6 +83,21 @@ def test_a_wrong_queue_url_fails_the_queue_check(quiet_aws: Setup, tmp_path: Pat
     assert marks(blocks)["Credentials"] == "ok" and marks(blocks)["Download folder"] == "ok"
 
 
+def test_a_mistyped_queue_name_offers_the_nearest_existing_queue(quiet_aws: Setup, tmp_path: Path) -> None:
+    config = write_config(tmp_path / "c.yaml", quiet_aws.config(str(tmp_path), sqs_queue_url=quiet_aws.queue_url + "-typo"))
+    code, blocks, output = run_doctor(config)
+    name = queue_name(quiet_aws.queue_url)
+    assert code == 1 and f"Fix: Check sqs_queue_url: did you mean {name!r} ({quiet_aws.queue_url})?" in blocks["Queue"], output
+
+    # A case mistake: ListQueues in the URL's account and region knows the queue's real name.
+    real = quiet_aws.sqs.create_queue(QueueName=f"Uploads-{name}")["QueueUrl"]
+    config = write_config(tmp_path / "c.yaml", quiet_aws.config(str(tmp_path), sqs_queue_url=real.replace("/Uploads-", "/uploads-")))
+    checks = {c.name: c for c in doctor.run_checks(config_module.load(config))}
+    assert checks[doctor.QUEUE].passed is False and checks[doctor.QUEUE].suggestion == real
+    assert f"did you mean 'Uploads-{name}'" in checks[doctor.QUEUE].fix
+    assert checks[doctor.QUEUE].window_fix.startswith("Check Settings → Account → Queue URL: did you mean"), "the window's words"
+
+
 def test_missing_credentials_fail_the_credentials_check(quiet_aws: Setup, tmp_path: Path) -> None:
     config = write_config(tmp_path / "c.yaml", quiet_aws.config(str(tmp_path)))
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ACCESS_KEY") and not k.startswith("AWS_SECRET")}
@@ -96,10 +113,15 @@ def test_missing_credentials_fail_the_credentials_check(quiet_aws: Setup, tmp_pa
 def test_an_endpoint_that_cannot_be_reached(quiet_aws: Setup, tmp_path: Path) -> None:
     from tests.aws import free_port
 
-    config = write_config(tmp_path / "c.yaml", quiet_aws.config(str(tmp_path), endpoint_url=f"http://127.0.0.1:{free_port()}"))
+    wrong = f"http://127.0.0.1:{free_port()}"
+    config = write_config(tmp_path / "c.yaml", quiet_aws.config(str(tmp_path), endpoint_url=wrong))
     code, blocks, output = run_doctor(config)
     assert code == 1 and blocks["Credentials"].startswith("FAIL  Credentials: Cannot reach the endpoint"), output
-    assert "Fix: Check the internet connection (and endpoint_url" in blocks["Credentials"]
+    # Which endpoint, where it is set (the config's endpoint_url, named as in the file), and that the queue URL names
+    # another server: a mistyped port is not a network outage.
+    assert f"Cannot reach the endpoint {wrong}, set in endpoint_url." in blocks["Credentials"], output
+    assert f"The queue URL names another server, {urlsplit(quiet_aws.queue_url).netloc}." in blocks["Credentials"], output
+    assert "Fix: Correct endpoint_url" in blocks["Credentials"] and "internet connection" not in blocks["Credentials"], output
     assert marks(blocks)["Clock"] == "--" and "cannot be reached" in blocks["Clock"]
 
 
@@ -115,6 +137,14 @@ def test_a_profile_that_does_not_exist(quiet_aws: Setup, tmp_path: Path) -> None
     config = write_config(tmp_path / "c.yaml", quiet_aws.config(str(tmp_path), aws_profile="nosuch"))
     code, blocks, output = run_doctor(config)
     assert code == 1 and "no AWS profile called 'nosuch'" in blocks["Credentials"], output
+
+
+def test_a_profile_with_a_case_mistake_is_offered_the_one_that_exists(quiet_aws: Setup, tmp_path: Path, private_home: Path) -> None:
+    (private_home / "aws-config").write_text("[profile Studio]\nregion = us-east-1\n", encoding="utf-8")
+    config = write_config(tmp_path / "c.yaml", quiet_aws.config(str(tmp_path), aws_profile="studio"))
+    code, blocks, output = run_doctor(config)
+    assert code == 1 and "no AWS profile called 'studio'" in blocks["Credentials"], output
+    assert "Fix: Did you mean 'Studio'? Profile names are case-sensitive. Choose a profile that exists in aws_profile" in blocks["Credentials"]
 
 
 def test_an_sso_profile_never_signed_in_says_to_sign_in(quiet_aws: Setup, tmp_path: Path, private_home: Path) -> None:

@@ -100,6 +100,13 @@ class ActivityWindow:
                                                          ("size", "Size", 90, False), ("at", "Downloaded", 130, False)],
                             "No files downloaded yet.")
         self.recent.grid(row=0, column=0, sticky="nsew")
+        # Shown when Show in folder or Open finds nothing here to do it with: why, and the path to copy instead.
+        self.cannot_open = ttk.Frame(self.pages["recent"])
+        self.cannot_open_text = ttk.Label(self.cannot_open, style="Error.TLabel", wraplength=px(760), justify="left")
+        self.cannot_open_text.pack(anchor="w")
+        self.cannot_open_path = tk.StringVar(root)
+        path_entry = ttk.Entry(self.cannot_open, textvariable=self.cannot_open_path, state="readonly")
+        path_entry.pack(fill="x", pady=(px(4), 0))
         recent_actions = ttk.Frame(self.pages["recent"])
         recent_actions.grid(row=2, column=0, sticky="ew", pady=(px(10), 0))
         self.show_button = button(recent_actions, "Show in folder", self._show_in_folder)
@@ -142,6 +149,8 @@ class ActivityWindow:
         root.bind("<Control-f>", lambda event: self.search.entry.focus_set())
         root.protocol("WM_DELETE_WINDOW", root.destroy)
         channel.on("snapshot", self.show)
+        channel.on("cannot_open", self._cannot_open)
+        self._first_snapshot = True
         self._update_buttons()
         self._render_downloads([])
         root.after(1000, self._tick)
@@ -151,7 +160,17 @@ class ActivityWindow:
     def show(self, snapshot: dict[str, Any]) -> None:
         self.snapshot = snapshot
         self.status.configure(text=snapshot.get("status", ""))
+        if self._first_snapshot:  # opens on what there is to see: In progress while something downloads, else Recent
+            self._first_snapshot = False
+            if not snapshot.get("downloads"):
+                self.notebook.select(TABS.index("recent"))  # type: ignore[no-untyped-call]
         self._render()
+
+    def _cannot_open(self, message: dict[str, Any]) -> None:
+        self.cannot_open_text.configure(text=f"{message.get('title', 'Cannot open it')}: {message.get('why', '')}. Its path, to copy:")
+        self.cannot_open_path.set(str(message.get("path", "")))
+        self.cannot_open.grid(row=1, column=0, sticky="ew", pady=(self.look.px(8), 0))
+        self._probe()
 
     def _tick(self) -> None:
         """Relative times ("in 12 s") move on by themselves."""
@@ -189,6 +208,8 @@ class ActivityWindow:
             "failed": self.failed.values(),
             "failed_selected": self.failed.selection(),
             "retry_enabled": self.retry_button.instate(["!disabled"]),
+            "cannot_open": self.cannot_open_text.cget("text"),
+            "cannot_open_path": self.cannot_open_path.get(),
         })
 
     @staticmethod

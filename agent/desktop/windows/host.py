@@ -185,6 +185,11 @@ class WindowHost:
             self._windows[kind] = window
             return window
 
+    def send(self, kind: str, message: dict[str, Any]) -> bool:
+        """Hand the open window of `kind` a message (False: it is not open)."""
+        window = self._windows.get(kind)
+        return window is not None and window.alive() and window.send(message)
+
     def refresh(self, kind: str) -> None:
         window = self._windows.get(kind)
         if window is not None:
