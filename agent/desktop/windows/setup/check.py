@@ -90,10 +90,10 @@ class CheckPage:
         symbol, kind = MARKS[check.passed]
         ttk.Label(row, text=symbol, style=f"{kind}.Mark.TLabel", width=2).grid(row=0, column=0, sticky="nw")
         ttk.Label(row, text=check.name, style="Surface.Bold.TLabel").grid(row=0, column=1, sticky="w")
-        ttk.Label(row, text=check.detail, style="Surface.Small.TLabel", wraplength=look.px(500), justify="left").grid(
+        ttk.Label(row, text=check.window_detail, style="Surface.Small.TLabel", wraplength=look.px(500), justify="left").grid(
             row=1, column=1, sticky="w")
         if check.fix and check.passed is False:
-            ttk.Label(row, text=check.fix, style="Surface.TLabel", wraplength=look.px(500), justify="left").grid(
+            ttk.Label(row, text=check.window_fix, style="Surface.TLabel", wraplength=look.px(500), justify="left").grid(
                 row=2, column=1, sticky="w", pady=(look.px(4), 0))
         if check.policy:
             self._add_policy(row, json.dumps(check.policy, indent=2))
@@ -123,7 +123,7 @@ class CheckPage:
     def probe(self) -> dict[str, Any]:
         return {
             "checking": self.checking,
-            "checks": [{"name": c.name, "passed": c.passed, "detail": c.detail, "fix": c.fix, "policy": c.policy} for c in self.checks],
+            "checks": [{"name": c.name, "passed": c.passed, "detail": c.window_detail, "fix": c.window_fix, "policy": c.policy} for c in self.checks],
             "summary": self.summary.cget("text"),
             "copied": self.copied,
             "copy_buttons": [centre(b) for b in self.copy_buttons if b.winfo_ismapped()],
