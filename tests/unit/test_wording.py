@@ -9,7 +9,7 @@ from pathlib import Path
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from agent import errors
-from agent.config import Config
+from agent.config import Config, schema
 from agent.engine import explain
 from agent.engine.retry import classify
 from agent.names import nearest
@@ -26,9 +26,13 @@ def test_a_setting_is_its_key_in_the_terminal_and_its_place_in_a_window() -> Non
     assert errors.for_window("{template: '{year}/{name}'} and {not_a_key}") == "{template: '{year}/{name}'} and {not_a_key}"
 
 
-def test_every_place_is_a_settings_section_and_field() -> None:
-    sections = {"General", "Account", "Downloads", "Failures", "Notifications", "Plugins"}
-    assert {place.section for place in errors.PLACES.values()} <= sections
+def test_every_place_is_where_the_settings_window_shows_the_key() -> None:
+    """Settings is built from the config's table (agent/config/schema.py): each place names its page and label."""
+    for name, place in errors.PLACES.items():
+        row = schema.BY_NAME[name]
+        shown = row.shown or row.lead.shown  # a section (restore_archived): the field that turns it on
+        assert shown is not None, name
+        assert (place.window, place.section, place.field) == ("Settings", shown.page, shown.label), name
     assert str(errors.PLACES["endpoint_url"]) == "Settings → Account → Endpoint"
 
 
