@@ -26,7 +26,18 @@ from agent.engine.messages import record_body
 from agent.engine.objects import ObjectHandler, Transfer, human_size
 from agent.engine.policy import Action, Decision, Disposal, Rules
 from agent.engine.retry import Backoff, Failure, Kind, classify
-from agent.engine.sqs import BATCH, LONG_POLL_SECONDS, DeleteBatcher, Message, Queue, QueueInfo, dead_letter_attributes, summarize_body
+from agent.engine.sqs import (
+    BATCH,
+    LONG_POLL_SECONDS,
+    DeadLetterRefused,
+    DeleteBatcher,
+    Message,
+    Queue,
+    QueueInfo,
+    dead_letter_attributes,
+    send_dead_letter,
+    summarize_body,
+)
 from agent.errors import NeedsUserError
 
 log = logging.getLogger(__name__)
@@ -458,8 +469,13 @@ class Consumer:
         try:
             if disposal is Disposal.DEAD_LETTER_QUEUE:
                 assert self.dead_letter is not None
-                self.dead_letter.send(body, dead_letter_attributes(message, decision.reason, self.queue.url))
-            elif disposal is Disposal.LEDGER:
+                try:
+                    send_dead_letter(self.dead_letter, body, dead_letter_attributes(message, decision.reason, self.queue.url))
+                except DeadLetterRefused as refused:  # the same body would be refused forever: keep it here instead
+                    log.warning("The dead-letter queue refused %s (%s); keeping it in the local ledger instead",
+                                key or f"message {message.message_id}", refused)
+                    disposal = Disposal.LEDGER
+            if disposal is Disposal.LEDGER:
                 self.ledger.record_failure(message.message_id, self.queue.url, body, decision.reason, bucket, key)
         except Exception as exc:  # the dead-letter queue is unreachable: keep the message and wait
             if alone is not None:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from botocore.exceptions import ClientError
 
 log = logging.getLogger(__name__)
 BATCH = 10  # the most messages SQS handles in one receive or batch request
@@ -101,7 +104,51 @@ class Queue:
 
     def send(self, body: str, attributes: dict[str, str]) -> None:
         self.client.send_message(QueueUrl=self.url, MessageBody=body, MessageAttributes={
-            name: {"DataType": "String", "StringValue": value[:1024] or "-"} for name, value in attributes.items()})
+            name: {"DataType": "String", "StringValue": _SQS_REFUSES.sub("?", value[:1024]) or "-"} for name, value in attributes.items()})
+
+
+_SQS_REFUSES = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+"""Characters SQS refuses in a message or an attribute (a key's control characters can reach the reason)."""
+REFUSED_CODES = {"InvalidParameterValue", "InvalidMessageContents", "InvalidAttributeValue", "InvalidAttributeName",
+                 "MessageTooLong", "InvalidParameterCombination"}
+"""SQS's answers to a send that say the message itself is refused (too large, characters it does not take), not that
+the queue is unreachable, busy, or not ours to write to."""
+REASON_ATTRIBUTE = "s3_sqs_agent.reason"
+
+
+class DeadLetterRefused(Exception):
+    """The dead-letter queue refused the message itself, even with its attributes trimmed to a short reason."""
+
+
+def send_dead_letter(queue: Queue, body: str, attributes: dict[str, str]) -> None:
+    """Send a message to the dead-letter queue. Refused, it is sent once more with its attributes trimmed to a short
+    reason: SQS counts the attributes toward the size limit, so a body at the source queue's maximum fits a dead-letter
+    queue of the same maximum only without them. Raises DeadLetterRefused when refused again, and whatever else the
+    send raised (an outage, throttling, a denial: then the message is kept and the agent waits)."""
+    try:
+        queue.send(body, attributes)
+        return
+    except ClientError as exc:
+        if not _refused(exc):
+            raise
+        first = _error_text(exc)
+    try:
+        queue.send(body, {REASON_ATTRIBUTE: attributes.get(REASON_ATTRIBUTE, "")[:256]})
+    except ClientError as exc:
+        if not _refused(exc):
+            raise
+        raise DeadLetterRefused(_error_text(exc)) from None
+    log.warning("The dead-letter queue refused a message with its attributes (%s); sent it again with its reason only", first)
+
+
+def _refused(exc: ClientError) -> bool:
+    code = str(exc.response.get("Error", {}).get("Code", ""))
+    return code.removeprefix("AWS.SimpleQueueService.") in REFUSED_CODES
+
+
+def _error_text(exc: ClientError) -> str:
+    error = exc.response.get("Error", {})
+    return f"{error.get('Code', '')}: {error.get('Message', '')}".strip(": ")
 
 
 class DeleteBatcher:

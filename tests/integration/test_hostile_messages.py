@@ -82,3 +82,30 @@ def test_a_key_that_disguises_its_name_gets_a_plain_one_and_an_escaped_log_line(
     assert files_under(tmp_path / "out") == {name: key.encode() for key, name in keys.items()}
     assert not any(char in result.stderr for char in "\u202e\x85\u200b\x1b\x9b"), "a hidden character reached the log"
     assert "Downloaded evil\\u202egnp.wav" in result.stderr and "Downloaded clear\\x1b[2J\\x9b31mred.wav" in result.stderr
+
+
+def test_a_body_the_dead_letter_queue_refuses_is_kept_in_the_ledger_and_deleted(quiet_aws: Setup, tmp_path: Path) -> None:
+    """Regression: a dead-letter queue that refused a message (too large: on real SQS the agent's attributes count
+    toward its size limit) made the give-up a HOLD, as if the server were down: 21 receives in 40 s, forever."""
+    from agent.engine.events import Failed
+
+    aws = quiet_aws
+    small_dlq = aws.sqs.create_queue(QueueName=f"{aws.bucket}-small-dlq", Attributes={"MaximumMessageSize": "1024"})["QueueUrl"]
+    aws.send({"not": "a notification", "padding": "x" * 2000})
+    good = s3_event_body(aws.bucket, "fine.wav", 40)["Records"]
+    broken = [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": aws.bucket}, "object": {"key": "%FF" + "y" * 1500}}}]
+    aws.put("fine.wav", b"f" * 40)
+    aws.send({"Records": good + broken})  # one record given up alone: its own body is refused too
+    out = tmp_path / "out"
+    run = start_engine(aws.config(str(out), dead_letter_queue_url=small_dlq, max_attempts=2), tmp_path)
+    try:
+        wait_for(lambda: aws.counts() == (0, 0) and len(run.of(Failed)) == 2, 60, what="both given up and the queue empty")
+        failures = run.engine.ledger.pending_failures()
+    finally:
+        run.stop()
+    assert files_under(out) == {"fine.wav": b"f" * 40}
+    assert run.needs_user() == [] and run.of(Retrying) == []
+    assert all("local ledger" in f.disposition for f in run.of(Failed))
+    assert len(failures) == 2 and sorted(len(f.body) > 1024 for f in failures) == [True, True]
+    assert run.log.count("The dead-letter queue refused") == 2 and run.log.count("Message must be shorter than 1024 bytes") == 2
+    assert aws.sqs.receive_message(QueueUrl=small_dlq, WaitTimeSeconds=0).get("Messages", []) == []
