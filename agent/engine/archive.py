@@ -17,6 +17,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from agent import errors
 from agent.api import ObjectEvent
 from agent.config import Config, RestoreSettings
 from agent.engine.download import object_args
@@ -72,8 +73,10 @@ class ArchiveState:
 def not_restored_reason(event: ObjectEvent, where: str) -> str:
     """What the user reads when the agent may not restore: what is wrong, and the two ways to fix it."""
     name = event.key.rsplit("/", 1)[-1]
+    # Kept in the ledger and shown in the terminal and in Activity alike: the setting named both ways.
     return (f"{name} is archived in {where}; restore it (S3 console: Actions, Initiate restore) or set restore_archived "
-            "in the config to let the agent do it, then run 's3-sqs-agent failed retry'")
+            f"in the config ({errors.PLACES['restore_archived']}) to let the agent do it, then retry it (Activity's Failed "
+            "list, or 's3-sqs-agent failed retry')")
 
 
 class Restorer:

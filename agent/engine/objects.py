@@ -27,7 +27,7 @@ from agent.engine.hooks import Hooks
 from agent.engine.ledger import FileRecord, Ledger
 from agent.engine.messages import other_reading
 from agent.engine.retry import NOT_READY, error_code
-from agent.errors import FolderMissingError
+from agent.errors import PLACES, FolderMissingError
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ class ObjectHandler:
         config = self.config
         if config.s3_bucket_name and event.bucket != config.s3_bucket_name:
             raise PermanentFailure(f"the notification is for bucket {event.bucket!r}, but this agent downloads only from "
-                                   f"{config.s3_bucket_name!r} (s3_bucket_name)")
+                                   f"{config.s3_bucket_name!r} (s3_bucket_name; {PLACES['s3_bucket_name']})")
         default = paths.default_relative_path(event.key, self.policy)
         if default is None:
             log.info("Skipping %s: a key ending in '/' is a folder marker, not a file", event.key)

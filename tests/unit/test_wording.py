@@ -93,3 +93,12 @@ def test_a_missing_queue_whose_url_names_another_region_says_so() -> None:
                          "Remove aws_region from the config (the region comes from the queue URL), or set it to us-east-1.")
     assert "Clear Settings → Account → Region" in errors.window_text(said)
     assert explain.in_context(missing, config()) is missing, "a local queue URL names no region: nothing to add"
+
+
+def test_a_reason_kept_in_the_ledger_names_the_setting_both_ways() -> None:
+    """Activity, the notices and `s3-sqs-agent failed list` show the same stored text: the key and the place."""
+    from agent.api import ObjectEvent
+    from agent.engine.archive import not_restored_reason
+
+    reason = not_restored_reason(ObjectEvent("b", "take.wav"), "Glacier Flexible Retrieval")
+    assert "restore_archived" in reason and "Settings → Failures → Archived files (Glacier)" in reason
