@@ -23,6 +23,22 @@ def desktop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desktop]:
     yield from start_desktop(tmp_path_factory.mktemp("desktop"))
 
 
+@pytest.fixture(scope="module")
+def wide_desktop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desktop]:
+    """A desktop with room for the windows at their own size (the tray tests' screen is 640x480), one per module."""
+    yield from start_desktop(tmp_path_factory.mktemp("wide-desktop"), screen="1280x800")
+
+
+@pytest.fixture
+def app(wide_desktop: Desktop, tray_config: Path, private_home: Path) -> Iterator[TrayApp]:
+    """The tray on the wide desktop, for `tray_config`."""
+    wide_desktop.notifications.clear()
+    tray = TrayApp(wide_desktop, tray_config, private_home)
+    yield tray
+    if tray.alive():
+        tray.stop()
+
+
 @pytest.fixture
 def notifications(desktop: Desktop) -> Any:
     desktop.notifications.clear()

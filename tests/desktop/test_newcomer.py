@@ -3,37 +3,20 @@ without a file manager, and problems explained in the menu in the words of the w
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-import pytest
 from PIL import Image, ImageDraw
 
 from agent.desktop import icons
 from agent.desktop.icons import IconState, NoticeIcon
 from tests.aws import Setup, free_port, s3_event_body
-from tests.desktop.harness import ARTIFACTS, Desktop, TrayApp, start_desktop
+from tests.desktop.harness import ARTIFACTS, Desktop, TrayApp
 from tests.desktop.notification_server import Notification
 from tests.desktop.test_icons import match
 from tests.desktop.test_tray import edit_config
 from tests.helpers import wait_until, write_config
-
-
-@pytest.fixture(scope="module")
-def wide_desktop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desktop]:
-    """Room for the windows at their own size beside the panel (the tray tests' screen is 640x480)."""
-    yield from start_desktop(tmp_path_factory.mktemp("newcomer-desktop"), screen="1280x800")
-
-
-@pytest.fixture
-def app(wide_desktop: Desktop, tray_config: Path, private_home: Path) -> Iterator[TrayApp]:
-    wide_desktop.notifications.clear()
-    tray = TrayApp(wide_desktop, tray_config, private_home)
-    yield tray
-    if tray.alive():
-        tray.stop()
 
 
 def docked_drawing(app: TrayApp) -> tuple[IconState, float]:

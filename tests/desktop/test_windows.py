@@ -6,7 +6,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,23 +15,8 @@ import pytest
 from agent import config as config_module
 from agent.engine.ledger import Ledger
 from tests.aws import Setup, make_setup, s3_event_body
-from tests.desktop.harness import Desktop, TrayApp, start_desktop
+from tests.desktop.harness import Desktop, TrayApp
 from tests.helpers import wait_until, write_config
-
-
-@pytest.fixture(scope="module")
-def wide_desktop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desktop]:
-    """A desktop with room for the windows at their own size (the tray tests' screen is 640x480)."""
-    yield from start_desktop(tmp_path_factory.mktemp("wide-desktop"), screen="1280x800")
-
-
-@pytest.fixture
-def app(wide_desktop: Desktop, tray_config: Path, private_home: Path) -> Iterator[TrayApp]:
-    wide_desktop.notifications.clear()
-    tray = TrayApp(wide_desktop, tray_config, private_home)
-    yield tray
-    if tray.alive():
-        tray.stop()
 
 
 def row_index(rows: list[list[Any]], name: str) -> int:
