@@ -98,8 +98,10 @@ def short_name(arn: str) -> str:
 
 
 def clean(answer: Mapping[str, Any]) -> dict[str, Any]:
-    """A GetBucketNotificationConfiguration answer as a configuration to write back (no response metadata)."""
-    return {key: copy.deepcopy(value) for key, value in answer.items() if key in LISTS or key == EVENTBRIDGE}
+    """A GetBucketNotificationConfiguration answer as a configuration to write back: all of it but the response
+    metadata. Every other kind of configuration is kept, including one AWS adds later (the botocore that read it can
+    write it back); a list of kinds to keep would drop it from the bucket."""
+    return {key: copy.deepcopy(value) for key, value in answer.items() if key != "ResponseMetadata"}
 
 
 def entries(configuration: Mapping[str, Any]) -> Iterator[Entry]:
@@ -114,7 +116,8 @@ def canonical(configuration: Mapping[str, Any]) -> str:
     """A form in which two reads of the same configuration are equal, whatever order S3 lists the entries in and
     however it spells the filter rules' names ("prefix" or "Prefix")."""
     found = sorted((e.kind, e.id, e.arn, sorted(e.events), e.keys.prefix, e.keys.suffix) for e in entries(configuration))
-    return json.dumps({"entries": found, "eventbridge": has_eventbridge(configuration)})
+    others = {key: value for key, value in clean(configuration).items() if key not in LISTS and key != EVENTBRIDGE}
+    return json.dumps({"entries": found, "eventbridge": has_eventbridge(configuration), "others": others}, sort_keys=True, default=str)
 
 
 def entry_id(topic_arn: str, keys: KeyFilter) -> str:

@@ -42,4 +42,21 @@ def test_the_workstation_policy_is_what_the_doctor_asks_for() -> None:
     granted = actions(policy_after("### For a workstation that only runs the agent"))
     needed = {*permissions.QUEUE_ACTIONS, *permissions.DEAD_LETTER_ACTIONS, *permissions.OBJECT_ACTIONS}
     assert needed <= granted
-    assert granted - needed == {"s3:GetObjectVersion", "s3:ListBucket"}  # versioned buckets; catch-up and the checks
+    # Versioned buckets; catch-up and the checks; restore_archived; buckets encrypted with a KMS key.
+    assert granted - needed == {"s3:GetObjectVersion", "s3:ListBucket", "s3:RestoreObject", "kms:Decrypt"}
+
+
+def test_the_connect_policy_changes_and_deletes_only_queues_connect_created() -> None:
+    from agent.aws.connect.plan import CREATED_BY
+
+    statements = policy_after("### For the person who runs connect")["Statement"]
+    for action in ("sqs:SetQueueAttributes", "sqs:DeleteQueue"):
+        granting = [s for s in statements if action in s["Action"]]  # type: ignore[index,operator,union-attr]
+        assert granting and all(s["Condition"] == {"StringEquals": {f"aws:ResourceTag/{CREATED_BY[0]}": CREATED_BY[1]}}
+                                for s in granting), action  # type: ignore[index]
+
+
+def test_moving_a_queue_behind_a_topic_shows_the_queue_policy_statement() -> None:
+    section = DOC.split("## Moving a queue or function behind a topic", 1)[1].split("\n## ", 1)[0]
+    assert '"Principal": {"Service": "sns.amazonaws.com"}, "Action": "sqs:SendMessage"' in section
+    assert '"aws:SourceArn": $topic' in section and "set-queue-attributes" in section

@@ -141,3 +141,15 @@ def test_canonical_ignores_entry_order_and_the_spelling_of_filter_names() -> Non
     two["QueueConfigurations"].reverse()
     assert bn.canonical(one) == bn.canonical(two)
     assert bn.canonical(one) != bn.canonical(merged(one, {"EventBridgeConfiguration": {}}))
+
+
+def test_every_kind_of_configuration_is_written_back_but_the_response_metadata() -> None:
+    """Regression: clean() kept a list of the kinds it knew, so a kind AWS adds later (read by a newer botocore)
+    would have been dropped from the bucket by connect's write."""
+    answer = {**topic(OTHER_TOPIC, "studio"), "EventBridgeConfiguration": {}, "FutureConfigurations": [{"Id": "x", "Arn": "y"}],
+              "ResponseMetadata": {"HTTPStatusCode": 200}}
+    written = bn.with_topic_entries(answer, AGENT_TOPIC, [KeyFilter("takes/")])
+    assert written["FutureConfigurations"] == [{"Id": "x", "Arn": "y"}] and "ResponseMetadata" not in written
+    assert bn.clean(answer) == {key: value for key, value in answer.items() if key != "ResponseMetadata"}
+    changed = {**answer, "FutureConfigurations": [{"Id": "x", "Arn": "z"}]}
+    assert bn.canonical(changed) != bn.canonical(answer), "a change to a kind connect does not know is still a change"

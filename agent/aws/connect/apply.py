@@ -3,6 +3,7 @@ action. Every step is idempotent, so a plan that failed half-way is finished by 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -116,17 +117,29 @@ def _put_rule(calls: Calls, facts: Facts, step: Step, state: State) -> None:
     calls.call("events", "PutTargets", rule, Rule=facts.rule_name, Targets=[{"Id": TARGET_ID, "Arn": facts.queue_arn}])
 
 
+READ_BACK_TRIES = 5
+READ_BACK_WAIT_SECONDS = 1.0
+
+
 def _write_bucket(calls: Calls, facts: Facts, step: Step, state: State) -> None:
-    """Write the planned configuration, only if the bucket's is still what the plan read; then check it took."""
+    """Write the planned configuration, only if the bucket's is still what the plan read; then check that it took.
+
+    S3 has no conditional write for this configuration: a change someone else makes between the last read and the
+    write is overwritten, and no check can see it afterwards (the read after the write sees connect's own). The read
+    after the write only confirms that the bucket serves what was written; reads of bucket settings are eventually
+    consistent, so it is tried a few times before the write is reported as not taken."""
     arn = f"arn:{facts.partition}:s3:::{facts.bucket}"
     now = read.bucket_configuration(calls, facts.bucket, arn)
     if bn.canonical(now) != bn.canonical(facts.bucket_before):
         raise ChangedMeanwhile(render.changed_meanwhile(facts.bucket))
-    calls.call("s3", "PutBucketNotificationConfiguration", arn, Bucket=facts.bucket,
-               NotificationConfiguration=dict(facts.bucket_after or {}))
-    after = read.bucket_configuration(calls, facts.bucket, arn)
-    if bn.canonical(after) != bn.canonical(dict(facts.bucket_after or {})):
-        raise ChangedMeanwhile(render.changing_now(facts.bucket))
+    wanted = dict(facts.bucket_after or {})
+    calls.call("s3", "PutBucketNotificationConfiguration", arn, Bucket=facts.bucket, NotificationConfiguration=wanted)
+    for attempt in range(READ_BACK_TRIES):
+        if attempt:
+            time.sleep(READ_BACK_WAIT_SECONDS)
+        if bn.canonical(read.bucket_configuration(calls, facts.bucket, arn)) == bn.canonical(wanted):
+            return
+    raise ChangedMeanwhile(render.not_read_back(facts.bucket, READ_BACK_TRIES * READ_BACK_WAIT_SECONDS))
 
 
 CONNECT: dict[Resource, Handler] = {

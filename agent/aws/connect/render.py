@@ -254,10 +254,11 @@ def changed_meanwhile(bucket: str) -> str:
             "again to see a fresh plan.")
 
 
-def changing_now(bucket: str) -> str:
-    return (f"The bucket {bucket}'s event notifications changed again while they were being written: someone else is "
-            "editing them at this moment. Check them in the S3 console (the bucket, Properties, Event notifications), then "
-            "run the command again.")
+def not_read_back(bucket: str, seconds: float) -> str:
+    return (f"The bucket {bucket}'s event notifications were written, but {seconds:.0f} s later they still do not read back "
+            "as written: S3 may be slow to show the change, or someone else is editing them at this moment. Check them in "
+            "the S3 console (the bucket, Properties, Event notifications), then run the command again: it changes only "
+            "what is missing.")
 
 
 # ---------------------------------------------------------------- the config file
