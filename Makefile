@@ -34,10 +34,12 @@ demo: $(STAMP)
 	$(PY) -m tests.demo
 
 # Debian/Ubuntu packages for the desktop tests (Xvfb, a tray host, D-Bus, xdotool, tkinter), for building PyGObject
-# into .venv (the `tray` extra), and for the packaging test's venv on the system's Python with the system's python3-gi;
-# installed only when one is missing, with sudo only when not root.
+# into .venv (the `tray` extra), for the packaging test's venv on the system's Python with the system's python3-gi, and
+# for the installer tests (localedef for a Latin-1 locale, shellcheck for make-dmg.sh); installed only when one is
+# missing, with sudo only when not root.
 SYSTEM_DEPS := xvfb xauth trayer xdotool dbus x11-utils gir1.2-gtk-3.0 gir1.2-ayatanaappindicator3-0.1 \
-	libgirepository1.0-dev libcairo2-dev pkg-config python3-tk desktop-file-utils python3-gi python3-venv
+	libgirepository1.0-dev libcairo2-dev pkg-config python3-tk desktop-file-utils python3-gi python3-venv \
+	locales shellcheck
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 system-deps:

@@ -133,8 +133,9 @@ class Notifier:
         self._quiet_until = loop.time() + self.quiet_seconds
         try:
             self._backend = self._backend_factory()
-        except Exception:  # no notification support at all: log what would have been shown
-            log.exception("Desktop notifications are not available")
+        except Exception as exc:  # noqa: BLE001  no notification service (Windows without WinRT toasts, no D-Bus)
+            log.warning("Desktop notifications are not available here (%s: %s); notices are written to this log only",
+                        type(exc).__name__, exc)
         if self._backend is not None and self._make_icon_files is not None:
             loop.call_soon(self._draw_icons)  # first in line, before any notice; start() need not wait for it
         self._ready.set()
@@ -362,7 +363,8 @@ def notify_once(title: str, body: str, timeout: float = 5.0, backend_factory: Ca
     started = time.monotonic()
     try:
         asyncio.run(asyncio.wait_for(send(), timeout))
-    except Exception:
-        log.warning("Could not show a notification (%s) after %.1f s", title, time.monotonic() - started, exc_info=True)
+    except Exception as exc:  # noqa: BLE001  one line says it: the second launch only wanted to point at the tray
+        log.warning("Could not show a notification (%s) after %.1f s: %s: %s", title, time.monotonic() - started,
+                    type(exc).__name__, exc)
         return False
     return True

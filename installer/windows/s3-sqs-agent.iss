@@ -9,6 +9,9 @@
 #ifndef AppVersion
   #define AppVersion "0.1.0"
 #endif
+#ifndef AppDir
+  #define AppDir "..\..\dist\s3-sqs-agent"
+#endif
 #define AppName "S3 SQS Agent"
 #define AppExe "s3-sqs-agent.exe"
 #define RunKey "Software\Microsoft\Windows\CurrentVersion\Run"
@@ -40,7 +43,7 @@ Name: "autostart"; Description: "Start {#AppName} at login"; GroupDescription: "
 Name: "desktopicon"; Description: "Create a desktop shortcut"; GroupDescription: "Options:"; Flags: unchecked
 
 [Files]
-Source: "..\..\dist\s3-sqs-agent\*"; DestDir: "{app}"; Flags: ignoreversion recursesubdirs createallsubdirs
+Source: "{#AppDir}\*"; DestDir: "{app}"; Flags: ignoreversion recursesubdirs createallsubdirs
 
 [Icons]
 Name: "{group}\{#AppName}"; Filename: "{app}\{#AppExe}"
@@ -74,7 +77,7 @@ begin
     if (Source <> '') and not FileExists(Target) then
     begin
       ForceDirectories(ExtractFileDir(Target));
-      if not FileCopy(Source, Target, True) then
+      if not CopyFile(Source, Target, True) then
         Log('Could not copy the config file ' + Source);
     end;
   end;

@@ -200,11 +200,13 @@ class TrayApp:
         env.update(self.extra_env)
         return env
 
-    def start(self, wait_docked: bool = True) -> TrayApp:
+    def start(self, wait_docked: bool = True, arguments: Sequence[str] | None = None) -> TrayApp:
+        """`tray --config FILE`, or `arguments` (none at all: a double-click on the app)."""
         self.probe_path.unlink(missing_ok=True)
+        arguments = ["tray", "--config", str(self.config)] if arguments is None else list(arguments)
         with open(self.output, "ab") as output:
-            self.process = subprocess.Popen([*self.command, "tray", "--config", str(self.config)], cwd=ROOT,
-                                            env=self.env(), stdout=output, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen([*self.command, *arguments], cwd=ROOT, env=self.env(), stdout=output,
+                                            stderr=subprocess.STDOUT)
         if wait_docked:
             self.wait_probe(lambda probe: probe["state"] != "syncing" or probe["status"] != "Starting…", what="the tray to draw")
             wait_until(self.icon, 30, "the icon to dock in the tray")

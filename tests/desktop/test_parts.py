@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 import time
@@ -154,6 +155,28 @@ def test_a_config_error_names_file_line_and_key(backend: RecordingBackend, tmp_p
 
 
 # ---------------------------------------------------------------- the config watcher
+
+def test_without_a_notification_service_the_notices_go_to_the_log_in_one_quiet_line(caplog: pytest.LogCaptureFixture) -> None:
+    """Under Wine, on Windows Server and on locked-down images DesktopNotifier() raises (no WinRT toast class)."""
+
+    def no_service() -> RecordingBackend:
+        raise OSError("[WinError -2147221164] Class not registered")
+
+    caplog.set_level(logging.INFO, logger="agent.desktop.notify")
+    notifier = Notifier(NotificationSettings(), backend_factory=no_service, quiet_seconds=0.0, debounce_seconds=0.1)
+    notifier.start()
+    try:
+        notifier.handle(downloaded("take 01.wav"))
+        wait_until(lambda: any("Notification: 1 file downloaded" in r.getMessage() for r in caplog.records), 5, "the notice in the log")
+    finally:
+        notifier.stop()
+    said = [record for record in caplog.records if "not available" in record.getMessage()]
+    assert len(said) == 1, [record.getMessage() for record in caplog.records]
+    assert said[0].levelno == logging.WARNING and said[0].exc_info is None  # no traceback
+    assert said[0].getMessage() == ("Desktop notifications are not available here (OSError: [WinError -2147221164] Class not "
+                                    "registered); notices are written to this log only")
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR or record.exc_info]
+
 
 
 def test_the_watcher_applies_every_kind_of_save_once_and_ignores_reads(tmp_path: Path, moto_endpoint: str) -> None:

@@ -10,10 +10,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.helpers import ROOT
+from agent.api import APP_TITLE
+from tests.helpers import ROOT, wait_until
 
 if sys.platform != "linux":
     pytest.skip("the installer tests build and install the Linux one-folder app and .deb; this is not Linux",
@@ -54,4 +56,25 @@ def _size(folder: Path) -> int:
 def desktop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     from tests.desktop.harness import start_desktop
 
-    yield from start_desktop(tmp_path_factory.mktemp("frozen-desktop"))
+    yield from start_desktop(tmp_path_factory.mktemp("frozen-desktop"), screen="1280x800")  # room for Setup at its size
+
+
+def first_run_opens_setup(exe: Path, desktop: Any, home: Path, screenshot: str) -> None:
+    """A double-click on a fresh profile (no arguments, no config at all): the Setup window opens, and stays."""
+    from tests.desktop.harness import TrayApp
+
+    config = home / "config" / "s3-sqs-agent" / "config.yaml"  # where platformdirs puts it (XDG_CONFIG_HOME, private_home)
+    assert not config.exists()
+    app = TrayApp(desktop, config, home, command=[str(exe)]).start(wait_docked=False, arguments=[])
+    try:
+        app.wait_probe(lambda probe: probe["status"] == "Not set up yet", 90, "the frozen tray's first-run status")
+        setup = app.wait_window("setup", lambda probe: bool(probe["accounts"]), 90, "the Setup window on a first run")
+        assert setup["step"] == "account", setup
+        wait_until(lambda: desktop.window_named(f"^Set up {APP_TITLE}$"), 30, "the Setup window on the screen")
+        app.window_screenshot("setup", screenshot)
+        assert app.alive() and not app.window_closed("setup"), app.read_output()  # it stays
+        assert "ModuleNotFoundError" not in app.read_output() + app.log()
+        assert config.exists()  # the commented template, for those who open the file; Setup fills it in
+    finally:
+        code = app.stop()
+    assert code == 0, app.read_output()

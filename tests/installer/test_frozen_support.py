@@ -1,15 +1,30 @@
-"""What the frozen app relies on, checked without building it: the hidden dialog command and a missing stdout."""
+"""What the frozen app relies on, checked without building it: every module reachable by walking the package, the
+hidden dialog command and a missing stdout."""
 
 from __future__ import annotations
 
 import io
 import os
+import pkgutil
 import sys
 
 import pytest
 
+import agent
 from agent import __version__, cli
-from tests.helpers import run_agent
+from agent.desktop.windows import child
+from tests.helpers import ROOT, run_agent
+
+
+def test_every_module_is_found_by_walking_the_package() -> None:
+    """The spec's collect_submodules("agent") walks the package as pkgutil does: a folder without __init__.py (a
+    namespace package) is skipped with all it holds, and the frozen app then lacks every module that is imported only
+    by name, such as the windows (child.WINDOWS): Setup could not open on a first run."""
+    walked = {module.name for module in pkgutil.walk_packages(agent.__path__, "agent.")}
+    on_disk = {".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+               for path in (ROOT / "agent").rglob("*.py")} - {"agent"}
+    assert sorted(on_disk - walked) == []
+    assert {target.partition(":")[0] for target in child.WINDOWS.values()} <= walked
 
 
 def test_hidden_dialog_command_runs_the_dialog_child(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,4 +1,5 @@
-"""The frozen app's tray docks in a real tray host under Xvfb: the bundled GTK, AppIndicator and pystray backends work."""
+"""The frozen app's tray docks in a real tray host under Xvfb (the bundled GTK, AppIndicator and pystray backends work),
+and its first double-click on a fresh profile opens the Setup window (the windows are in the build)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from tests.aws import Setup
 from tests.desktop.harness import TrayApp
 from tests.helpers import wait_until, write_config
-from tests.installer.conftest import Build
+from tests.installer.conftest import Build, first_run_opens_setup
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
@@ -32,3 +33,7 @@ def test_frozen_tray_docks(build: Build, desktop: Any, aws: Setup, private_home:
     finally:
         code = app.stop()
     assert code == 0, app.read_output()
+
+
+def test_a_first_double_click_opens_setup(build: Build, desktop: Any, private_home: Path) -> None:
+    first_run_opens_setup(build.exe, desktop, private_home, "frozen-first-run-setup.png")

@@ -6,12 +6,13 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.aws import Setup
 from tests.helpers import files_under, write_config
-from tests.installer.conftest import Build
+from tests.installer.conftest import Build, first_run_opens_setup
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
@@ -42,7 +43,29 @@ def test_frozen_app_drains_a_queue_headless(build: Build, aws: Setup, tmp_path: 
     assert "Downloads go through the AWS Common Runtime" in result.stderr  # the installer bundles the CRT
 
 
-def test_deb_installs_runs_and_uninstalls(build: Build) -> None:
+def test_frozen_app_writes_utf8_whatever_the_locale(build: Build, aws: Setup, tmp_path: Path) -> None:
+    """UTF-8 mode: under a Latin-1 locale (as under a Windows ANSI code page) a name still reaches stderr as itself."""
+    if shutil.which("localedef") is None:
+        pytest.fail("localedef is missing: install Debian's locales package (make system-deps does)")
+    locales = tmp_path / "locales"
+    locales.mkdir()
+    made = run("localedef", "-i", "en_US", "-f", "ISO-8859-1", str(locales / "en_US.ISO-8859-1"))
+    assert made.returncode == 0, made.stdout + made.stderr
+    latin1 = {**os.environ, "LOCPATH": str(locales), "LC_ALL": "en_US.ISO-8859-1"}
+    encoding = subprocess.run(["/usr/bin/python3", "-c", "import sys; print(sys.stderr.encoding)"], env=latin1, capture_output=True,
+                              text=True, check=True).stdout.strip()
+    assert encoding == "iso8859-1"  # the locale took: a Python in its normal mode would write Latin-1 here
+    key = "mixes/café/日本語 take.wav"
+    aws.put(key, b"x")
+    config = write_config(tmp_path / "config.yaml", aws.config(str(tmp_path / "out")))
+    result = subprocess.run([str(build.exe), "run", "--headless", "--drain", "--config", str(config)], capture_output=True,
+                            timeout=120, env=latin1, check=False)
+    stderr = result.stderr.decode("utf-8", "replace")
+    assert result.returncode == 0, stderr
+    assert f"Downloaded {key} " in stderr, stderr
+
+
+def test_deb_installs_runs_and_uninstalls(build: Build, desktop: Any, private_home: Path) -> None:
     sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
     info = run("dpkg-deb", "--info", str(build.deb))
     assert "Package: s3-sqs-agent" in info.stdout and "gir1.2-ayatanaappindicator3-0.1 | gir1.2-appindicator3-0.1" in info.stdout
@@ -59,6 +82,7 @@ def test_deb_installs_runs_and_uninstalls(build: Build) -> None:
         if shutil.which("desktop-file-validate"):
             check = run("desktop-file-validate", str(launcher))
             assert check.returncode == 0 and not check.stdout.strip(), check.stdout
+        first_run_opens_setup(Path("/usr/bin/s3-sqs-agent"), desktop, private_home, "deb-first-run-setup.png")
     finally:
         removed = run(*sudo, "dpkg", "-r", "s3-sqs-agent", timeout=300)
     assert removed.returncode == 0, removed.stdout + removed.stderr

@@ -122,6 +122,22 @@ def test_the_wheel_holds_the_package_only(dists: Dists) -> None:
     assert tops == {"agent", f"s3_sqs_agent-{__version__}.dist-info"}, tops
 
 
+def test_on_windows_the_wheel_brings_the_time_zone_database(dists: Dists) -> None:
+    """Windows has no system zone database: without tzdata, by-date's `timezone: Europe/Berlin` is refused there."""
+    import zipfile
+
+    from packaging.requirements import Requirement
+
+    with zipfile.ZipFile(dists.wheel) as wheel:
+        metadata = wheel.read(f"s3_sqs_agent-{__version__}.dist-info/METADATA").decode()
+    requirements = [Requirement(line.split(":", 1)[1].strip()) for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
+    windows = {"sys_platform": "win32", "platform_machine": "AMD64", "platform_system": "Windows", "os_name": "nt", "extra": ""}
+    linux = {"sys_platform": "linux", "platform_machine": "x86_64", "platform_system": "Linux", "os_name": "posix", "extra": ""}
+    for_windows = {r.name for r in requirements if r.marker is None or r.marker.evaluate(windows)}
+    for_linux = {r.name for r in requirements if r.marker is None or r.marker.evaluate(linux)}
+    assert "tzdata" in for_windows and "tzdata" not in for_linux  # Linux and macOS have /usr/share/zoneinfo
+
+
 def test_a_bare_pip_install_prints_its_version_and_drains_headless(pip_venv: Venv, aws: Setup, tmp_path: Path) -> None:
     version = _checked(pip_venv.run(str(pip_venv.agent), "--version"), "s3-sqs-agent --version")
     assert version.stdout.strip() == f"s3-sqs-agent {__version__}"
