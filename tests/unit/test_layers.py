@@ -85,6 +85,13 @@ def test_lower_modules_do_not_point_back_up() -> None:
                              "agent.engine.objects", "agent.engine.hold", "boto3", "threading", "time", "os"),
         "engine/hold.py": ("agent.engine.consumer", "agent.engine.sqs", "agent.engine.ledger", "agent.engine.download",
                            "agent.engine.objects", "agent.engine.policy", "boto3", "os"),
+        # The consumer's parts point one way: the shell uses them, the disposer carries out what handling decided, and
+        # handling (no threads, no queue calls) and what is held (inflight) know neither.
+        "engine/handling.py": ("agent.engine.consumer", "agent.engine.disposer", "agent.engine.inflight", "threading",
+                               "agent.engine.sqs.Queue", "agent.engine.sqs.DeleteBatcher", "boto3"),
+        "engine/inflight.py": ("agent.engine.consumer", "agent.engine.disposer", "agent.engine.handling",
+                               "agent.engine.objects", "agent.engine.download", "agent.engine.policy"),
+        "engine/disposer.py": ("agent.engine.consumer", "agent.engine.engine", "agent.engine.objects", "agent.engine.download"),
     }
     for pattern, banned in rules.items():
         paths = sorted(AGENT.glob(pattern))
