@@ -35,10 +35,20 @@ PLACES: dict[str, Place] = {
                             "sqs_endpoint_url": "SQS endpoint"}),
     **_settings("Downloads", {"concurrency": "Parallel downloads", "max_bandwidth": "Bandwidth limit",
                               "include": "Only download", "exclude": "Never download"}),
-    **_settings("Failures", {"max_attempts": "Attempts before giving up", "dead_letter_queue_url": "Dead-letter queue",
-                             "restore_archived": "Archived files (Glacier)"}),
+    **_settings("Failures", {"max_attempts": "Attempts before giving up", "retry_base_seconds": "First retry after (seconds)",
+                             "retry_max_seconds": "Longest wait between retries (seconds)",
+                             "dead_letter_queue_url": "Dead-letter queue", "restore_archived": "Archived files (Glacier)",
+                             "restore_archived.tier": "Archived files (Glacier)",
+                             "restore_archived.days": "Keep the restored copy for (days)"}),
+    **_settings("Notifications", {"notifications": "Show notifications", "notifications.enabled": "Show notifications",
+                                  "notifications.downloads": "Downloaded files, in batches",
+                                  "notifications.per_file": "Every downloaded file on its own",
+                                  "notifications.retries": "Files that are not ready yet",
+                                  "notifications.failures": "Files that could not be downloaded",
+                                  "notifications.errors": "Problems you must fix"}),
 }
-"""Each config key a fix may name, and where the Settings window shows it (its sections and labels)."""
+"""Each config key and where the Settings window shows it (its sections and labels; tests/unit/test_wording.py holds
+this to the config's table, agent/config/schema.py). The plugins have a page of their own."""
 
 _SETTING = re.compile(r"\{(" + "|".join(map(re.escape, PLACES)) + r")\}")
 _EITHER = re.compile(r"\{([^{}|]*)\|([^{}|]*)\}")

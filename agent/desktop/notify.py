@@ -22,7 +22,7 @@ from agent.api import APP_TITLE, ObjectEvent
 from agent.config import NotificationSettings
 from agent.desktop.icons import NoticeIcon
 from agent.engine.events import Downloaded, EngineEvent, Failed, NeedsUser, Retrying, object_id
-from agent.errors import ConfigError, OfflineError
+from agent.errors import PLACES, ConfigError, OfflineError
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +197,7 @@ class Notifier:
 
     def config_error(self, error: ConfigError) -> None:
         """The config file cannot be used: say where (file, line, key) and what is wrong."""
-        lines = [str(problem) for problem in error.problems[:3]]
+        lines = [f"{problem} ({PLACES[problem.key]})" if problem.key in PLACES else str(problem) for problem in error.problems[:3]]
         more = len(error.problems) - len(lines)
         body = "\n".join(lines) + (f"\n(and {more} more)" if more > 0 else "") + "\nThe last good config keeps running."
         self._call(lambda: self._error(Notice(error.title, body, ERRORS)))

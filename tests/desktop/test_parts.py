@@ -154,6 +154,23 @@ def test_a_config_error_names_file_line_and_key(backend: RecordingBackend, tmp_p
         notifier.stop()
 
 
+def test_a_config_error_on_a_key_settings_shows_says_where_in_settings(backend: RecordingBackend, tmp_path: Path) -> None:
+    from agent import config as config_module
+
+    path = tmp_path / "config.yaml"
+    with pytest.raises(ConfigError) as caught:
+        config_module.parse("sqs_queue_url: https://sqs.us-east-1.amazonaws.com/1/q\ndownload_folder: /tmp\nconcurrency: lots\n", path)
+    notifier = make_notifier(backend)
+    try:
+        notifier.config_error(caught.value)
+        wait_until(lambda: backend.sent, 5, "the config error notice")
+        body = backend.sent[0][2]
+        assert body.startswith(f"{path}:3: concurrency: "), body  # the file's line, as the file says it
+        assert "(Settings → Downloads → Parallel downloads)" in body.splitlines()[0], "and the field that fixes it"
+    finally:
+        notifier.stop()
+
+
 # ---------------------------------------------------------------- the config watcher
 
 def test_without_a_notification_service_the_notices_go_to_the_log_in_one_quiet_line(caplog: pytest.LogCaptureFixture) -> None:

@@ -34,6 +34,8 @@ def test_every_place_is_where_the_settings_window_shows_the_key() -> None:
         assert shown is not None, name
         assert (place.window, place.section, place.field) == ("Settings", shown.page, shown.label), name
     assert str(errors.PLACES["endpoint_url"]) == "Settings → Account → Endpoint"
+    shown = {name for name, row in schema.BY_NAME.items() if (row.shown or row.keys) and name != "plugins"}
+    assert set(errors.PLACES) == shown, "every key Settings shows has its place"
 
 
 def test_the_engine_s_fixes_name_no_yaml_key_in_a_window() -> None:
