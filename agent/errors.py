@@ -161,9 +161,20 @@ class ProfileNotFoundError(CredentialsError):
 
     title = "AWS profile not found"
 
-    def __init__(self, message: str, nearest: str | None = None) -> None:
-        super().__init__(message)
-        self.nearest = nearest
+    def __init__(self, name: str, nearest: str | None = None) -> None:
+        self.name, self.nearest = name, nearest
+        self.did_you_mean = did_you_mean_profile(name, nearest)
+        guess = f" {self.did_you_mean}" if nearest else ""
+        super().__init__(f"There is no AWS profile called {name!r} in ~/.aws/config or ~/.aws/credentials.{guess} "
+                         "Choose another in {aws_profile}, or run `s3-sqs-agent setup`.")
+
+
+def did_you_mean_profile(name: str, nearest: str | None) -> str:
+    """"Did you mean 'Studio'?" (and, for a case mistake, that names are case-sensitive); "" when none is near."""
+    if not nearest:
+        return ""
+    case = " Profile names are case-sensitive." if nearest.casefold() == name.casefold() else ""
+    return f"Did you mean {nearest!r}?{case}"
 
 
 class DiskFullError(NeedsUserError):

@@ -174,12 +174,10 @@ def _credentials(probe: _Probe) -> Check:
     try:
         session = aws.make_session(config)
     except ProfileNotFoundError as missing:
-        near = missing.nearest
-        guess = (f"Did you mean {near!r}? Profile names are case-sensitive. " if near and near.casefold() == str(config.aws_profile).casefold()
-                 else f"Did you mean {near!r}? " if near else "")
+        guess = f"{missing.did_you_mean} " if missing.nearest else ""
         return Check(CREDENTIALS_CHECK, False, f"There is no AWS profile called {config.aws_profile!r} on this computer.",
                      f"{guess}Choose a profile that exists in {{aws_profile}} (s3-sqs-agent setup lists them), or add it, "
-                     "then run the checks again.", suggestion=near)
+                     "then run the checks again.", suggestion=missing.nearest)
     probe.region = config.aws_region or session.region_name or aws.LOCAL_REGION
     try:
         s3, sqs = aws.make_clients(config, session)

@@ -15,6 +15,8 @@ from botocore.exceptions import BotoCoreError
 from agent.atomic import write_text_atomically
 from agent.aws import sso
 from agent.aws.config_files import ProfileFileError, config_file, config_sections, credentials_file, parse_file
+from agent.errors import did_you_mean_profile
+from agent.names import nearest
 
 __all__ = ["AMBIENT_SOURCES", "CREDENTIAL_SOURCES", "Profile", "ProfileFileError", "ProfileKind", "add_access_key_profile",
            "ambient_credentials", "config_file", "config_sections", "credentials_file", "find_profile", "list_profiles", "session"]
@@ -92,10 +94,12 @@ def list_profiles() -> list[Profile]:
 
 def find_profile(name: str) -> Profile:
     """The profile called `name`; ValueError with what to do when there is none."""
-    for profile in list_profiles():
+    profiles = list_profiles()
+    for profile in profiles:
         if profile.name == name:
             return profile
-    raise ValueError(f"There is no AWS profile called {name!r} in {config_file()} or {credentials_file()}. "
+    guess = did_you_mean_profile(name, nearest(name, [profile.name for profile in profiles]))
+    raise ValueError(f"There is no AWS profile called {name!r} in {config_file()} or {credentials_file()}.{' ' + guess if guess else ''} "
                      "Choose one that exists, or add it (an access key, or aws configure sso).")
 
 

@@ -60,7 +60,8 @@ def _app_icon_file() -> Path | None:
 
 
 def _notice_icon_files() -> dict[icons.NoticeIcon, Path]:
-    """A PNG per kind of notification (done, waiting, failed, needs you...), drawn for this version of the agent."""
+    """A PNG per kind of notification (done, waiting, failed, needs you...), drawn at each start: they match this
+    version's drawings."""
     return icons.write_notice_icons(dirs.ensure_private_dir(dirs.data_dir()) / "notice-icons")
 
 

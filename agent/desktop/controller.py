@@ -91,8 +91,6 @@ class TrayView:
 
 PROBLEM_LINES = 5
 PROBLEM_WIDTH = 60  # characters a line: a menu as wide as its longest item stays narrow
-
-
 RETRYING = " Retrying by itself."
 
 
@@ -120,7 +118,7 @@ def describe(status: Status | None, *, config_error: ConfigError | None = None, 
              failed: int = 0, needs_setup: bool = False) -> tuple[IconState, str]:
     """The icon state and the menu's status line for an engine status (None: no engine yet)."""
     if needs_setup and status is None:
-        return IconState.SETUP, NOT_SET_UP  # its own icon, not Paused's: nothing is wrong: nothing runs until Set up… is done
+        return IconState.SETUP, NOT_SET_UP  # its own icon, not Paused's; nothing is wrong, nothing runs until Set up… is done
     if status is not None and status.state is State.PAUSED:
         return IconState.PAUSED, f"Paused until {pause_state.until_text(status.paused_until)}" if status.paused_until else "Paused"
     if config_error is not None:

@@ -38,13 +38,7 @@ def missing_profile(name: str) -> ProfileNotFoundError:
         known = boto3.session.Session().available_profiles
     except Exception:  # noqa: BLE001 - a broken AWS config file: no names to offer
         known = []
-    near = nearest(name, known)
-    if near is not None and near.casefold() == name.casefold():
-        hint = f" Did you mean {near!r}? Profile names are case-sensitive."
-    else:
-        hint = f" Did you mean {near!r}?" if near else ""
-    return ProfileNotFoundError(f"There is no AWS profile called {name!r} in ~/.aws/config or ~/.aws/credentials.{hint} "
-                                "Choose another in {aws_profile}, or run `s3-sqs-agent setup`.", near)
+    return ProfileNotFoundError(name, nearest(name, known))
 
 
 def make_clients(config: Config, session: boto3.session.Session | None = None) -> tuple[Any, Any]:

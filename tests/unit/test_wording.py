@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from agent import errors
@@ -104,3 +105,18 @@ def test_a_reason_kept_in_the_ledger_names_the_setting_both_ways() -> None:
 
     reason = not_restored_reason(ObjectEvent("b", "take.wav"), "Glacier Flexible Retrieval")
     assert "restore_archived" in reason and "Settings → Failures → Archived files (Glacier)" in reason
+
+
+def test_a_profile_name_with_a_case_mistake_is_offered_the_real_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from agent.aws import profiles
+    from agent.engine.aws import missing_profile
+
+    (tmp_path / "config").write_text("[profile Studio]\nregion = us-east-1\n", encoding="utf-8")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    error = missing_profile("studio")
+    assert error.title == "AWS profile not found" and error.nearest == "Studio"
+    assert "Did you mean 'Studio'? Profile names are case-sensitive." in str(error)
+    assert errors.window_text(error).endswith("Choose another in Settings → Account → AWS profile, or run `s3-sqs-agent setup`.")
+    with pytest.raises(ValueError, match="Did you mean 'Studio'"):
+        profiles.find_profile("studio")
