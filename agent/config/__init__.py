@@ -20,6 +20,7 @@ from agent.config.parse import (
 from agent.config.schema import (
                                 BY_NAME,
                                 CREDENTIAL_KEYS,
+                                ENDPOINT_PLACEHOLDER,
                                 KEYS,
                                 KNOWN_KEYS,
                                 PAGES,
@@ -37,9 +38,11 @@ from agent.config.schema import (
 from agent.config.template import TEMPLATE
 from agent.errors import ConfigError, ConfigProblem
 
-__all__ = ["BY_NAME", "CREDENTIAL_KEYS", "KEYS", "KNOWN_KEYS", "MAX_CONFIG_BYTES", "PAGES", "REMOVE", "REQUIRED_KEYS", "RESTORE_TIERS",
-           "SCALARS", "SQS_MAX_VISIBILITY_SECONDS", "TEMPLATE", "Config", "ConfigError", "ConfigProblem", "FileValues", "Key",
-           "NotificationSettings", "PluginEntry", "PluginSpec", "RestoreSettings", "Shown", "Widget", "did_you_mean",
-           "file_values", "is_not_set_up", "load", "make_download_folder", "needs_setup", "options_text", "parse",
-           "parse_rate", "preview_update", "read_options", "region_from_queue_url", "resolve_folder", "update_file",
-           "with_changes", "write_template"]
+__all__ = [
+    "BY_NAME", "CREDENTIAL_KEYS", "ENDPOINT_PLACEHOLDER", "KEYS", "KNOWN_KEYS", "MAX_CONFIG_BYTES", "PAGES",
+    "REMOVE", "REQUIRED_KEYS", "RESTORE_TIERS", "SCALARS", "SQS_MAX_VISIBILITY_SECONDS", "TEMPLATE", "Config",
+    "ConfigError", "ConfigProblem", "FileValues", "Key", "NotificationSettings", "PluginEntry", "PluginSpec",
+    "RestoreSettings", "Shown", "Widget", "did_you_mean", "file_values", "is_not_set_up", "load",
+    "make_download_folder", "needs_setup", "options_text", "parse", "parse_rate", "preview_update", "read_options",
+    "region_from_queue_url", "resolve_folder", "update_file", "with_changes", "write_template",
+]

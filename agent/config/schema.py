@@ -172,6 +172,8 @@ class PluginSpec:
     line: int | None = None
 
 
+ENDPOINT_PLACEHOLDER = "Leave empty for AWS"
+"""What an empty Endpoint field says, in Settings and in Setup alike (words, so that it never looks like a value)."""
 ENDPOINT_NOTES = ("With none of these, AWS itself, or what the AWS tools are set to: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL_SQS,",
                   "AWS_ENDPOINT_URL, or the profile's `services` section in ~/.aws/config.")
 
@@ -197,16 +199,16 @@ class Config:
     endpoint_url: str | None = key(EndpointUrl(), default=None, example="http://127.0.0.1:5000",
                                    help="one server for both S3 and SQS (moto, LocalStack)",
                                    shown=Shown("Account", "Endpoint", "Optional: one S3- and SQS-compatible server "
-                                               "(LocalStack, moto). Empty: AWS.", placeholder="http://127.0.0.1:4566"))
+                                               "(LocalStack, moto). Empty: AWS.", placeholder=ENDPOINT_PLACEHOLDER))
     s3_endpoint_url: str | None = key(EndpointUrl(), default=None, example="http://127.0.0.1:9000",
                                       help="S3 on its own server (MinIO); overrides endpoint_url for S3",
                                       shown=Shown("Account", "S3 endpoint", "Optional: overrides the endpoint for S3 alone "
-                                                  "(MinIO, say)."))
+                                                  "(MinIO, say).", placeholder="Leave empty for the endpoint above"))
     sqs_endpoint_url: str | None = key(EndpointUrl(), default=None, example="http://127.0.0.1:9324",
                                        help="SQS on its own server (ElasticMQ); overrides endpoint_url for SQS",
                                        notes=ENDPOINT_NOTES,
                                        shown=Shown("Account", "SQS endpoint", "Optional: overrides the endpoint for SQS alone "
-                                                   "(ElasticMQ, say)."))
+                                                   "(ElasticMQ, say).", placeholder="Leave empty for the endpoint above"))
     # General
     download_folder: Path = key(Text(optional=False), help="where downloaded files go. ~ and $VARIABLES are expanded.",
                                 example="~/S3 Downloads", shown=Shown(

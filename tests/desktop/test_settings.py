@@ -15,7 +15,37 @@ from agent.desktop.windows.child import Channel
 from agent.desktop.windows.forms import NumberField
 from agent.desktop.windows.settings import SettingsWindow
 from agent.errors import ConfigError
-from tests.desktop.harness import Desktop
+from tests.aws import Setup
+from tests.desktop.harness import Desktop, TrayApp, start_desktop
+from tests.helpers import wait_until, write_config
+
+
+@pytest.fixture(scope="module")
+def wide_desktop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desktop]:
+    """A desktop with room for the windows at their own size (the tray tests' screen is 640x480)."""
+    yield from start_desktop(tmp_path_factory.mktemp("settings-desktop"), screen="1280x800")
+
+
+@pytest.fixture
+def app(wide_desktop: Desktop, aws: Setup, private_home: Path) -> Iterator[TrayApp]:
+    """The tray, set up for the `aws` queue, in a home folder of its own (so the config is ~/config/…/config.yaml)."""
+    wide_desktop.notifications.clear()
+    config_file = write_config(private_home / "config" / "s3-sqs-agent" / "config.yaml", aws.config(str(private_home / "downloads")))
+    tray = TrayApp(wide_desktop, config_file, private_home, extra_env={"HOME": str(private_home)})
+    yield tray
+    if tray.alive():
+        tray.stop()
+
+
+def open_settings(app: TrayApp) -> dict[str, Any]:
+    app.start()
+    app.choose("Settings…")
+    return app.wait_window("settings", lambda p: p["section"] == "General", what="the Settings window")
+
+
+def close_settings(app: TrayApp) -> None:
+    app.keys("Escape")
+    wait_until(lambda: app.window_closed("settings"), 15, "Escape to close Settings")
 
 BASE = """\
 sqs_queue_url: http://127.0.0.1:9/123456789012/uploads
@@ -27,7 +57,9 @@ retry_max_seconds: 43200
 
 @pytest.fixture
 def settings(desktop: Desktop, tmp_path: Path) -> Iterator[SettingsWindow]:
-    """The Settings window in this process, on the test desktop, for a valid config."""
+    """The Settings window in this process, for a valid config: on the session's desktop, which outlives every test
+    (Tk keeps a display open after its window is gone, and a display that went away ends the process at the next
+    event)."""
     path = tmp_path / "config.yaml"
     path.write_text(BASE.format(folder=tmp_path / "in"), encoding="utf-8")
     root = tkinter.Tk(screenName=desktop.display)
@@ -99,3 +131,55 @@ def screenshot(desktop: Desktop, window: SettingsWindow, name: str) -> Path:
     root.update()
     x, y = root.winfo_rootx(), root.winfo_rooty()
     return desktop.screenshot(name, (x, y, x + root.winfo_width(), y + root.winfo_height()))
+
+
+def test_the_sidebar_wraps_the_config_path_at_its_separators_and_the_status_line_never_pushes_a_button_aside(
+        app: TrayApp) -> None:
+    probe = open_settings(app)
+    lines, width = probe["config_path"]["lines"], probe["config_path"]["width"]
+    assert "".join(lines) == "~/config/s3-sqs-agent/config.yaml", lines
+    assert len(lines) > 1 and all(line.endswith("/") for line in lines[:-1]), f"cut mid-word: {lines}"
+    assert all(measured <= width for measured in probe["config_path"]["measured"]), probe["config_path"]
+    app.keys("Down", "Down")  # the section list has the focus: on to Downloads
+    app.wait_window("settings", lambda p: p["section"] == "Downloads", what="the Downloads section")
+    app.keys("Tab")  # the first field, its text selected: typing replaces it
+    app.type_text("5")
+    app.wait_window("settings", lambda p: p["values"]["concurrency"] == 5 and p["save_enabled"], what="the change")
+    app.keys("ctrl+s")
+    probe = app.wait_window("settings", lambda p: p["saved"], what="Save")
+    assert probe["summary"].startswith("Saved."), probe["summary"]
+    app.window_screenshot("settings", "settings-saved.png")
+    window_width = probe["geometry"][2]
+    summary = probe["layout"]["summary"]
+    for name in ("Close", "Save"):
+        x, y, shown, _, wanted = probe["layout"][name]
+        assert shown >= wanted and x + shown <= window_width, f"{name} is squeezed or pushed out: {probe['layout']}"
+        assert summary[1] + summary[3] <= y, f"the status line shares {name}'s row: {probe['layout']}"
+    assert summary[2] >= summary[4], f"the status line is cut short: {probe['layout']}"
+    close_settings(app)
+
+
+def test_the_endpoint_field_says_the_same_in_setup_and_settings_and_it_reads_as_no_value(wide_desktop: Desktop, app: TrayApp,
+                                                                                          private_home: Path) -> None:
+    newcomer = private_home / "newcomer"  # a computer where the agent never ran: Setup opens by itself
+    newcomer.mkdir()
+    setup = TrayApp(wide_desktop, newcomer / "config" / "s3-sqs-agent" / "config.yaml", newcomer, extra_env={"HOME": str(newcomer)})
+    try:
+        setup.start()
+        setup.wait_window("setup", lambda p: p["accounts"], 20, "the Setup window to open by itself")
+        setup.keys("Return")
+        probe = setup.wait_window("setup", lambda p: p["step"] == "queue", what="the Queue step")
+        setup.window_screenshot("setup", "setup-endpoint.png")
+        in_setup = probe["placeholders"].get("endpoint_url")
+    finally:
+        setup.stop()
+    probe = open_settings(app)
+    app.keys("Down")  # on to Account
+    app.wait_window("settings", lambda p: p["section"] == "Account", what="the Account section")
+    app.keys("Tab", "Tab", "Tab", "Tab", "Tab", "BackSpace")  # profile, queue, bucket, region, endpoint: emptied
+    probe = app.wait_window("settings", lambda p: p["values"]["endpoint_url"] is None, what="the emptied Endpoint field")
+    app.window_screenshot("settings", "settings-endpoint.png")
+    assert in_setup == probe["placeholders"]["endpoint_url"] == config.ENDPOINT_PLACEHOLDER, (in_setup, probe["placeholders"])
+    with pytest.raises(ValueError):
+        config.SCALARS["endpoint_url"](in_setup)  # nothing a person could take for an address
+    assert in_setup.strip().upper() != "AWS", "reads as if the endpoint were set to 'AWS'"

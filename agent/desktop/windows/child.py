@@ -108,11 +108,14 @@ def write_probe(root: Any, kind: str, data: dict[str, Any]) -> None:
     folder = os.environ.get(PROBE_ENV)
     if not folder:
         return
+    from agent.desktop.windows import forms
+
     root.update_idletasks()
     geometry = [root.winfo_rootx(), root.winfo_rooty(), root.winfo_width(), root.winfo_height()]
     target = Path(folder) / f"{kind}.json"
     temporary = target.with_name(f".{target.name}.tmp")
-    temporary.write_text(json.dumps({"geometry": geometry, "pid": os.getpid(), **data}, default=str), encoding="utf-8")
+    shown = {"geometry": geometry, "pid": os.getpid(), "placeholders": forms.placeholders(), **data}
+    temporary.write_text(json.dumps(shown, default=str), encoding="utf-8")
     os.replace(temporary, target)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tkinter as tk
+import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from tkinter import filedialog, ttk
@@ -94,6 +95,12 @@ class TextField(Field):
         self.variable.trace_add("write", self._typed)
         self._placeholder_text = placeholder
         self._typed()
+        _TEXT_FIELDS.add(self)
+
+    @property
+    def placeholder_shown(self) -> str:
+        """The grey text the empty field shows ("" once something is typed)."""
+        return "" if self.variable.get() else self._placeholder_text
 
     def _typed(self, *_: Any) -> None:
         if self._placeholder_text and not self.variable.get():
@@ -108,6 +115,14 @@ class TextField(Field):
 
     def set(self, value: Any) -> None:
         self.variable.set("" if value is None else str(value))
+
+
+_TEXT_FIELDS: weakref.WeakSet[TextField] = weakref.WeakSet()
+
+
+def placeholders() -> dict[str, str]:
+    """The grey text each empty text field of this window shows, by key (the windows' probes report it)."""
+    return {field.key: shown for field in list(_TEXT_FIELDS) if (shown := field.placeholder_shown)}
 
 
 class NumberField(TextField):

@@ -99,8 +99,9 @@ class SettingsWindow:
         self.nav.pack(fill="x")
         self.nav.bind("<<TreeviewSelect>>", lambda event: self._show_section(self.nav.selection()[0] if self.nav.selection() else "General"))
         shown_path = str(config_path).replace(str(Path.home()), "~", 1) if str(config_path).startswith(str(Path.home())) else str(config_path)
-        ttk.Label(sidebar, text=shown_path.replace("/", "/\u200b"), style="Surface.Small.TLabel", wraplength=px(170), justify="left").pack(
-            side="bottom", anchor="w", padx=px(8))
+        self.path_label = ttk.Label(sidebar, text=widgets.wrap_path(shown_path, px(170), look.small.measure), style="Surface.Small.TLabel",
+                                    justify="left")
+        self.path_label.pack(side="bottom", anchor="w", padx=px(8))
         ttk.Label(sidebar, text="The settings are kept in", style="Surface.Small.TLabel").pack(side="bottom", anchor="w", padx=px(8))
 
         main = ttk.Frame(shell)
@@ -115,13 +116,16 @@ class SettingsWindow:
         self.problem_text.pack(side="left", fill="x", expand=True)
         self.content = widgets.ScrollFrame(main, style="TFrame")
         self.content.pack(fill="both", expand=True)
-        footer = ttk.Frame(main, padding=(px(24), px(12)))  # made after the pages: Tab reaches the fields first
+        footer = ttk.Frame(main, padding=(px(24), px(10), px(24), px(12)))  # after the pages in Tab's order: the fields first
         footer.pack(side="bottom", fill="x", before=self.content)
         widgets.line(main).pack(side="bottom", fill="x", before=self.content)
-        self.summary = ttk.Label(footer, style="Muted.TLabel", wraplength=px(420), justify="left")
-        self.summary.pack(side="left", fill="x", expand=True)
-        self.close_button = button(footer, "Close", self.close)
-        self.save_button = button(footer, "Save", self.save, style="Accent.TButton")
+        self.summary = ttk.Label(footer, style="Muted.TLabel", justify="left")  # a row of its own: it never pushes a button
+        self.summary.pack(side="top", fill="x", pady=(0, px(8)))
+        footer.bind("<Configure>", lambda event: self.summary.configure(wraplength=max(px(240), event.width - px(48))))
+        buttons = ttk.Frame(footer)
+        buttons.pack(side="top", fill="x")
+        self.close_button = button(buttons, "Close", self.close)
+        self.save_button = button(buttons, "Save", self.save, style="Accent.TButton")
         self.save_button.pack(side="right")
         self.close_button.pack(side="right", padx=(0, px(8)))
         self.pages: dict[str, ttk.Frame] = {}
@@ -133,6 +137,8 @@ class SettingsWindow:
         self._build_plugins()
         for field in self._all_fields():
             field.on_change(self._edited)
+            if field.input is not None:  # Tab onto a field below the fold brings it into view
+                field.input.bind("<FocusIn>", functools.partial(self._scroll_to, field), add="+")
 
         root.bind("<Escape>", lambda event: self.close())
         root.bind("<Control-s>", lambda event: self.save())
@@ -496,6 +502,9 @@ class SettingsWindow:
         self._probe()
         return True
 
+    def _scroll_to(self, field: forms.Field, event: object = None) -> None:
+        self.content.scroll_into_view(field.frame)
+
     def _reveal(self, field: forms.Field) -> None:
         section = self._section_of(field)
         self.nav.selection_set(section)
@@ -522,4 +531,9 @@ class SettingsWindow:
             "sign_in_state": self.sign_in_state.cget("text"),
             "problem_banner": self.problem_text.cget("text") if self.problem_banner.winfo_manager() else "",
             "saved": self._saved,  # the last thing done was a save: no edit since
+            "config_path": {"lines": (lines := str(self.path_label.cget("text")).split("\n")),
+                            "measured": [self.look.small.measure(line) for line in lines], "width": self.look.px(170)},
+            "layout": {name: [widget.winfo_rootx() - self.root.winfo_rootx(), widget.winfo_rooty() - self.root.winfo_rooty(),
+                              widget.winfo_width(), widget.winfo_height(), widget.winfo_reqwidth()]
+                       for name, widget in (("summary", self.summary), ("Close", self.close_button), ("Save", self.save_button))},
         })

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 import tkinter as tk
@@ -35,6 +36,25 @@ def until(moment: float, now: float | None = None) -> str:
     if seconds < 3600:
         return f"in {seconds / 60:.0f} min"
     return f"at {datetime.fromtimestamp(moment):%H:%M}"
+
+
+def wrap_path(text: str, width: float, measure: Callable[[str], float]) -> str:
+    """A path in lines no wider than `width` (as `measure` measures text), each broken after a folder separator; a
+    name too wide for a line of its own starts a line and is broken after a '-', '_' or '.', failing those between
+    letters."""
+    return "\n".join(_wrap(re.findall(r"[^/\\]*[/\\]|[^/\\]+$", text), width, measure, [r"[^-_.]*[-_.]|[^-_.]+$", r"."]))
+
+
+def _wrap(parts: list[str], width: float, measure: Callable[[str], float], finer: list[str]) -> list[str]:
+    lines = [""]
+    for part in parts:
+        if measure(lines[-1] + part) <= width:
+            lines[-1] += part
+        elif measure(part) <= width or not finer:
+            lines.append(part)
+        else:
+            lines += _wrap(re.findall(finer[0], part), width, measure, finer[1:])
+    return [line for line in lines if line]
 
 
 def bind_activate(widget: tk.Misc, action: Callable[[], object]) -> None:

@@ -60,7 +60,8 @@ class QueuePage:
         self.bucket.pack(pady=(look.px(14), look.px(16)))
         self.bucket.set(flow.bucket or "")
         self.endpoint = forms.TextField(page, look, "endpoint_url", "Endpoint", "Only for an S3- and SQS-compatible server "
-                                        "(LocalStack, moto). Leave it empty for AWS.", width=40, placeholder="AWS")
+                                        "(LocalStack, moto). Leave it empty for AWS.", width=40,
+                                        placeholder=config_module.ENDPOINT_PLACEHOLDER)
         self.endpoint.pack()
         self.endpoint.set(flow.endpoint_url or "")
         self.queue.on_change(self._typed)
