@@ -15,23 +15,15 @@ from agent.desktop.windows.child import Channel
 from agent.desktop.windows.forms import NumberField
 from agent.desktop.windows.settings import SettingsWindow
 from agent.errors import ConfigError
-from tests.aws import Setup
-from tests.desktop.harness import Desktop, TrayApp, start_desktop
-from tests.helpers import wait_until, write_config
-
-
-@pytest.fixture(scope="module")
-def wide_desktop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desktop]:
-    """A desktop with room for the windows at their own size (the tray tests' screen is 640x480)."""
-    yield from start_desktop(tmp_path_factory.mktemp("settings-desktop"), screen="1280x800")
+from tests.desktop.harness import Desktop, TrayApp
+from tests.helpers import wait_until
 
 
 @pytest.fixture
-def app(wide_desktop: Desktop, aws: Setup, private_home: Path) -> Iterator[TrayApp]:
-    """The tray, set up for the `aws` queue, in a home folder of its own (so the config is ~/config/…/config.yaml)."""
+def app(wide_desktop: Desktop, tray_config: Path, private_home: Path) -> Iterator[TrayApp]:
+    """The tray on the wide desktop, with its home folder as HOME: the config shows as ~/config/s3-sqs-agent/config.yaml."""
     wide_desktop.notifications.clear()
-    config_file = write_config(private_home / "config" / "s3-sqs-agent" / "config.yaml", aws.config(str(private_home / "downloads")))
-    tray = TrayApp(wide_desktop, config_file, private_home, extra_env={"HOME": str(private_home)})
+    tray = TrayApp(wide_desktop, tray_config, private_home, extra_env={"HOME": str(private_home)})
     yield tray
     if tray.alive():
         tray.stop()
