@@ -30,7 +30,7 @@ from agent.engine import pause as pause_state
 from agent.engine.engine import Engine, Status
 from agent.engine.events import CatchUpSuggested, EngineEvent, Failed, NeedsUser, State, StateChanged
 from agent.engine.ledger import Ledger
-from agent.errors import AgentError, ConfigError, window_text
+from agent.errors import PLACES, AgentError, ConfigError, window_text
 from agent.plugins.manager import PluginHost
 
 log = logging.getLogger(__name__)
@@ -97,7 +97,9 @@ RETRYING = " Retrying by itself."
 def menu_lines(text: str) -> tuple[str, ...]:
     """`text` wrapped at words into at most PROBLEM_LINES lines (the last one cut with … when it does not fit), a
     place (Settings → Account → Endpoint) kept on one line; "Retrying by itself" left to the status line above."""
-    text = " ".join(text.split()).removesuffix(RETRYING).replace(" → ", "\N{NO-BREAK SPACE}→\N{NO-BREAK SPACE}")
+    text = " ".join(text.split()).removesuffix(RETRYING)
+    for place in sorted({str(place) for place in PLACES.values()}, key=len, reverse=True):
+        text = text.replace(place, place.replace(" ", "\N{NO-BREAK SPACE}"))
     lines = textwrap.wrap(text, PROBLEM_WIDTH, break_on_hyphens=False)
     if len(lines) > PROBLEM_LINES:
         last = textwrap.shorten(" ".join(lines[PROBLEM_LINES - 1:]), PROBLEM_WIDTH, placeholder=" …")

@@ -315,3 +315,16 @@ def test_no_display_is_reported_with_the_fix(monkeypatch: pytest.MonkeyPatch) ->
         load_pystray()
     assert "no graphical session" in caught.value.reason
     assert "s3-sqs-agent run --headless" in str(caught.value)
+
+
+def test_the_menu_wraps_a_problem_at_words_and_keeps_a_place_on_one_line() -> None:
+    from agent.desktop.controller import PROBLEM_LINES, PROBLEM_WIDTH, menu_lines
+
+    lines = menu_lines("There is no AWS profile called 'studio' in ~/.aws/config or ~/.aws/credentials. Did you mean "
+                       "'Studio'? Profile names are case-sensitive. Choose another in Settings → Account → AWS profile, or "
+                       "run `s3-sqs-agent setup`. Retrying by itself.")
+    assert all(len(line) <= PROBLEM_WIDTH for line in lines) and len(lines) <= PROBLEM_LINES
+    assert any("Settings\N{NO-BREAK SPACE}→\N{NO-BREAK SPACE}Account\N{NO-BREAK SPACE}→\N{NO-BREAK SPACE}AWS\N{NO-BREAK SPACE}profile"
+               in line for line in lines), lines
+    assert "Retrying by itself" not in " ".join(lines), "the status line above says it"
+    assert menu_lines("word " * 200)[-1].endswith("…"), "a text too long for the menu is cut, and says so"
