@@ -175,3 +175,29 @@ def test_the_endpoint_field_says_the_same_in_setup_and_settings_and_it_reads_as_
     with pytest.raises(ValueError):
         config.SCALARS["endpoint_url"](in_setup)  # nothing a person could take for an address
     assert in_setup.strip().upper() != "AWS", "reads as if the endpoint were set to 'AWS'"
+
+
+def test_a_misspelt_profile_is_marked_on_account_with_the_one_meant_and_one_key_press_fixes_it(
+        app: TrayApp, tray_config: Path, private_home: Path) -> None:
+    (private_home / "aws-credentials").write_text("[Studio]\naws_access_key_id = testing\naws_secret_access_key = testing\n",
+                                                  encoding="utf-8")
+    tray_config.write_text(tray_config.read_text(encoding="utf-8") + "aws_profile: studio\n", encoding="utf-8")
+    probe = open_settings(app)
+    probe = app.wait_window("settings", lambda p: "Account  ⚠" in p["sections"], what="the ⚠ on Account")
+    warning = probe["errors"]["aws_profile"]
+    assert "There is no profile named 'studio'" in warning and "Did you mean 'Studio'? Profile names are case-sensitive." in warning
+    assert probe["suggested_profile"] == "Use 'Studio'" and probe["save_enabled"] is False  # nothing changed yet
+    assert not [s for s in probe["sections"] if "⚠" in s and s != "Account  ⚠"], probe["sections"]
+    app.keys("Down")  # on to Account
+    app.wait_window("settings", lambda p: p["section"] == "Account", what="the Account section")
+    app.window_screenshot("settings", "settings-profile-misspelt.png")
+    app.keys("Tab", "Tab", "space")  # the profile field, then its "Use 'Studio'"
+    probe = app.wait_window("settings", lambda p: p["values"]["aws_profile"] == "Studio" and "Account" in p["sections"],
+                            what="the suggested profile taken")
+    assert "aws_profile" not in probe["errors"] and not probe["suggested_profile"], probe
+    assert probe["sign_in_state"].startswith("Access key"), probe["sign_in_state"]
+    app.window_screenshot("settings", "settings-profile-fixed.png")
+    app.keys("ctrl+s")
+    app.wait_window("settings", lambda p: p["saved"], what="Save")
+    assert config.load(tray_config).aws_profile == "Studio"
+    close_settings(app)

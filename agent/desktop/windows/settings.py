@@ -16,6 +16,8 @@ from agent.config import BY_NAME, KEYS, REMOVE, Config, Key, Widget
 from agent.desktop.windows import forms, widgets
 from agent.desktop.windows.background import Background
 from agent.desktop.windows.child import Channel, write_probe
+from agent.desktop.windows.plugins_page import PluginsPage
+from agent.desktop.windows.profile_state import ProfileState, profile_state
 from agent.desktop.windows.theme import Theme
 from agent.desktop.windows.widgets import button
 from agent.errors import ConfigError, ConfigProblem
@@ -31,47 +33,12 @@ def _digest(text: str | None) -> str:
     return hashlib.sha256((text or "").encode("utf-8")).hexdigest()
 
 
-def _profile_state(name: str | None) -> str:
-    """The chosen profile in words: its kind and, for SSO, whether the sign-in is still valid."""
-    try:
-        from agent.aws import profiles
-    except ImportError:  # pragma: no cover - the package ships with the agent
-        return ""
-    if not name:
-        ambient = profiles.ambient_credentials()
-        return f"Uses {ambient}." if ambient else "Uses the standard AWS chain: AWS_PROFILE, then the default profile."
-    try:
-        found = {p.name: p for p in profiles.list_profiles()}.get(name)
-    except Exception as exc:  # noqa: BLE001  a broken AWS config file: say so, never crash the window
-        return f"Cannot read the AWS profiles: {exc}"
-    if found is None:
-        return f"There is no profile named {name!r} in the AWS config or credentials file."
-    from agent.setup_flow import describe_profile
-
-    words = ", ".join(describe_profile(found)) + "."
-    if found.kind == "sso" and not (found.signed_in or found.sso_refreshable):
-        words += " Use Set up… or “Sign in again…” in the tray menu."
-    return words
-
-
-def _plugin_summary(entry: Any) -> str:
-    """The first line of a plugin's own docstring: what it does, in its author's words."""
-    try:
-        doc = (entry.load().__doc__ or "").strip()
-    except Exception as exc:  # noqa: BLE001  a plugin that cannot load says so here rather than hiding
-        return f"Cannot be loaded: {type(exc).__name__}: {exc}"
-    return doc.splitlines()[0] if doc else ""
-
-
 class SettingsWindow:
     def __init__(self, root: tk.Tk, look: Theme, channel: Channel, config_path: Path) -> None:
         self.root, self.look, self.channel, self.path = root, look, channel, config_path
         self.background = Background(root)
         self.fields: dict[str, forms.Field] = {}
         """By the key's dotted name (`notifications.per_file`), and START_AT_LOGIN."""
-        self.plugin_rows: dict[str, tuple[forms.CheckField, forms.TextField]] = {}
-        self.other_plugins: list[Any] = []
-        """The file's plugin entries this window has no row for (not installed here): written back as they are."""
         self.disk_text: str | None = None
         self.seen_digest = ""
         self.problems: list[ConfigProblem] = []
@@ -79,6 +46,9 @@ class SettingsWindow:
         self.yaml_error: str | None = None
         """The file is not valid YAML (where and why): the fields then show the defaults, and the window says so."""
         self._validate_job: str | None = None
+        self.profile = ProfileState("")
+        """What the chosen AWS profile is, found off the Tk thread: missing, it is a warning on Account (Save still works:
+        the profile may be added later)."""
         self._saved = False
         self._loading = False
         px = look.px
@@ -134,7 +104,7 @@ class SettingsWindow:
             ttk.Label(page, text=section, style="Title.TLabel").pack(anchor="w", pady=(0, px(18)))
             self.pages[section] = page
         self._build_fields()
-        self._build_plugins()
+        self.plugins = PluginsPage(self.pages["Plugins"], look)
         for field in self._all_fields():
             field.on_change(self._edited)
             if field.input is not None:  # Tab onto a field below the fold brings it into view
@@ -171,6 +141,7 @@ class SettingsWindow:
         profile = self.fields["aws_profile"]
         self.sign_in_state = ttk.Label(profile.frame, style="Muted.TLabel", wraplength=look.px(520), justify="left")
         self.sign_in_state.grid(row=4, column=0, sticky="w", pady=(look.px(4), 0))
+        self.use_suggested = button(profile.frame, "", self._use_suggested_profile, style="Link.TButton")
         profile.on_change(self._show_sign_in_state)
         for row in KEYS:
             if row.keys:
@@ -195,43 +166,39 @@ class SettingsWindow:
             if inner is not section.lead and isinstance(widget, (ttk.Checkbutton, ttk.Entry)):
                 widget.state(["!disabled"] if on else ["disabled"])
 
-    def _build_plugins(self) -> None:
-        page, look = self.pages["Plugins"], self.look
-        from agent.plugins.manager import installed_plugins
-
-        installed = installed_plugins()
-        self.installed = sorted(installed)
-        if not self.installed:
-            ttk.Label(page, text="No plugins are installed.", style="Muted.TLabel").pack(anchor="w")
-        ttk.Label(page, text="Plugins act on each file: where it goes, whether it is kept, what runs after. Options are "
-                             "written as a mapping, such as {template: '{year}/{name}'}.", style="Muted.TLabel",
-                  wraplength=look.px(560), justify="left").pack(anchor="w", pady=(0, look.px(14)))
-        for name in self.installed:
-            enabled = forms.CheckField(page, look, f"plugins.{name}", name, _plugin_summary(installed[name]))
-            enabled.pack(pady=(0, look.px(6)))
-            options = forms.TextField(page, look, f"plugins.{name}.options", "", "", width=52, placeholder="options, if any: {}")
-            options.frame.pack(fill="x", padx=(look.px(24), 0), pady=(0, look.px(18)))
-            enabled.on_change(functools.partial(self._enable_options, enabled, options))
-            self.plugin_rows[name] = (enabled, options)
-        self.plugins_message = ttk.Label(page, style="Error.TLabel", wraplength=look.px(560), justify="left")
-        self.plugins_message.pack(anchor="w")
-
     def _show_sign_in_state(self) -> None:
         """Off the Tk thread: without a profile, finding the ambient credentials can take a second or two off EC2."""
         name = self.fields["aws_profile"].get()
 
-        def done(text: Any, error: BaseException | None) -> None:
-            if self.fields["aws_profile"].get() == name:  # not a profile chosen since
-                self.sign_in_state.configure(text=text if error is None else f"Cannot tell which credentials are used: {error}")
+        def done(state: Any, error: BaseException | None) -> None:
+            if self.fields["aws_profile"].get() != name:  # another profile was chosen since
+                return
+            if error is not None:
+                state = ProfileState(f"Cannot tell which credentials are used: {error}")
+            self.profile = state
+            self.sign_in_state.configure(text="" if state.missing else state.text)
+            if state.missing:  # the warning says it all, on the field
+                self.sign_in_state.grid_remove()
+            else:
+                self.sign_in_state.grid()
+            if state.suggestion:
+                self.use_suggested.configure(text=f"Use {state.suggestion!r}")
+                self.use_suggested.grid(row=5, column=0, sticky="w", pady=(self.look.px(4), 0))
+            else:
+                self.use_suggested.grid_remove()
+            self._show_problems(self.problems)
+            self._mark_sections()
+            self._probe()
 
-        self.background.run(lambda: _profile_state(name), done)
+        self.background.run(lambda: profile_state(name), done)
 
-    @staticmethod
-    def _enable_options(enabled: forms.CheckField, options: forms.TextField) -> None:
-        options.entry.state(["!disabled"] if enabled.get() else ["disabled"])
+    def _use_suggested_profile(self) -> None:
+        if self.profile.suggestion:
+            self.fields["aws_profile"].set(self.profile.suggestion)
+            self.fields["aws_profile"].focus()
 
     def _all_fields(self) -> list[forms.Field]:
-        return [*self.fields.values(), *(f for row in self.plugin_rows.values() for f in row)]
+        return [*self.fields.values(), *self.plugins.fields]
 
     def _profile_names(self) -> list[str]:
         try:
@@ -275,12 +242,7 @@ class SettingsWindow:
                     field.load(SWITCHED_OFF)
                 else:
                     field.load(held.values[key])
-            configured = {entry.name: entry.options for entry in held.plugins if entry.name}
-            for name, (enabled, options) in self.plugin_rows.items():
-                enabled.load(name in configured)
-                options.load(config_module.options_text(configured.get(name) or {}))
-                self._enable_options(enabled, options)
-            self.other_plugins = [entry.raw for entry in held.plugins if entry.name not in self.plugin_rows]
+            self.plugins.load(held.plugins)
         finally:
             self._loading = False
         for row in KEYS:
@@ -348,17 +310,9 @@ class SettingsWindow:
             elif (field := self.fields.get(row.name)) is not None and field.dirty:
                 value = field.get()
                 changes[row.name] = (value or "") if row.required else (REMOVE if value is None or value == [] else value)
-        if any(field.dirty for row in self.plugin_rows.values() for field in row):
-            changes["plugins"] = self._plugins_value()
+        if self.plugins.dirty:
+            changes["plugins"] = self.plugins.value()
         return changes
-
-    def _plugins_value(self) -> Any:
-        entries: list[Any] = list(self.other_plugins)
-        for name, (enabled, options) in self.plugin_rows.items():
-            if enabled.get():
-                parsed = config_module.read_options(options.get())
-                entries.append({"name": name, "options": parsed} if parsed else {"name": name})
-        return entries or REMOVE
 
     def _edited(self) -> None:
         if self._loading:
@@ -371,13 +325,9 @@ class SettingsWindow:
     def _validate(self) -> Config | None:
         """Check the would-be file with the config's own parser; show each problem on its field."""
         self._validate_job = None
-        problems: list[ConfigProblem] = []
         config: Config | None = None
         changes = self._changes()
-        for name, (enabled, options) in self.plugin_rows.items():
-            if enabled.get() and config_module.read_options(options.get()) is None:
-                problems.append(ConfigProblem(str(self.path), f"plugin {name!r}: write the options as a mapping, such as "
-                                              "{template: '{year}/{name}'}", "plugins"))
+        problems = self.plugins.problems(self.path)
         if not problems:
             try:
                 text = config_module.with_changes(self.disk_text or config_module.TEMPLATE, changes, self.path)
@@ -398,11 +348,7 @@ class SettingsWindow:
         key = problem.key or ""
         if key in self.fields:
             return self.fields[key]
-        if key.startswith("plugins"):
-            for name, (_, options) in self.plugin_rows.items():
-                if f"{name!r}" in problem.message or f"plugin {name}" in problem.message:
-                    return options
-        return None
+        return self.plugins.field_for(problem) if key.startswith("plugins") else None
 
     def _show_problems(self, problems: list[ConfigProblem]) -> None:
         shown: dict[int, list[str]] = {}
@@ -415,10 +361,12 @@ class SettingsWindow:
                                (f" (line {problem.line})" if problem.line else ""))
             else:
                 shown.setdefault(id(field), []).append(text)
+        if self.profile.missing:  # a warning, not a problem: the file is valid, and the profile may be added later
+            shown.setdefault(id(self.fields["aws_profile"]), []).append(f"⚠ {self.profile.text}")
         for field in self._all_fields():
             field.show_error("\n".join(shown.get(id(field), [])) or None)
         self.general_problems = general
-        self.plugins_message.configure(text="\n".join(p for p in general if p.startswith("plugins")))
+        self.plugins.message.configure(text="\n".join(p for p in general if p.startswith("plugins")))
         self._show_file_problems([p for p in general if not p.startswith("plugins")])
 
     def _show_file_problems(self, problems: list[str]) -> None:
@@ -459,9 +407,15 @@ class SettingsWindow:
         else:
             self.summary.configure(text="No unsaved changes.", style="Muted.TLabel")
             self.save_button.state(["disabled"])
+        self._mark_sections()
+
+    def _mark_sections(self) -> None:
+        """⚠ beside each section with a problem, or with the warning of a missing AWS profile."""
+        marked = {self._section_of(f) for p in self.problems if (f := self._field_for(p)) is not None}
+        if self.profile.missing:
+            marked.add(self._section_of(self.fields["aws_profile"]))
         for section in config_module.PAGES:
-            bad = any(self._section_of(f) == section for p in self.problems if (f := self._field_for(p)) is not None)
-            self.nav.item(section, text=f"{section}  ⚠" if bad else section, tags=("bad",) if bad else ())
+            self.nav.item(section, text=f"{section}  ⚠" if section in marked else section, tags=("bad",) if section in marked else ())
 
     # ------------------------------------------------------------ saving and closing
 
@@ -529,6 +483,8 @@ class SettingsWindow:
             "save_enabled": self.save_button.instate(["!disabled"]),
             "banner": self.banner_text.cget("text") if self.banner.winfo_manager() else "",
             "sign_in_state": self.sign_in_state.cget("text"),
+            "sections": [self.nav.item(section, "text") for section in config_module.PAGES],
+            "suggested_profile": self.use_suggested.cget("text") if self.use_suggested.winfo_manager() else "",
             "problem_banner": self.problem_text.cget("text") if self.problem_banner.winfo_manager() else "",
             "saved": self._saved,  # the last thing done was a save: no edit since
             "config_path": {"lines": (lines := str(self.path_label.cget("text")).split("\n")),
