@@ -74,7 +74,7 @@ class Key:
     @property
     def switch(self) -> Key | None:
         """A switched section's on-off key (`restore_archived.tier`, with "Off" among its choices); else None."""
-        name = getattr(self.check, "switch", None)
+        name = self.check.switch if isinstance(self.check, Section) else None
         return next(inner for inner in self.keys if inner.name == f"{self.name}.{name}") if name else None
 
     @property

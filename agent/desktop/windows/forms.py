@@ -10,6 +10,7 @@ from tkinter import filedialog, ttk
 from typing import Any
 
 from agent.config import Key, Widget
+from agent.config.checks import OneOf
 from agent.desktop.windows import theme
 from agent.desktop.windows.theme import Theme
 from agent.desktop.windows.widgets import button
@@ -270,7 +271,7 @@ def for_key(parent: tk.Misc, look: Theme, row: Key, choices: Sequence[str] = ())
     if shown.widget is Widget.CHECK:
         return CheckField(parent, look, row.name, shown.label, hint)
     if shown.widget in (Widget.CHOICE, Widget.PROFILE):
-        own = tuple(getattr(check, "choices", ()))
+        own = check.choices if isinstance(check, OneOf) else ()
         return ChoiceField(parent, look, row.name, shown.label, hint, choices=(*choices, *own),
                            editable=shown.widget is Widget.PROFILE, **sized)
     if shown.widget is Widget.LIST:
