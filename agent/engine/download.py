@@ -9,7 +9,7 @@ import shutil
 import threading
 import time
 import uuid
-from collections.abc import Callable, Container
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import wait as wait_all
 from dataclasses import dataclass, replace
@@ -19,12 +19,12 @@ from typing import Any, NamedTuple
 from agent.api import ObjectEvent
 from agent.engine.crt import CrtGetter
 from agent.engine.fileio import write_at
-from agent.engine.paths import TEMP_PREFIX, TEMP_SUFFIX, is_temp_name
+from agent.engine.folders import TargetFolder, path_folder
+from agent.engine.paths import TEMP_PREFIX, TEMP_SUFFIX
 from agent.engine.retry import IncompleteDownload, TooLargeForDisk
 
 log = logging.getLogger(__name__)
 MiB = 1024 * 1024
-_OPEN_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
 _READ_SIZE = 256 * 1024
 
 
@@ -129,13 +129,15 @@ class Downloader:
             args["IfMatch"] = f'"{event.etag}"'
         return args
 
-    def fetch(self, event: ObjectEvent, folder: Path, on_progress: Callable[[int], None] = lambda n: None) -> Fetched:
-        """Download into a new temporary file in `folder`; return it fsynced and size-checked, with its stat (size and
-        mtime, which the rename keeps). Never leaves it behind on failure."""
+    def fetch(self, event: ObjectEvent, folder: TargetFolder | Path, on_progress: Callable[[int], None] = lambda n: None) -> Fetched:
+        """Download into a new temporary file in `folder` (created in it, never through a link); return it fsynced and
+        size-checked, with its stat (size and mtime, which the rename keeps). Never leaves it behind on failure."""
         assert event.size is not None, "describe() the event first"
-        temp = self.new_temp_path(folder)
+        if isinstance(folder, Path):
+            folder = path_folder(folder)
+        temp = self.new_temp_path(folder.path)
         try:
-            fd = os.open(temp, _OPEN_FLAGS, 0o644)
+            fd = folder.create(temp.name)
         except BaseException:
             self.forget_temp(temp)
             raise
@@ -155,7 +157,7 @@ class Downloader:
             finally:
                 os.close(fd)
         except BaseException:
-            temp.unlink(missing_ok=True)
+            folder.remove(temp.name)
             self.forget_temp(temp)
             raise
         return Fetched(temp, info)
@@ -260,54 +262,3 @@ def _reserve(fd: int, size: int) -> None:
             if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
                 raise
     os.ftruncate(fd, size)
-
-
-class _FolderSyncs:
-    """Makes renames durable with as few directory fsyncs as possible: an fsync that starts after a rename covers
-    it, so workers that renamed into one folder meanwhile share the next fsync instead of queueing one each."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._folders: dict[str, list[Any]] = {}  # folder -> [its fsync lock, requests, requests covered]
-
-    def sync(self, folder: Path) -> None:
-        with self._lock:
-            entry = self._folders.setdefault(os.fspath(folder), [threading.Lock(), 0, 0])
-            entry[1] += 1
-            ticket = entry[1]
-        with entry[0]:
-            if entry[2] >= ticket:  # an fsync that started after this caller's rename has finished
-                return
-            with self._lock:
-                covered = entry[1]
-            fd = os.open(folder, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            entry[2] = covered
-
-
-_folder_syncs = _FolderSyncs()
-
-
-def fsync_dir(folder: Path) -> None:
-    """Make the renames done in `folder` so far durable."""
-    if os.name == "nt":
-        return
-    _folder_syncs.sync(folder)
-
-
-def remove_stale_temp_files(folder: Path, keep: Container[str] = frozenset()) -> int:
-    """Delete in-progress files left by a crash, except names in `keep` (this run's own, checked at each removal).
-    Only the agent's own names are touched; links are not followed."""
-    removed = 0
-    for root, _dirnames, filenames in os.walk(folder):
-        for name in filenames:
-            if is_temp_name(name) and name not in keep:
-                try:
-                    os.unlink(os.path.join(root, name))
-                    removed += 1
-                except OSError:
-                    pass
-    return removed

@@ -18,8 +18,8 @@ from agent.engine import aws, catchup, explain
 from agent.engine import pause as pause_state
 from agent.engine.catchup import CatchUpProgress, ProgressCallback
 from agent.engine.consumer import LAST_RUN_STATE, Snapshot
-from agent.engine.download import remove_stale_temp_files
 from agent.engine.events import CatchUpSuggested, EventBus, State, StateChanged, Subscriber
+from agent.engine.folders import remove_stale_temp_files
 from agent.engine.hooks import HooksFactory
 from agent.engine.ledger import Ledger
 from agent.engine.objects import human_size

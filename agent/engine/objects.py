@@ -21,8 +21,9 @@ from botocore.exceptions import ClientError
 from agent.api import ObjectEvent, PermanentFailure
 from agent.config import Config
 from agent.engine import paths, versions
-from agent.engine.download import Downloader, Fetched, fsync_dir
+from agent.engine.download import Downloader, Fetched
 from agent.engine.events import Conflict, Downloaded, EventBus, Skipped
+from agent.engine.folders import TargetFolder, open_target_folder
 from agent.engine.hooks import Hooks
 from agent.engine.ledger import FileRecord, Ledger
 from agent.engine.messages import other_reading
@@ -145,26 +146,33 @@ class ObjectHandler:
         started = time.monotonic()
         with self._placement_lock:
             target_relative = self._place(event, relative, record, natural)
-            target = paths.prepare_target(config.download_folder, target_relative, self._root)
+            # Opened once, by descriptor: the folder checked here is the one the file is written and renamed into.
+            folder = open_target_folder(self._root_folder(), target_relative.parts[:-1])
+            target = folder.path / target_relative.name
+            in_the_way = folder.entry(target.name)
+            if in_the_way is not None and stat.S_ISDIR(in_the_way.st_mode):  # a folder itself, not a link to one
+                folder.close()
+                raise paths.UnsafePathError(f"a folder named {target.name!r} is in the way of the file {target}")
             claim = self._claim(target)
             self._reserved[claim] = (event.bucket, event.key)
         temp: Path | None = None
+        placed = False
         try:
-            temp, info = self._fetch(event, target.parent)
-            final = target
-            with self._placement_lock:
-                if os.path.lexists(target) and not (record and self._under_root(record.path) == target and record.unchanged_on_disk()):
-                    final = self._conflict_path(target)
-                    log.warning("%s changed on disk since it was downloaded; keeping it and writing the new version to %s", target, final.name)
-                    self.bus.publish(Conflict(event, target, final))
-                os.replace(temp, final)  # atomic; the name stays reserved (self._reserved) until recorded below
-            fsync_dir(final.parent)  # outside the lock: workers' renames in one folder share one fsync
+            temp, info = self._fetch(event, folder)
+            with self._placement_lock:  # the name stays reserved (self._reserved) until recorded below
+                final = self._put_in_place(event, folder, temp.name, target,
+                                           bool(record and self._under_root(record.path) == target and record.unchanged_on_disk()))
+            placed = True
+            folder.sync()  # outside the lock: workers' renames in one folder share one fsync
             self.ledger.record_file(FileRecord(event.bucket, event.key, event.etag, event.version_id, info.st_size,
                                                final, self._claim(final), info.st_mtime_ns, False, time.time(),
                                                self.folder, event.sequencer))
         finally:
             if temp is not None:
+                if not placed:
+                    folder.remove(temp.name)
                 self.downloader.forget_temp(temp)
+            folder.close()
             with self._placement_lock:
                 self._reserved.pop(claim, None)
         seconds = time.monotonic() - started
@@ -271,7 +279,7 @@ class ObjectHandler:
             candidate = paths.disambiguate(relative, identity if attempt == 0 else f"{identity}#{attempt}")
         raise PermanentFailure(f"no free name for {event.key!r} near {relative}")
 
-    def _fetch(self, event: ObjectEvent, folder: Path) -> Fetched:
+    def _fetch(self, event: ObjectEvent, folder: TargetFolder) -> Fetched:
         assert event.size is not None
         transfer = Transfer(event.bucket, event.key, event.size)
         with self._progress_lock:
@@ -298,13 +306,34 @@ class ObjectHandler:
         with self._progress_lock:
             return [replace(t) for t in self.progress.transfers.values()]
 
+    def _put_in_place(self, event: ObjectEvent, folder: TargetFolder, temp: str, target: Path, replaces_own: bool) -> Path:
+        """Give the temporary file its name: `target`, replacing the agent's own earlier version there (`replaces_own`),
+        else only if the name is free. A file of someone else's at that name, even one saved at this very moment, is
+        kept, and the download goes beside it under a conflict name. Returns where it went."""
+        final = target
+        for _ in range(100):
+            taken = folder.entry(final.name) is not None
+            if taken and replaces_own and final == target:
+                folder.replace(temp, final.name)
+                return final
+            if taken:
+                final = self._conflict_path(folder, target)
+                log.warning("%s changed on disk since it was downloaded; keeping it and writing the new version to %s", target, final.name)
+                self.bus.publish(Conflict(event, target, final))
+            try:
+                folder.place(temp, final.name)
+                return final
+            except FileExistsError:  # saved under that name just now, between the look and the rename: someone's file
+                replaces_own = False
+        raise PermanentFailure(f"no free name near {target}: names kept being taken")
+
     @staticmethod
-    def _conflict_path(target: Path) -> Path:
+    def _conflict_path(folder: TargetFolder, target: Path) -> Path:
         stamp = time.strftime("%Y-%m-%d %H%M%S")
         stem, suffix = target.stem, target.suffix
         for n in range(1, 1000):
             candidate = target.with_name(f"{stem} (conflict {stamp}{'' if n == 1 else f' {n}'}){suffix}")
-            if not os.path.lexists(candidate):
+            if folder.entry(candidate.name) is None:
                 return candidate
         raise PermanentFailure(f"too many conflicting copies of {target}")
 

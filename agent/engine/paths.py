@@ -8,6 +8,7 @@ import re
 import stat
 import sys
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -137,11 +138,25 @@ def _inside(path: Path, root: Path) -> bool:
 def prepare_target(folder: Path, relative: PurePosixPath, root: Path | None = None) -> Path:
     """The absolute path for `relative`, creating its folders. Refuses symlinks that lead outside the folder.
 
-    `root`: the folder with its links resolved, when the caller already knows it (every file would look it up again)."""
+    `root`: the folder with its links resolved, when the caller already knows it (every file would look it up again).
+    By path, so checked and then used in two steps: the engine's downloads use agent/engine/folders.py instead."""
+    root = root or Path(os.path.realpath(folder))
+    target = prepare_folder(root, relative.parts[:-1], root) / relative.parts[-1]
+    try:
+        in_the_way = stat.S_ISDIR(os.lstat(target).st_mode)  # a folder itself, not a link to one
+    except OSError:
+        in_the_way = False
+    if in_the_way:
+        raise UnsafePathError(f"a folder named {target.name!r} is in the way of the file {target}")
+    return target
+
+
+def prepare_folder(folder: Path, parts: Sequence[str], root: Path | None = None) -> Path:
+    """The folder `folder/parts...`, created where missing, by path. Refuses symlinks that lead outside the folder."""
     root = root or Path(os.path.realpath(folder))
     current = root
     followed = False  # a link (or a '..') on the way: only then can the target's folder be anywhere but under root
-    for part in relative.parts[:-1]:
+    for part in parts:
         current = current / part
         followed = followed or part == ".." or "\\" in part or ":" in part
         try:
@@ -160,13 +175,6 @@ def prepare_target(folder: Path, relative: PurePosixPath, root: Path | None = No
                 raise UnsafePathError(f"{current} is a link to a file, where a folder is needed")
         elif not stat.S_ISDIR(info.st_mode):
             raise UnsafePathError(f"a file named {current.name!r} is in the way of the folder {current}")
-    target = current / relative.parts[-1]
-    try:
-        in_the_way = stat.S_ISDIR(os.lstat(target).st_mode)  # a folder itself, not a link to one
-    except OSError:
-        in_the_way = False
-    if in_the_way:
-        raise UnsafePathError(f"a folder named {target.name!r} is in the way of the file {target}")
-    if followed and not _inside(Path(os.path.realpath(target.parent)), root):
-        raise UnsafePathError(f"{target} would be outside the download folder")
-    return target
+    if followed and not _inside(Path(os.path.realpath(current)), root):
+        raise UnsafePathError(f"{current} would be outside the download folder")
+    return current

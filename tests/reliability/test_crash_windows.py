@@ -11,8 +11,9 @@ import pytest
 
 from agent.config import Config
 from agent.engine import aws as engine_aws
-from agent.engine.download import Downloader, TransferSettings, remove_stale_temp_files
+from agent.engine.download import Downloader, TransferSettings
 from agent.engine.events import EventBus, ObjectEvent
+from agent.engine.folders import remove_stale_temp_files
 from agent.engine.ledger import FileRecord, Ledger
 from agent.engine.objects import ObjectHandler
 from agent.plugins.manager import PluginHost

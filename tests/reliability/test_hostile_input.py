@@ -14,7 +14,7 @@ import yaml
 
 from tests.aws import Setup, make_setup
 from tests.helpers import files_under, run_agent, write_config
-from tests.reliability.helpers import start_engine
+from tests.reliability.helpers import start_engine, wait_for
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus" / "messages"
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the expected paths are those of a case-sensitive Linux file system")
@@ -110,3 +110,64 @@ def test_planted_symlinks_never_lead_outside(aws: Setup, tmp_path: Path) -> None
     # The links to files were replaced by nothing: the file link is kept aside as a conflict, never written through.
     assert set(found.values()) <= {b"2", b"4"}
     assert aws.counts() == (0, 0)
+
+
+@linux_only
+def test_a_folder_swapped_for_a_link_after_the_check_cannot_redirect_the_write(aws: Setup, tmp_path: Path,
+                                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression (the race SECURITY.md named): the folder was checked by path, then the temporary file created and
+    renamed by path, so `sub` swapped for a link to a folder outside between the check and the write sent the file
+    there. Now the folder is held open from the check on: the file lands in the folder that was checked."""
+    from agent.engine.download import Downloader
+
+    out, outside = tmp_path / "out", tmp_path / "outside"
+    (out / "sub").mkdir(parents=True)
+    outside.mkdir()
+    real_fetch = Downloader.fetch
+
+    def swap_then_fetch(self: Downloader, event: Any, folder: Any, *args: Any) -> Any:
+        os.rename(out / "sub", out / "sub-checked")  # after the check, before the temporary file is made
+        os.symlink(outside, out / "sub")
+        return real_fetch(self, event, folder, *args)
+
+    monkeypatch.setattr(Downloader, "fetch", swap_then_fetch)
+    aws.put("sub/take.wav", b"the take")
+    run = start_engine(aws.config(str(out)), tmp_path)
+    try:
+        wait_for(lambda: run.downloaded() == 1, 60, what="the download")
+    finally:
+        run.stop()
+    assert list(outside.iterdir()) == [], "the write followed a link out of the download folder"
+    assert (out / "sub-checked" / "take.wav").read_bytes() == b"the take"
+
+
+@linux_only
+def test_a_file_saved_under_the_name_at_the_moment_of_the_rename_is_never_overwritten(aws: Setup, tmp_path: Path,
+                                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression: between the look that found the name free and os.replace, a file the user saved under that name
+    was overwritten. Now the name is given only if it is free (a hard link, then the temporary name removed): the
+    user's file stays, and the download goes beside it as a conflict copy."""
+    from agent.engine import folders
+    from agent.engine.events import Conflict
+
+    out = tmp_path / "out"
+    out.mkdir()
+    folder_class = type(folders.open_target_folder(out, ()))
+    real_place = folder_class.place
+
+    def user_saves_first(self: Any, temp: str, name: str) -> None:
+        if name == "take.wav":
+            (self.path / name).write_bytes(b"the user's own edit")  # after the agent looked, before it renamed
+        real_place(self, temp, name)
+
+    monkeypatch.setattr(folder_class, "place", user_saves_first)
+    aws.put("take.wav", b"the download")
+    run = start_engine(aws.config(str(out)), tmp_path)
+    try:
+        wait_for(lambda: run.of(Conflict) and run.downloaded() == 1, 60, what="the download set beside the user's file")
+    finally:
+        run.stop()
+    assert (out / "take.wav").read_bytes() == b"the user's own edit"
+    copies = [p for p in out.iterdir() if p.name.startswith("take (conflict ")]
+    assert len(copies) == 1 and copies[0].read_bytes() == b"the download"
+    assert [p.name for p in out.iterdir() if p.name.startswith(".s3-sqs-agent-")] == []
