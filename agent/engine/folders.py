@@ -61,6 +61,23 @@ class TargetFolder:
     def place(self, temp: str, name: str) -> None:
         """Give the file `temp` the name `name`, only if nothing has that name: raises FileExistsError otherwise. Where
         the file system has no hard links (FAT, exFAT), the check and the rename are two steps."""
+        try:
+            self._link(temp, name)
+        except FileExistsError:
+            raise
+        except OSError as exc:
+            if exc.errno not in _NO_HARD_LINKS:
+                raise
+            if self.entry(name) is not None:
+                raise FileExistsError(errno.EEXIST, "File exists", str(self.path / name)) from None
+            self._rename(temp, name)
+            return
+        self.remove(temp)
+
+    def _link(self, temp: str, name: str) -> None:
+        raise NotImplementedError
+
+    def _rename(self, temp: str, name: str) -> None:
         raise NotImplementedError
 
     def replace(self, temp: str, name: str) -> None:
@@ -95,19 +112,11 @@ class _DescriptorFolder(TargetFolder):
         with suppress(FileNotFoundError):
             os.unlink(name, dir_fd=self.fd)
 
-    def place(self, temp: str, name: str) -> None:
-        try:
-            os.link(temp, name, src_dir_fd=self.fd, dst_dir_fd=self.fd, follow_symlinks=False)
-        except FileExistsError:
-            raise
-        except OSError as exc:
-            if exc.errno not in _NO_HARD_LINKS:
-                raise
-            if self.entry(name) is not None:
-                raise FileExistsError(errno.EEXIST, "File exists", str(self.path / name)) from None
-            os.rename(temp, name, src_dir_fd=self.fd, dst_dir_fd=self.fd)
-            return
-        os.unlink(temp, dir_fd=self.fd)
+    def _link(self, temp: str, name: str) -> None:
+        os.link(temp, name, src_dir_fd=self.fd, dst_dir_fd=self.fd, follow_symlinks=False)
+
+    def _rename(self, temp: str, name: str) -> None:
+        os.rename(temp, name, src_dir_fd=self.fd, dst_dir_fd=self.fd)
 
     def replace(self, temp: str, name: str) -> None:
         os.replace(temp, name, src_dir_fd=self.fd, dst_dir_fd=self.fd)
@@ -138,20 +147,15 @@ class _PathFolder(TargetFolder):
 
     def place(self, temp: str, name: str) -> None:
         if os.name == "nt":  # Windows' rename never replaces: it raises FileExistsError
-            os.rename(self.path / temp, self.path / name)
+            self._rename(temp, name)
             return
-        try:
-            os.link(self.path / temp, self.path / name)
-        except FileExistsError:
-            raise
-        except OSError as exc:
-            if exc.errno not in _NO_HARD_LINKS:
-                raise
-            if self.entry(name) is not None:
-                raise FileExistsError(errno.EEXIST, "File exists", str(self.path / name)) from None
-            os.rename(self.path / temp, self.path / name)
-            return
-        os.unlink(self.path / temp)
+        super().place(temp, name)
+
+    def _link(self, temp: str, name: str) -> None:
+        os.link(self.path / temp, self.path / name)
+
+    def _rename(self, temp: str, name: str) -> None:
+        os.rename(self.path / temp, self.path / name)
 
     def replace(self, temp: str, name: str) -> None:
         os.replace(self.path / temp, self.path / name)

@@ -17,6 +17,22 @@ from tests.helpers import IS_ROOT
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="descriptors and symbolic links")
 
 
+def folder_of(kind: str, path: Path) -> folders.TargetFolder:
+    """The folder as the engine opens it (by descriptor where it can), or by path (as on Windows)."""
+    path.mkdir()
+    return folders.open_target_folder(path, ()) if kind == "descriptor" else folders.path_folder(path)
+
+
+def refuses_to_replace(folder: folders.TargetFolder, taken: str, free: str) -> None:
+    """A download placed under a taken name is refused and the file there kept; under a free name it goes."""
+    new_file(folder, "s3-sqs-agent-x.part", b"download")
+    (folder.path / taken).write_bytes(b"the user's")
+    with pytest.raises(FileExistsError):
+        folder.place("s3-sqs-agent-x.part", taken)
+    folder.place("s3-sqs-agent-x.part", free)
+    assert (folder.path / taken).read_bytes() == b"the user's" and (folder.path / free).read_bytes() == b"download"
+
+
 def new_file(folder: folders.TargetFolder, name: str, data: bytes) -> None:
     fd = folder.create(name)
     try:
@@ -28,14 +44,8 @@ def new_file(folder: folders.TargetFolder, name: str, data: bytes) -> None:
 @pytest.mark.parametrize("kind", ["descriptor", "path"])
 def test_a_name_is_given_only_when_it_is_free(tmp_path: Path, kind: str) -> None:
     tmp_path = tmp_path / "f"
-    tmp_path.mkdir()
-    with (folders.open_target_folder(tmp_path, ()) if kind == "descriptor" else folders.path_folder(tmp_path)) as folder:
-        new_file(folder, ".s3-sqs-agent-a.part", b"download")
-        (tmp_path / "take.wav").write_bytes(b"the user's")
-        with pytest.raises(FileExistsError):
-            folder.place(".s3-sqs-agent-a.part", "take.wav")
-        assert (tmp_path / "take.wav").read_bytes() == b"the user's"
-        folder.place(".s3-sqs-agent-a.part", "take (conflict).wav")
+    with folder_of(kind, tmp_path) as folder:
+        refuses_to_replace(folder, "take.wav", "take (conflict).wav")
         assert sorted(p.name for p in tmp_path.iterdir()) == ["take (conflict).wav", "take.wav"]
         new_file(folder, ".s3-sqs-agent-b.part", b"newer")
         folder.replace(".s3-sqs-agent-b.part", "take (conflict).wav")  # the agent's own earlier version
@@ -87,12 +97,7 @@ def test_without_hard_links_a_free_name_is_still_checked_before_the_rename(tmp_p
         pytest.skip("mounting a loop file system is not allowed here")
     try:
         with folders.open_target_folder(mount, ()) as folder:
-            new_file(folder, "s3-sqs-agent-d.part", b"download")
-            (mount / "TAKE.WAV").write_bytes(b"the user's")
-            with pytest.raises(FileExistsError):
-                folder.place("s3-sqs-agent-d.part", "TAKE.WAV")
-            folder.place("s3-sqs-agent-d.part", "OTHER.WAV")
-        assert (mount / "TAKE.WAV").read_bytes() == b"the user's" and (mount / "OTHER.WAV").read_bytes() == b"download"
+            refuses_to_replace(folder, "TAKE.WAV", "OTHER.WAV")
         assert sorted(p.name.upper() for p in mount.iterdir()) == ["OTHER.WAV", "TAKE.WAV"]
     finally:
         subprocess.run(["umount", str(mount)], check=False)
@@ -116,12 +121,6 @@ def test_where_links_are_refused_the_name_is_looked_at_then_renamed(tmp_path: Pa
         raise OSError(errno.EPERM, "Operation not permitted")
 
     tmp_path = tmp_path / "f"
-    tmp_path.mkdir()
-    with (folders.open_target_folder(tmp_path, ()) if kind == "descriptor" else folders.path_folder(tmp_path)) as folder:
+    with folder_of(kind, tmp_path) as folder:
         monkeypatch.setattr(os, "link", no_links)
-        new_file(folder, ".s3-sqs-agent-e.part", b"download")
-        (tmp_path / "take.wav").write_bytes(b"the user's")
-        with pytest.raises(FileExistsError):
-            folder.place(".s3-sqs-agent-e.part", "take.wav")
-        folder.place(".s3-sqs-agent-e.part", "other.wav")
-    assert (tmp_path / "take.wav").read_bytes() == b"the user's" and (tmp_path / "other.wav").read_bytes() == b"download"
+        refuses_to_replace(folder, "take.wav", "other.wav")
