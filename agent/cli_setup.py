@@ -10,7 +10,18 @@ from typing import TextIO
 
 from agent.api import APP_NAME, APP_TITLE
 from agent.errors import AgentError, ConfigError, SignInError
-from agent.setup_flow import ADD_KEY, DEFAULT_KEY_PROFILE, Account, SetupFlow, describe_profile, find_accounts, read_current, signed_in_until
+from agent.setup_flow import (
+    ADD_KEY,
+    DEFAULT_KEY_PROFILE,
+    QUESTIONS,
+    Account,
+    EnvironmentKey,
+    SetupFlow,
+    describe_profile,
+    failed_step,
+    find_accounts,
+    signed_in_until,
+)
 
 SHOWN_QUEUES = 30
 ATTEMPTS = 5  # a question asked again after a bad answer; then setup stops (a pipe would loop forever)
@@ -29,6 +40,7 @@ class Terminal:
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
         self.interactive = bool(getattr(self.stdin, "isatty", lambda: False)())
+        self.ended = False  # stdin ended: every question takes its default from here on
 
     def say(self, text: str = "") -> None:
         print(text, file=self.stdout, flush=True)
@@ -43,6 +55,7 @@ class Terminal:
             self.stdout.flush()
             line = self.stdin.readline()
             answer = line.rstrip("\r\n") if line else None
+            self.ended = self.ended or not line
             if not self.interactive:
                 self.stdout.write(("(hidden)" if secret and answer else answer or "") + "\n")
         if answer is None:
@@ -74,38 +87,66 @@ def run(config_path: Path, endpoint_url: str | None = None, open_browser: bool =
         return 2
 
 
+TITLES = {"account": "AWS account", "queue": "queue", "bucket": "bucket", "folder": "download folder"}  # "Go back to the … question?"
+
+
 def _converse(term: Terminal, config_path: Path, endpoint_url: str | None, open_browser: bool) -> int:
     from agent.aws import doctor
 
-    current, problem = read_current(config_path)
+    flow, problem = SetupFlow.start(config_path, endpoint_url)
     if problem:
         term.say(problem)
-    flow = SetupFlow(config_path, current, environ={}, endpoint_url=endpoint_url)
     term.say(f"{APP_TITLE} setup. Your answers go to {config_path} (comments in it are kept).")
     term.say("Press Enter to take the answer in [brackets]; Ctrl+C stops without saving.")
     term.say()
-    for ask in (_choose_account, _choose_queue, _choose_bucket, _choose_folder):
-        ask(term, flow, open_browser)
+    questions = {"account": lambda: _choose_account(term, flow, open_browser), "queue": lambda: _choose_queue(term, flow),
+                 "bucket": lambda: _choose_bucket(term, flow), "folder": lambda: _choose_folder(term, flow)}
+    again, width = QUESTIONS[0], doctor.terminal_width(term.stdout)
+    while True:
+        for question in QUESTIONS[QUESTIONS.index(again):]:
+            questions[question]()
+            term.say()
+        try:
+            new_config = flow.check_config()
+        except ConfigError as exc:
+            term.say(f"These answers do not make a valid config:\n{exc}")
+            return 2
+        term.say("Checking (the same checks as s3-sqs-agent doctor):")
+        checks = doctor.run_checks(new_config, on_result=lambda check: term.say(doctor.format_check(check, width)))
+        term.say(doctor.summary(checks))
+        failed = any(check.passed is False for check in checks)
+        if not failed or term.confirm("Some checks failed. Save the config anyway, to fix those later?", default=False):
+            break
+        step = failed_step(checks)
+        if step is None or term.ended or not term.confirm(f"Go back to the {TITLES[step]} question?", default=True):
+            term.say(f"Nothing was saved. Run {_command(config_path, 'setup')} again once the failures above are fixed.")
+            return 1
+        again = step
         term.say()
     try:
-        new_config = flow.check_config()
-    except ConfigError as exc:
-        term.say(f"These answers do not make a valid config:\n{exc}")
+        flow.save()
+    except (ValueError, OSError) as exc:
+        term.say(f"Not saved: {getattr(exc, 'strerror', None) or exc}.")
         return 2
-    term.say("Checking (the same checks as s3-sqs-agent doctor):")
-    checks = doctor.run_checks(new_config, on_result=lambda check: term.say(doctor.format_check(check)))
-    term.say(doctor.summary(checks))
-    failed = any(check.passed is False for check in checks)
-    if failed and not term.confirm("Some checks failed. Save the config anyway, to fix those later?", default=True):
-        term.say(f"Nothing was saved. Run {APP_NAME} setup again once the failures above are fixed.")
-        return 1
-    flow.save()
     term.say(f"Saved {config_path}.")
+    for setting in flow.from_environment():
+        term.say(f"  From this terminal's environment, now in the config too: {setting}. The agent started from the "
+                 "applications menu or at login does not see this terminal's variables.")
     if failed:
-        term.say(f"Once the failures above are fixed, {APP_NAME} doctor checks again.")
-    term.say(f"Start downloading: {APP_NAME} (the tray app), or {APP_NAME} run --headless. A running agent picks the "
-             "change up by itself.")
+        term.say(f"Once the failures above are fixed, {_command(config_path, 'doctor')} checks again.")
+    term.say(f"Start downloading: {_command(config_path, 'tray')} (the tray app), or {_command(config_path, 'run --headless')}. "
+             "A running agent picks the change up by itself.")
     return 1 if failed else 0
+
+
+def _command(config_path: Path, command: str) -> str:
+    """A command line for this config: --config FILE is named unless it is the default file."""
+    import shlex
+
+    from agent import dirs
+
+    given = config_path.expanduser().resolve() != dirs.default_config_file().expanduser().resolve()
+    return f"{APP_NAME} {command}" + (f" --config {shlex.quote(str(config_path))}" if given else "")
 
 
 # ---------------------------------------------------------------- 1. the AWS account
@@ -125,6 +166,27 @@ def _choose_account(term: Terminal, flow: SetupFlow, open_browser: bool) -> None
     elif chosen.needs_sign_in:
         _sign_in(term, chosen, open_browser)
     flow.choose_account(chosen)
+    if chosen.key is not None:
+        _offer_to_keep_key(term, flow, chosen.key)
+
+
+def _offer_to_keep_key(term: Terminal, flow: SetupFlow, key: EnvironmentKey) -> None:
+    """An access key only in this terminal's environment: the agent at login would have none. Offer a profile."""
+    from agent.aws import profiles
+
+    term.say(f"  {key.note()}")
+    if key.temporary or not term.confirm(f"  Save it as a profile in {profiles.credentials_file()} (readable by you only), "
+                                         "for the agent?", default=True):
+        return
+    for _ in range(ATTEMPTS):
+        try:
+            flow.keep_key_as(term.ask("  Profile name", flow.default_key_profile()))
+        except ValueError as exc:
+            term.say(f"  {exc}")
+            continue
+        term.say(f"  Profile {flow.key_profile} is written with the config, at the end; the config names it.")
+        return
+    raise SetupStopped("No usable profile name was given.")
 
 
 def _pick(term: Terminal, question: str, count: int, default: int) -> int:
@@ -187,7 +249,7 @@ def _sign_in(term: Terminal, account: Account, open_browser: bool) -> None:
 # ---------------------------------------------------------------- 2. the queue
 
 
-def _choose_queue(term: Terminal, flow: SetupFlow, open_browser: bool) -> None:
+def _choose_queue(term: Terminal, flow: SetupFlow) -> None:
     from agent.aws import resources
 
     term.say("2. Queue: the SQS queue that receives the bucket's notifications")
@@ -208,25 +270,50 @@ def _choose_queue(term: Terminal, flow: SetupFlow, open_browser: bool) -> None:
                     term.say(f"  ... and {len(queues) - SHOWN_QUEUES} more: paste the URL of one of those.")
             else:
                 term.say(f"  There are no queues in {region} for these credentials; paste the URL of one shared with you.")
-    question = "  Queue URL or ARN" + (", or a number from the list" if queues else "")
-    shown = min(len(queues), SHOWN_QUEUES)
+    question = "  Queue URL or ARN" + (", or a name or number from the list" if queues else "")
+    shown, missing = min(len(queues), SHOWN_QUEUES), None
     for _ in range(ATTEMPTS):
         answer = term.ask(question, flow.queue_url)
         if answer.isdigit() and queues and not 1 <= int(answer) <= shown:
             term.say(f"  Type a number from 1 to {shown}, or paste a URL.")
             continue
         try:
-            flow.set_queue(queues[int(answer) - 1] if answer.isdigit() and queues else answer)
-            return
+            url = flow.set_queue(queues[int(answer) - 1] if answer.isdigit() and queues else answer)
         except ValueError as exc:
             term.say(f"  {exc}")
-    raise SetupStopped("No usable queue URL was given.")
+            continue
+        if url == missing or _queue_is_there(term, flow):  # the same missing URL again: the checks will say why
+            break
+        missing = url
+    else:
+        raise SetupStopped("No usable queue URL was given.")
+    if flow.endpoint_from_queue:
+        term.say(f"  The queue is on {flow.endpoint_url}, not on AWS: that is the SQS endpoint. The checks show whether it "
+                 "serves S3 too.")
+        flow.set_s3_endpoint(term.ask("  S3 endpoint (Enter: the same server)", flow.s3_endpoint_url or flow.endpoint_url))
+
+
+def _queue_is_there(term: Terminal, flow: SetupFlow) -> bool:
+    """False when SQS says the queue does not exist (then the question is asked again, or its nearest name taken)."""
+    from agent.aws import resources
+
+    lookup = flow.queue_lookup()
+    found = lookup() if lookup is not None else None
+    if found is None or found.exists is not False:
+        return True
+    where = f" in {flow.call_region}" if flow.call_region else ""
+    term.say(f"  There is no queue {resources.queue_name(flow.queue_url or '')}{where} for these credentials.")
+    if found.nearest and term.confirm(f"  Did you mean {resources.queue_name(found.nearest)}?", default=True):
+        flow.set_queue(found.nearest)
+        return True
+    term.say("  Type another, or press Enter to check this one as it is.")
+    return False
 
 
 # ---------------------------------------------------------------- 3. the bucket and 4. the folder
 
 
-def _choose_bucket(term: Terminal, flow: SetupFlow, open_browser: bool) -> None:
+def _choose_bucket(term: Terminal, flow: SetupFlow) -> None:
     term.say("3. Bucket (optional): notifications for any other bucket are refused")
     lookup = flow.bucket_lookup()
     if lookup is not None:
@@ -242,7 +329,7 @@ def _choose_bucket(term: Terminal, flow: SetupFlow, open_browser: bool) -> None:
     raise SetupStopped("No usable bucket name was given.")
 
 
-def _choose_folder(term: Terminal, flow: SetupFlow, open_browser: bool) -> None:
+def _choose_folder(term: Terminal, flow: SetupFlow) -> None:
     term.say("4. Download folder")
     for _ in range(ATTEMPTS):
         try:

@@ -6,6 +6,7 @@ import contextlib
 import email.utils
 import os
 import shutil
+import sys
 import tempfile
 import uuid
 from collections.abc import Callable, Mapping
@@ -498,13 +499,29 @@ def _size(count: int) -> str:
 MARKS = {True: "ok  ", False: "FAIL", None: "--  "}
 
 
-def format_check(check: Check) -> str:
-    """A check as the terminal shows it: one line, then for a failure the fix and the policy statement, indented."""
-    import json
+def terminal_width(stream: Any = None) -> int | None:
+    """The width a terminal's lines wrap to (its columns), or None when `stream` (stdout) is not a terminal."""
+    stream = stream if stream is not None else sys.stdout
+    if not getattr(stream, "isatty", lambda: False)():
+        return None
+    return shutil.get_terminal_size().columns
 
-    lines = [f"{MARKS[check.passed]}  {check.name}: {check.detail}"]
+
+def format_check(check: Check, width: int | None = None) -> str:
+    """A check as the terminal shows it: one line, then for a failure the fix and the policy statement, indented.
+    With `width` (a terminal's), the first two wrap at words, their next lines indented under their text."""
+    import json
+    import textwrap
+
+    def wrapped(text: str, indent: int) -> str:
+        if width is None:
+            return text
+        return "\n".join(textwrap.fill(line, max(width - 1, 40), subsequent_indent=" " * indent, break_long_words=False,
+                                       break_on_hyphens=False) for line in text.split("\n"))
+
+    lines = [wrapped(f"{MARKS[check.passed]}  {check.name}: {check.detail}", 6)]
     if check.passed is False and check.fix:
-        lines.append(f"      Fix: {check.fix}")
+        lines.append(wrapped(f"      Fix: {check.fix}", 11))
     if check.policy is not None:
         lines.append("      Policy statement to send to your AWS administrator:")
         lines.extend(f"        {line}" for line in json.dumps(check.policy, indent=2).splitlines())

@@ -44,6 +44,7 @@ CREDENTIAL_SOURCES = {
 """botocore's credential method -> words for a person."""
 
 _PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,63}$")
+_BAD_NAME = "{name!r} cannot be a profile name: use letters, digits and - _ . @ +, such as s3-sqs-agent"
 _ACCESS_KEY_ID = re.compile(r"^[A-Z0-9]{16,128}$")
 
 
@@ -145,7 +146,7 @@ def add_access_key_profile(name: str, access_key_id: str, secret_access_key: str
     `check_key_id` False takes a key ID of any form (one already in use, such as a local server's "test")."""
     name, access_key_id, secret_access_key = name.strip(), access_key_id.strip(), secret_access_key.strip()
     if not _PROFILE_NAME.match(name):
-        raise ValueError(f"{name!r} cannot be a profile name: use letters, digits and - _ . @ +, such as s3-sqs-agent")
+        raise ValueError(_BAD_NAME.format(name=name))
     if not access_key_id or (check_key_id and not _ACCESS_KEY_ID.match(access_key_id)):
         raise ValueError("That is not an access key ID: it is 20 capital letters and digits, such as AKIAIOSFODNN7EXAMPLE")
     if not secret_access_key or any(c.isspace() for c in secret_access_key):
@@ -156,12 +157,21 @@ def add_access_key_profile(name: str, access_key_id: str, secret_access_key: str
             raise ValueError(f"expected an AWS region name such as us-east-2, got {region!r}")
     else:
         region = None
-    if any(profile.name == name for profile in list_profiles()):
-        raise ValueError(f"A profile called {name!r} already exists; choose another name")
+    check_new_profile_name(name)
     _append_section(credentials_file(), name, {"aws_access_key_id": access_key_id, "aws_secret_access_key": secret_access_key})
     if region:
         _append_section(config_file(), "default" if name == "default" else f"profile {name}", {"region": region})
     return Profile(name=name, kind="keys", region=region)
+
+
+def check_new_profile_name(name: str) -> str:
+    """`name` stripped, when it can name a new profile; ValueError saying what to change when not."""
+    name = name.strip()
+    if not _PROFILE_NAME.match(name):
+        raise ValueError(_BAD_NAME.format(name=name))
+    if any(profile.name == name for profile in list_profiles()):
+        raise ValueError(f"A profile called {name!r} already exists; choose another name")
+    return name
 
 
 def _append_section(path: Path, section: str, values: dict[str, str]) -> None:

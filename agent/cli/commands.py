@@ -143,7 +143,8 @@ def doctor(args: argparse.Namespace) -> int:
             f"Run {APP_NAME} setup to write it." if missing else
             f"Fix what is listed above ({APP_NAME} config validate checks the file again), or run {APP_NAME} setup.")), flush=True)
         return EXIT_USAGE
-    checks = doctor.run_checks(loaded, on_result=lambda check: print(doctor.format_check(check), flush=True),
+    width = doctor.terminal_width()
+    checks = doctor.run_checks(loaded, on_result=lambda check: print(doctor.format_check(check, width), flush=True),
                                sample_key=_last_downloaded_key(loaded))
     print(doctor.summary(checks))
     return EXIT_ERROR if any(check.passed is False for check in checks) else EXIT_OK

@@ -89,7 +89,7 @@ def accounts(found: Iterable[Profile], ambient: str | None, key: EnvironmentKey 
     if ambient:
         key = key if ambient == "environment variables" else None
         words = "No profile: the credentials this computer has without one."
-        choices.append(Account(AMBIENT, f"Use the {ambient}", (f"{words} {key.note()}" if key else words,), key=key))
+        choices.append(Account(AMBIENT, f"Use the {ambient}", (words,), key=key))
     choices.append(Account(ADD_KEY, "Add an access key", (ADD_KEY_DETAIL,)))
     return choices
 

@@ -56,10 +56,11 @@ class EnvironmentKey:
     def note(self) -> str:
         """Why choosing it is not enough for the agent started at login, in words for a person."""
         if self.temporary:
-            return ("It is a temporary key (AWS_SESSION_TOKEN is set): it expires, and the agent started from the applications "
-                    "menu or at login will not have it. Choose a profile, or add an access key, for the agent to keep working.")
-        return ("It is only in the environment of this session (AWS_ACCESS_KEY_ID): the agent started from the applications "
-                "menu or at login will not have it, unless it is saved as a profile.")
+            return ("This is a temporary access key (AWS_SESSION_TOKEN is set): it expires, and the agent started from the "
+                    "applications menu or at login will not have it. Choose a profile, or add an access key, for the agent to "
+                    "keep working.")
+        return ("This access key is only in the environment setup was started from (AWS_ACCESS_KEY_ID): the agent started "
+                "from the applications menu or at login will not have it.")
 
 
 def environment_key(environ: Mapping[str, str]) -> EnvironmentKey | None:

@@ -11,14 +11,13 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from agent import config as config_module
-from agent.setup_flow.accounts import ADD_KEY, AMBIENT, Account
+from agent.setup_flow.accounts import ADD_KEY, AMBIENT, Account, free_profile_name
 from agent.setup_flow.environment import INHERITED, EnvironmentKey, Inherited, forget_inherited, inherited_from
 
 if TYPE_CHECKING:
     import boto3
 
     from agent.aws.doctor import Check
-    from agent.aws.profiles import Profile
     from agent.aws.resources import QueueLookup
     from agent.config import Config
 
@@ -101,6 +100,10 @@ class SetupFlow:
                  for key, _, _ in INHERITED}
         self.account = ""
         """The chosen Account's value: a profile name, AMBIENT or ADD_KEY ("" until one is chosen)."""
+        self.key: EnvironmentKey | None = None
+        """AMBIENT only: the access key that exists only in this process's environment."""
+        self.key_profile: str | None = None
+        """The profile `key` is saved as, with the config, so that the agent started at login has it (None: not saved)."""
         self.profile_region: str | None = None
         self.queue_url: str | None = self.current.get("sqs_queue_url")
         self.bucket: str | None = self.current.get("s3_bucket_name")
@@ -139,20 +142,28 @@ class SetupFlow:
                 or next((c for c in choices if c.value == AMBIENT), None) or choices[0])
 
     def choose_account(self, account: Account) -> None:
-        self.account, self.profile_region = account.value, account.region
+        self.account, self.profile_region, self.key, self.key_profile = account.value, account.region, account.key, None
 
     @property
     def profile(self) -> str | None:
         return self.account if self.account not in ("", AMBIENT, ADD_KEY) else None
 
-    def save_environment_key(self, key: EnvironmentKey, name: str) -> Profile:
-        """Write the environment's access key into the AWS credentials file as profile `name`, and choose it."""
+    def keep_key_as(self, name: str | None) -> None:
+        """Save the environment's access key as profile `name` with the config (None: do not). ValueError: the name
+        is not a profile name, or a profile has it already."""
         from agent.aws import profiles
 
-        added = profiles.add_access_key_profile(name, key.access_key_id, key.secret_access_key, self.region,
-                                                check_key_id=False)  # it works as it is: LocalStack's is "test"
-        self.account, self.profile_region = added.name, added.region
-        return added
+        if name is not None:
+            name = profiles.check_new_profile_name(name)
+        self.key_profile = name if self.key is not None and not self.key.temporary else None
+
+    def default_key_profile(self) -> str:
+        from agent.aws import profiles
+
+        try:
+            return free_profile_name(p.name for p in profiles.list_profiles())
+        except Exception:  # noqa: BLE001  an unreadable AWS file: the name is only a default, and saving says why
+            return free_profile_name([])
 
     # ------------------------------------------------------------ 2. the queue (and the endpoint it names)
 
@@ -199,9 +210,17 @@ class SetupFlow:
         return resources.queue_url_from(text, self.sqs_endpoint)
 
     def set_queue(self, text: str) -> str:
-        """Take the queue answer. A URL whose host is not AWS names the endpoint, unless one was given."""
+        """Take the queue answer. A new URL whose host is not AWS names the endpoint, unless one was given (the same URL
+        again changes nothing: an endpoint emptied meanwhile stays empty)."""
         url = self.parse_queue(text)
-        self.queue_url = url
+        changed, self.queue_url = url != self.queue_url, url
+        server = queue_endpoint(url)
+        if not changed:
+            return url
+        if server and (self.endpoint_from_queue or not self.sqs_endpoint):
+            self.endpoint_url, self.endpoint_from_queue = server, True
+        elif not server and self.endpoint_from_queue:
+            self.endpoint_url, self.endpoint_from_queue = None, False  # back on AWS: that server no longer applies
         return url
 
     def set_endpoint(self, text: str | None) -> None:
@@ -209,6 +228,11 @@ class SetupFlow:
         value = (text or "").strip().rstrip("/") or None
         if value != self.endpoint_url:
             self.endpoint_url, self.endpoint_from_queue = value, False
+
+    def set_s3_endpoint(self, text: str | None) -> None:
+        """Where S3 is, when it is not where the endpoint answer says (empty or the same: there)."""
+        value = (text or "").strip().rstrip("/") or None
+        self.s3_endpoint_url = value if value != self.endpoint_url else None
 
     def queues_found(self, urls: list[str]) -> None:
         self.listed = list(urls)
@@ -286,7 +310,7 @@ class SetupFlow:
         """The answers as update_file() takes them."""
         remove = config_module.REMOVE
         changes: dict[str, Any] = {
-            "aws_profile": self.profile or remove,
+            "aws_profile": self.profile or self.key_profile or remove,
             "sqs_queue_url": self.queue_url or "",
             "s3_bucket_name": self.bucket or remove,
             "download_folder": self.folder or DEFAULT_FOLDER,
@@ -303,12 +327,24 @@ class SetupFlow:
         return changes
 
     def check_config(self) -> Config:
-        """The config the answers make, for the checks (ConfigError: the answers do not make a valid config)."""
-        return config_module.preview_update(self.path, self.to_changes())[1]
+        """The config the answers make, for the checks (ConfigError: the answers do not make a valid config). A key
+        to be saved as a profile is checked where it is now, in the environment: the profile will hold the same."""
+        changes = self.to_changes()
+        if self.key_profile:
+            changes["aws_profile"] = config_module.REMOVE
+        return config_module.preview_update(self.path, changes)[1]
 
     def save(self) -> Config:
-        """Create the folder (a config never names one that cannot be made), then write the answers into the file."""
+        """Create the folder (a config never names one that cannot be made), save the environment's key as a profile
+        when asked, then write the answers into the file. ValueError or OSError: the folder or the profile cannot be."""
+        from agent.aws import profiles
+
+        self.check_config()  # nothing is written for answers that do not make a config
         self.make_folder()
+        if self.key_profile and self.key is not None:
+            profiles.add_access_key_profile(self.key_profile, self.key.access_key_id, self.key.secret_access_key, self.known_region,
+                                            check_key_id=False)  # it works as it is (a local server's may be "test")
+            self.account, self.key_profile = self.key_profile, None
         return config_module.update_file(self.path, self.to_changes())
 
     def from_environment(self) -> list[Inherited]:

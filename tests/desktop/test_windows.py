@@ -417,13 +417,21 @@ def test_setup_checks_name_the_failure_and_its_fix(wide_desktop: Desktop, aws: S
         setup = app.wait_window("setup", lambda p: p["accounts"], 20, "the Setup window")
         assert setup["accounts"][0] == "no-keys" and setup["account"] == "no-keys", "a profile on this computer comes first"
 
-        def run_checks(queue_url: str, endpoint: str) -> list[dict[str, Any]]:
+        def run_checks(queue_url: str, endpoint: str, missing: bool = False) -> list[dict[str, Any]]:
             app.keys("Return")
             app.wait_window("setup", lambda p: p["step"] == "queue", what="the Queue step")
             app.type_text(queue_url)
-            app.keys("Tab", "Tab", "Tab")
+            if missing:  # issue 21 item 7: the step says so at once, and offers the nearest queue's name
+                setup = app.wait_window("setup", lambda p: p["nearest"], 30, "the offer of the nearest queue")
+                assert setup["nearest"] == f"Use {aws.queue_url.rsplit('/', 1)[1]}", setup["nearest"]
+                assert "There is no queue" in setup["errors"]["sqs_queue_url"] and "Did you mean" in setup["errors"]["sqs_queue_url"]
+                app.window_screenshot("setup", "setup-queue-missing.png")
+            app.keys(*["Tab"] * (4 if missing else 3))  # past "Use …" too, when it is there
             app.type_text(endpoint)
             app.keys("Return")
+            if missing:
+                app.wait_window("setup", lambda p: p["focus"] == p["nearest"], what="Next to stop once, on the offer")
+                app.keys("alt+Right")  # Next again: the checks show the queue as it is
             app.wait_window("setup", lambda p: p["step"] == "folder", what="the Folder step")
             app.type_text(str(private_home / "downloads"))
             app.keys("Return")
@@ -441,7 +449,7 @@ def test_setup_checks_name_the_failure_and_its_fix(wide_desktop: Desktop, aws: S
         app.wait_window("setup", lambda p: p["account"] == "<ambient>", what="the environment's credentials")
 
         # 2. A queue that does not exist.
-        checks = {c["name"]: c for c in run_checks(aws.queue_url + "-gone", aws.endpoint)}
+        checks = {c["name"]: c for c in run_checks(aws.queue_url + "-gone", aws.endpoint, missing=True)}
         assert checks["Credentials"]["passed"] is True and checks["Queue"]["passed"] is False, checks
         assert "There is no queue at" in checks["Queue"]["detail"] and "SQS console" in checks["Queue"]["fix"]
         app.keys("alt+Left", "alt+Left", "alt+Left")
@@ -462,7 +470,7 @@ def test_setup_checks_name_the_failure_and_its_fix(wide_desktop: Desktop, aws: S
         setup = app.wait_window("setup", lambda p: p["copied"], what="the policy to be copied")
         assert json.loads(setup["copied"]) == receive["policy"]
         app.window_screenshot("setup", "setup-access-denied.png")
-        assert setup["next"] == "Save anyway"
+        assert setup["next"] == "Change the queue" and setup["save_anyway"], "Save anyway is there, and not the default"
         assert not app.config.exists(), "nothing is saved before the last step"
     finally:
         proxy.faults.deny = set()

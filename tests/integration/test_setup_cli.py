@@ -44,7 +44,7 @@ def test_a_fresh_setup_writes_a_config_that_downloads(aws: Setup, tmp_path: Path
     with_policy(aws)
     config, out = tmp_path / "conf" / "config.yaml", tmp_path / "S3 Downloads"
     # The environment's credentials; the queue's ARN; the bucket the policy names; a folder that does not exist yet.
-    code, output = setup(config, ["1", aws.queue_arn, "", str(out)], aws.endpoint)
+    code, output = setup(config, ["1", "n", aws.queue_arn, "", str(out)], aws.endpoint)
     assert code == 0, output
     assert "1) Use the environment variables" in output
     assert f"The queue's policy names the bucket {aws.bucket}." in output
@@ -90,7 +90,7 @@ def test_setup_keeps_the_users_comments_and_other_keys(aws: Setup, tmp_path: Pat
                       "download_folder: ./old\n"
                       "concurrency: 4   # the NAS is slow\n"
                       "aws_profile: gone\n", encoding="utf-8")
-    code, output = setup(config, ["", aws.queue_url, aws.bucket, ""], aws.endpoint)
+    code, output = setup(config, ["", "n", aws.queue_url, aws.bucket, ""], aws.endpoint)
     assert code == 0, output
     assert f"[{aws.queue_url}x]" in output, "the current values are the defaults"
     text = config.read_text(encoding="utf-8")
@@ -103,7 +103,7 @@ def test_setup_keeps_the_users_comments_and_other_keys(aws: Setup, tmp_path: Pat
 
 def test_a_bad_answer_is_asked_again_with_what_was_wrong(aws: Setup, tmp_path: Path, no_imds: None) -> None:
     (tmp_path / "a-file").write_text("x")
-    code, output = setup(tmp_path / "c.yaml", ["7", "1", "audio-uploads", aws.queue_url, "s3://Bad_Name", f"s3://{aws.bucket}/",
+    code, output = setup(tmp_path / "c.yaml", ["7", "1", "n", "audio-uploads", aws.queue_url, "s3://Bad_Name", f"s3://{aws.bucket}/",
                                                str(tmp_path / "a-file"), str(tmp_path / "ok")], aws.endpoint)
     assert code == 0, output
     assert "Type a number from 1 to 2." in output
@@ -121,11 +121,11 @@ def test_answers_that_run_out_stop_setup_without_writing(aws: Setup, tmp_path: P
 
 
 def test_failed_checks_are_shown_and_saving_is_the_users_choice(aws: Setup, tmp_path: Path, no_imds: None) -> None:
-    code, output = setup(tmp_path / "c.yaml", ["1", aws.queue_url, "no-such-bucket-here", str(tmp_path), "n"], aws.endpoint)
+    code, output = setup(tmp_path / "c.yaml", ["1", "n", aws.queue_url, "no-such-bucket-here", str(tmp_path), "n"], aws.endpoint)
     assert code == 1, output
     assert "FAIL  Bucket: There is no bucket called no-such-bucket-here." in output
     assert "Nothing was saved." in output and not (tmp_path / "c.yaml").exists()
-    code, output = setup(tmp_path / "c.yaml", ["1", aws.queue_url, "no-such-bucket-here", str(tmp_path), "y"], aws.endpoint)
+    code, output = setup(tmp_path / "c.yaml", ["1", "n", aws.queue_url, "no-such-bucket-here", str(tmp_path), "y"], aws.endpoint)
     assert code == 1 and "Saved" in output and (tmp_path / "c.yaml").exists(), output
 
 
@@ -137,7 +137,7 @@ def test_a_queue_can_be_picked_from_the_list(moto_endpoint: str, tmp_path: Path,
     urls = {name: sqs.create_queue(QueueName=name)["QueueUrl"] for name in names}
     try:
         listed = sorted(names, key=str.lower)
-        code, output = setup(tmp_path / "c.yaml", ["1", str(listed.index(names[2]) + 1), "-", str(tmp_path)], moto_endpoint)
+        code, output = setup(tmp_path / "c.yaml", ["1", "n", str(listed.index(names[2]) + 1), "-", str(tmp_path)], moto_endpoint)
     finally:
         for url in urls.values():
             sqs.delete_queue(QueueUrl=url)

@@ -56,8 +56,34 @@ class AccountPage:
         for field in self.key_fields:
             field.pack()
         self.key_name.set(DEFAULT_KEY_PROFILE)
+        self._build_keep_box(page)
         self.variable.trace_add("write", lambda *_: self._chosen_changed())
         self.on_change: list[Any] = []  # called when the choice changes (a plan made with other credentials may not hold)
+
+    def _build_keep_box(self, page: ttk.Frame) -> None:
+        """For an access key that only this session's environment holds: say so, and offer to save it as a profile."""
+        look = self.look
+        self.keep_box = ttk.Frame(page)
+        banner = ttk.Frame(self.keep_box, style="Warn.Banner.TFrame", padding=(look.px(16), look.px(12)))
+        banner.pack(fill="x", pady=(0, look.px(10)))
+        self.keep_text = ttk.Label(banner, style="Warn.Banner.TLabel", wraplength=look.px(520), justify="left")
+        self.keep_text.pack(anchor="w")
+        self.keep = forms.CheckField(self.keep_box, look, "keep_key", "Save it as a profile, so that the agent has it at login")
+        self.keep_name = forms.TextField(self.keep_box, look, "keep_profile", "Profile name", "Written to your AWS credentials "
+                                         "file at the last step, with the settings.", width=30)
+        self.keep.set(True)
+        self.keep.on_change(self._keep_changed)
+
+    def _keep_changed(self) -> None:
+        choice = self.chosen()
+        temporary = choice is None or choice.key is None or choice.key.temporary
+        self.keep.frame.pack_forget()
+        self.keep_name.frame.pack_forget()
+        if not temporary:
+            self.keep.pack(pady=(0, 0))
+            if self.keep.get():
+                self.keep_name.pack()
+        self.host.refresh()
 
     # ------------------------------------------------------------ the list
 
@@ -132,7 +158,14 @@ class AccountPage:
                 self.sign_in_button.configure(text="Sign in…")
         else:
             self.sign_in_box.pack_forget()
-        self.host.refresh()
+        if choice is not None and choice.key is not None:
+            self.keep_text.configure(text=choice.key.note())
+            if not self.keep_name.get():
+                self.keep_name.set(self.host.flow.default_key_profile())
+            self.keep_box.pack(fill="x", pady=(self.look.px(14), 0), before=self.message)
+        else:
+            self.keep_box.pack_forget()
+        self._keep_changed()
 
     # ------------------------------------------------------------ SSO sign-in
 
@@ -182,9 +215,25 @@ class AccountPage:
         if choice.needs_sign_in:
             self.message.configure(text="Sign in first (the button above), or choose another account.")
             return False
+        if choice.key is not None:
+            return self._keep_key()
         if choice.value != ADD_KEY:
             return True
         return self._add_key()
+
+    def _keep_key(self) -> bool:
+        """The environment's access key: to be saved as the profile named, with the settings (or not, when unticked)."""
+        self.keep_name.show_error(None)
+        try:
+            self.host.flow.keep_key_as(self.keep_name.get() or "" if self.keep.get() else None)
+        except ValueError as exc:
+            self.keep_name.show_error(str(exc)[:1].upper() + str(exc)[1:])
+            self.keep_name.focus()
+            return False
+        except AgentError as exc:  # the AWS files cannot be read
+            self.message.configure(text=str(exc))
+            return False
+        return True
 
     def _add_key(self) -> bool:
         from agent.aws import profiles
@@ -226,4 +275,6 @@ class AccountPage:
             "account_message": self.message.cget("text"),
             "sign_in": self.sign_in_text.cget("text") if shown else "",
             "sign_in_button": centre(self.sign_in_button) if shown else None,
+            "keep_key": self.keep_text.cget("text") if self.keep_box.winfo_manager() else "",
+            "keep_key_as": (self.keep_name.get() if self.keep.get() else None) if self.keep.frame.winfo_manager() else None,
         }

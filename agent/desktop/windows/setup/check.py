@@ -12,8 +12,12 @@ from agent.desktop.windows import theme, widgets
 from agent.desktop.windows.setup.page import Host, centre, heading
 from agent.desktop.windows.widgets import button
 from agent.errors import ConfigError
+from agent.setup_flow import LABELS, failed_step
 
 MARKS = {True: ("✓", "Ok"), False: ("✕", "Bad"), None: ("–", "Info")}
+FIX_BUTTONS = {"account": "Change the account", "queue": "Change the queue", "bucket": "Change the bucket",
+               "folder": "Change the folder"}
+"""The default button after a failed check: it leads back to the answer at fault (Enter never saves a failure)."""
 
 
 class CheckPage:
@@ -39,6 +43,32 @@ class CheckPage:
     @property
     def failed(self) -> list[Any]:
         return [c for c in self.checks if c.passed is False]
+
+    @property
+    def done(self) -> bool:
+        return bool(self.checks) and not self.checking
+
+    @property
+    def fix_step(self) -> str | None:
+        """The question a failed check points back to (None: none failed, or none applies, as for the clock)."""
+        return failed_step(self.checks) if self.done else None
+
+    def next_label(self) -> str:
+        if not self.failed:
+            return "Save and start"
+        step = self.fix_step
+        return FIX_BUTTONS[step] if step else "Check again"
+
+    def from_environment(self) -> str:
+        """What the config takes from the environment setup was started from, for the agent at login: in words."""
+        flow = self.host.flow
+        kept = [f"{LABELS[s.key]} {s.value} (from {s.variable})" for s in flow.from_environment()]
+        if flow.key_profile:
+            kept.append(f"its access key, as profile {flow.key_profile} in your AWS credentials file")
+        if not kept:
+            return ""
+        return ("Saved from the environment setup was started from, so that the agent started at login has it too: "
+                + "; ".join(kept) + ".")
 
     def say(self, text: str, error: bool = False) -> None:
         self.summary.configure(text=text, style="Error.TLabel" if error else "Muted.TLabel")
@@ -70,11 +100,17 @@ class CheckPage:
                 self.say(f"The checks could not run: {error}", error=True)
             else:
                 failed = self.failed
-                self.say(f"{len(failed)} check{'s' if len(failed) > 1 else ''} failed. Fix {'them' if len(failed) > 1 else 'it'} and "
-                         "check again, or save now and fix it later (the agent waits meanwhile, losing nothing)." if failed else
-                         "Everything is ready. Save to start downloading.", error=bool(failed))
-                if failed:  # show the first failure and its fix, not the list's top
-                    self.host.body.scroll_into_view(self.rows[self.checks.index(failed[0])])
+                kept = self.from_environment()
+                if failed:
+                    step = self.fix_step
+                    self.say(f"{len(failed)} check{'s' if len(failed) > 1 else ''} failed. "
+                             + (f"Enter ({FIX_BUTTONS[step]}) goes back to the answer at fault; the checks run again after it. "
+                                if step else "Enter checks again. ")
+                             + "Or choose Save anyway to keep these answers: the agent then waits, losing nothing, until it is "
+                             "fixed." + (f" {kept}" if kept else ""), error=True)
+                    self.host.body.scroll_into_view(self.rows[self.checks.index(failed[0])])  # the first failure and its fix
+                else:
+                    self.say("Everything is ready. Save to start downloading." + (f" {kept}" if kept else ""))
             self.host.refresh()
 
         self.host.run_in_background(lambda: doctor.run_checks(config, on_result=report), done)

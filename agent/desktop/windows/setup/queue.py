@@ -23,6 +23,8 @@ QUEUE_HEADINGS = {
 }
 BUCKET_HINT = ("Optional: the bucket whose uploads you want. Filled in from the queue's policy when it names one; "
                "notifications for other buckets are then refused.")
+ENDPOINT_HINT = "Only for an S3- and SQS-compatible server (LocalStack, moto). Leave it empty for AWS."
+SETTLE_MS = 400  # the queue and endpoint are looked up once typing pauses, not at every key
 
 
 class QueuePage:
@@ -50,6 +52,12 @@ class QueuePage:
         self.actions.pack(fill="x", pady=(0, look.px(10)))
         self.find_button = button(self.actions, "Find my queues", self._find_queues)
         self.find_button.pack(side="left")
+        self.nearest_button = button(self.actions, "", self._use_nearest)  # "Use uploads", for a queue that does not exist
+        self.nearest: str | None = None
+        self.missing: str | None = None  # the queue URL that SQS says does not exist
+        self.warned: str | None = None  # ... and that Next was refused for once
+        self._settle_job: str | None = None
+        self._filled: str | None = None  # the endpoint this page filled in from the queue URL
         self.found = widgets.Table(box, look, [("name", "Queue", 220, True), ("url", "URL", 360, True)],
                                    "Queues you may read appear here.")
         self.found.tree.configure(height=4, selectmode="browse")
@@ -59,11 +67,11 @@ class QueuePage:
         self.bucket = forms.TextField(box, look, "s3_bucket_name", "Bucket", BUCKET_HINT, width=32)
         self.bucket.pack(pady=(look.px(14), look.px(16)))
         self.bucket.set(flow.bucket or "")
-        self.endpoint = forms.TextField(page, look, "endpoint_url", "Endpoint", "Only for an S3- and SQS-compatible server "
-                                        "(LocalStack, moto). Leave it empty for AWS.", width=40,
+        self.endpoint = forms.TextField(page, look, "endpoint_url", "Endpoint", ENDPOINT_HINT, width=40,
                                         placeholder=config_module.ENDPOINT_PLACEHOLDER)
         self.endpoint.pack()
         self.endpoint.set(flow.endpoint_url or "")
+        self._endpoint_hint()
         self.queue.on_change(self._typed)
         self.bucket.on_change(self._bucket_typed)
         self.endpoint.on_change(self._endpoint_typed)
@@ -92,7 +100,16 @@ class QueuePage:
 
     def _typed(self) -> None:
         self._take_queue(quiet_when_empty=True)
+        if self._settle_job is not None:
+            self.host.root.after_cancel(self._settle_job)
+        self._settle_job = self.host.root.after(SETTLE_MS, self._settled)
         self.host.refresh()
+
+    def _settled(self) -> None:
+        """Typing paused: read the bucket from the queue's policy, and ask SQS whether the queue exists."""
+        self._settle_job = None
+        self._read_bucket()
+        self._look_up_queue()
 
     def _take_queue(self, quiet_when_empty: bool = False) -> str | None:
         """Hand the queue field to the flow: its URL, or None with the reason shown on the field."""
@@ -106,12 +123,22 @@ class QueuePage:
         except ValueError as exc:
             self.queue.show_error(str(exc))
             self.facts.configure(text="")
+            self.nearest_button.pack_forget()
             return None
-        self.queue.show_error(None)
+        self.queue.show_error(self._missing_message())
+        if url != self.missing:
+            self.nearest_button.pack_forget()
         region = config_module.region_from_queue_url(url)
         self.facts.configure(text=f"Region {region}, from the URL." if region else
                              ("A queue on your own endpoint." if self.host.flow.sqs_endpoint else ""))
-        self._read_bucket()
+        flow = self.host.flow
+        if flow.endpoint_from_queue and self.endpoint.get() != flow.endpoint_url:  # the queue URL named the server
+            self.endpoint.set(flow.endpoint_url or "")
+            self._filled = flow.endpoint_url
+        elif self._filled and not flow.endpoint_url and self.endpoint.get() == self._filled:
+            self.endpoint.set("")  # that server went with the queue URL that named it
+            self._filled = None
+        self._endpoint_hint()
         return url
 
     def _bucket_typed(self) -> None:
@@ -126,7 +153,59 @@ class QueuePage:
     def _endpoint_typed(self) -> None:
         self.host.flow.set_endpoint(self.endpoint.get())
         self.creator.forget_plan()
-        self._typed()  # an ARN becomes a URL on the endpoint
+        self._typed()  # an ARN becomes a URL on the endpoint; the bucket is read again there
+
+    def _endpoint_hint(self) -> None:
+        flow = self.host.flow
+        inherited = flow.inherited.get("endpoint_url")
+        if flow.endpoint_from_queue:
+            text = ("From the queue URL: SQS is on this server, and S3 is tried there too (the checks show whether it "
+                    "answers). Change it if S3 is elsewhere.")
+        elif inherited is not None and flow.endpoint_url == inherited.value:
+            text = (f"From {inherited.variable}, in the environment setup was started from. It is saved with the settings, "
+                    "so that the agent started at login uses it too.")
+        else:
+            text = ENDPOINT_HINT
+        self.endpoint.hint.configure(text=text)
+
+    def _look_up_queue(self) -> None:
+        """A queue URL that SQS does not know: say so on the field, and offer the nearest name of the account's queues."""
+        flow = self.host.flow
+        lookup, url = flow.queue_lookup(), flow.queue_url
+        if lookup is None or self.creating or url == self.missing:
+            return
+
+        def done(found: Any, error: BaseException | None) -> None:
+            if url != flow.queue_url or error is not None or found is None:
+                return
+            self.missing = url if found.exists is False else None
+            self.nearest = found.nearest if found.exists is False else None
+            self.queue.show_error(self._missing_message())
+            if self.nearest:
+                from agent.aws import resources
+
+                self.nearest_button.configure(text=f"Use {resources.queue_name(self.nearest)}")
+                self.nearest_button.pack(side="left", padx=(self.look.px(8), 0))
+            else:
+                self.nearest_button.pack_forget()
+            self.host.refresh()
+
+        self.host.run_in_background(lookup, done)
+
+    def _missing_message(self) -> str | None:
+        from agent.aws import resources
+
+        flow = self.host.flow
+        if not self.missing or flow.queue_url != self.missing:
+            return None
+        where = f" in {flow.call_region}" if flow.call_region else ""
+        return (f"There is no queue {resources.queue_name(self.missing)}{where} for these credentials."
+                + (f" Did you mean {resources.queue_name(self.nearest)}?" if self.nearest else " Check the URL, or find your queues."))
+
+    def _use_nearest(self) -> None:
+        if self.nearest:
+            self.queue.set(self.nearest)
+            self.queue.focus()
 
     def _read_bucket(self) -> None:
         """The queue's policy may name the bucket (aws:SourceArn): read it, never a message."""
@@ -190,6 +269,13 @@ class QueuePage:
         if self._take_queue() is None:
             self.queue.focus()
             return False
+        if self.missing and self.host.flow.queue_url == self.missing and self.warned != self.missing:
+            self.warned = self.missing  # said once: Next again goes on, and the checks show the queue as it is
+            if self.nearest:
+                self.nearest_button.focus_set()
+            else:
+                self.queue.focus()
+            return False
         if self.bucket.message.cget("text"):
             self.bucket.focus()
             return False
@@ -212,4 +298,8 @@ class QueuePage:
             "bucket": self.bucket.get(),
             "queue_way": self.way.get(),
             "create": self.creator.probe(),
+            "endpoint": self.endpoint.get(),
+            "endpoint_hint": self.endpoint.hint.cget("text"),
+            "bucket_hint": self.bucket.hint.cget("text"),
+            "nearest": self.nearest_button.cget("text") if self.nearest_button.winfo_manager() else None,
         }

@@ -14,17 +14,17 @@ from tkinter import ttk
 from typing import Any
 
 from agent.api import APP_TITLE
-from agent.desktop.windows import forms, widgets
+from agent.desktop.windows import forms, theme, widgets
 from agent.desktop.windows.background import Background
 from agent.desktop.windows.child import Channel, write_probe
 from agent.desktop.windows.setup.account import AccountPage
 from agent.desktop.windows.setup.check import CheckPage
-from agent.desktop.windows.setup.page import heading
+from agent.desktop.windows.setup.page import centre, heading
 from agent.desktop.windows.setup.queue import QueuePage
 from agent.desktop.windows.theme import Theme
 from agent.desktop.windows.widgets import button
 from agent.errors import ConfigError
-from agent.setup_flow import SetupFlow, read_current
+from agent.setup_flow import SetupFlow
 
 STEPS = (("account", "Account"), ("queue", "Queue"), ("folder", "Folder"), ("check", "Check"))
 ORDER = [step for step, _ in STEPS]
@@ -33,7 +33,10 @@ ORDER = [step for step, _ in STEPS]
 class SetupWindow:
     def __init__(self, root: tk.Tk, look: Theme, channel: Channel, config_path: Path) -> None:
         self.root, self.look, self.channel = root, look, channel
-        self.flow = SetupFlow(config_path, read_current(config_path)[0], environ={})
+        self.flow, _ = SetupFlow.start(config_path)  # a file that cannot be read: Save says why
+        style = ttk.Style(root)  # a save with failed checks says so in the window's warning colours, never with ✓
+        style.configure("Warn.Step.TLabel", background=theme.WARNING_SOFT, foreground=theme.WARNING)
+        style.configure("Warn.Done.TLabel", foreground=theme.WARNING)  # the rest as Done.TLabel, its parent
         self.background = Background(root)
         self.step = "account"
         self.saved = False
@@ -57,6 +60,7 @@ class SetupWindow:
         self.next_button.pack(side="right")
         self.back_button = button(footer, "Back", self.back)
         self.back_button.pack(side="right", padx=(0, px(8)))
+        self.save_anyway_button = button(footer, "Save anyway", self.save_anyway)  # after a failed check: a deliberate click
 
         self.pages = {step: ttk.Frame(self.body.inner, padding=(px(32), px(26), px(32), px(12))) for step in (*ORDER, "done")}
         self.account = AccountPage(self, self.pages["account"])
@@ -72,6 +76,7 @@ class SetupWindow:
         root.bind("<Alt-Left>", lambda event: self.back())
         root.bind("<Alt-Right>", lambda event: self.next())
         root.protocol("WM_DELETE_WINDOW", self.cancel)
+        root.bind_all("<FocusIn>", lambda event: self._probe(), add="+")  # the probe says where the focus is
         self._show("account")
         self.account.load()
 
@@ -119,12 +124,19 @@ class SetupWindow:
 
     def _build_done(self) -> None:
         page = self.pages["done"]
-        ttk.Label(page, text="✓", style="Done.TLabel").pack(anchor="w")
-        ttk.Label(page, text="You're set up", style="Title.TLabel").pack(anchor="w", pady=(self.look.px(8), 0))
+        self.done_mark = ttk.Label(page, text="✓", style="Done.TLabel")
+        self.done_mark.pack(anchor="w")
+        self.done_title = ttk.Label(page, text="You're set up", style="Title.TLabel")
+        self.done_title.pack(anchor="w", pady=(self.look.px(8), 0))
         self.done_text = ttk.Label(page, style="Muted.TLabel", wraplength=self.look.px(540), justify="left")
         self.done_text.pack(anchor="w", pady=(self.look.px(8), 0))
 
     # ------------------------------------------------------------ saving
+
+    def save_anyway(self) -> None:
+        """The deliberate way to keep answers whose checks failed (a click, or Tab then Space: never Enter)."""
+        if self.step == "check" and self.check.done:
+            self._save()
 
     def _save(self) -> None:
         try:  # the folder first: a config is never written naming a folder that cannot be made
@@ -133,18 +145,29 @@ class SetupWindow:
             self.check.say(f"Not saved: the download folder cannot be used ({getattr(exc, 'strerror', None) or exc}). Go back and "
                            "choose another.", error=True)
             return
+        kept = self.check.from_environment()  # before saving: the flow then holds the new profile as the answer
         try:
             config = self.flow.save()
         except ConfigError as error:
             self.check.say(f"Not saved: {error}", error=True)
             return
-        except OSError as exc:
-            self.check.say(f"Not saved: {exc.strerror or exc}.", error=True)
+        except (ValueError, OSError) as exc:
+            self.check.say(f"Not saved: {getattr(exc, 'strerror', None) or exc}.", error=True)
             return
         self.saved = True
         self.channel.send("setup_saved")
-        self.done_text.configure(text=f"New files are downloaded to {config.download_folder}. The tray icon shows what is "
-                                      "happening; Activity in its menu lists every file, and Settings changes any answer.")
+        failed = self.check.failed
+        where = f"New files are downloaded to {config.download_folder}."
+        if failed:
+            names = ", ".join(check.name for check in failed)
+            self.done_mark.configure(text="!", style="Warn.Done.TLabel")
+            self.done_title.configure(text=f"Saved, but {len(failed)} check{'s' if len(failed) > 1 else ''} failed")
+            self.done_text.configure(text=f"{where} Until {names} {'is' if len(failed) == 1 else 'are'} fixed, the agent waits and "
+                                          "loses nothing; the tray icon says what it waits for, and Settings changes any answer."
+                                          + (f"\n\n{kept}" if kept else ""))
+        else:
+            self.done_text.configure(text=f"{where} The tray icon shows what is happening; Activity in its menu lists every "
+                                          f"file, and Settings changes any answer." + (f"\n\n{kept}" if kept else ""))
         self._show("done")
 
     # ------------------------------------------------------------ moving between steps
@@ -159,8 +182,11 @@ class SetupWindow:
         for name, (mark, label) in self.rail_items.items():
             done = step == "done" or ORDER.index(name) < ORDER.index(step)
             current = name == step
-            mark.configure(text="✓" if done else str(ORDER.index(name) + 1),
-                           style="Current.Step.TLabel" if current else "Done.Step.TLabel" if done else "Step.TLabel")
+            if step == "done" and name == "check" and self.check.failed:
+                mark.configure(text="!", style="Warn.Step.TLabel")  # saved anyway: the check step is not done
+            else:
+                mark.configure(text="✓" if done else str(ORDER.index(name) + 1),
+                               style="Current.Step.TLabel" if current else "Done.Step.TLabel" if done else "Step.TLabel")
             label.configure(style="Surface.Bold.TLabel" if current else "Surface.TLabel" if done else "Surface.Muted.TLabel")
         self.body.canvas.yview_moveto(0)
         self._update_buttons()
@@ -179,6 +205,12 @@ class SetupWindow:
 
     def _update_buttons(self) -> None:
         self.back_button.state(["!disabled"] if self.step in ORDER[1:] else ["disabled"])
+        if self.step == "check" and self.check.done and self.check.failed:
+            if not self.save_anyway_button.winfo_manager():
+                self.save_anyway_button.pack(side="right", padx=(0, self.look.px(8)))
+                self.root.after(150, self._probe)  # where it is, once drawn
+        else:
+            self.save_anyway_button.pack_forget()
         if self.step == "done":
             self.back_button.pack_forget()
             self.cancel_button.pack_forget()
@@ -186,8 +218,8 @@ class SetupWindow:
         elif self.step == "queue":
             self.next_button.configure(text=self.queue.next_label)
         elif self.step == "check":
-            if not self.check.checking and self.check.checks:
-                self.next_button.configure(text="Save anyway" if self.check.failed else "Save and start")
+            if self.check.done:
+                self.next_button.configure(text=self.check.next_label())
         else:
             self.next_button.configure(text="Next")
         self.next_button.state(["disabled"] if self.check.checking or self.queue.creator.busy else ["!disabled"])
@@ -206,12 +238,23 @@ class SetupWindow:
             else:
                 self.folder.show_error(None)
                 self._show("check")
-        elif self.step == "check" and not self.check.checking:
+        elif self.step == "check" and self.check.done and self.check.failed:
+            self._fix(self.check.fix_step)
+        elif self.step == "check" and self.check.done:
             self._save()
         elif self.step == "done":
             self.root.destroy()
             return
         self._probe()
+
+    def _fix(self, question: str | None) -> None:
+        """After a failed check, Enter leads to the answer at fault (or runs the checks again when none applies)."""
+        if question is None:
+            self.check.run()
+            return
+        self._show("queue" if question == "bucket" else question)
+        if question == "bucket":
+            self.root.after_idle(self.queue.bucket.focus)
 
     def back(self) -> None:
         if self.step in ORDER[1:] and not self.check.checking:
@@ -229,6 +272,18 @@ class SetupWindow:
         self.next()
         return "break"
 
+    def _focused(self) -> str | None:
+        """What has the keyboard focus, by the name a test knows it by: a field's key, or a button's text."""
+        try:
+            widget = self.root.focus_get()
+        except (KeyError, tk.TclError):  # a dialog of Tk's own has it
+            return None
+        fields = (*self.account.key_fields, self.queue.queue, self.queue.bucket, self.queue.endpoint, self.folder)
+        key = next((f.key for f in fields if f.input is widget), None)
+        if key is None and isinstance(widget, ttk.Button):
+            return str(widget.cget("text"))
+        return key
+
     def _probe(self) -> None:
         account, queue, check = self.account.probe(), self.queue.probe(), self.check.probe()
         key_errors = {f.key: f.message.cget("text") for f in (*self.account.key_fields, self.folder) if f.message.cget("text")}
@@ -238,4 +293,8 @@ class SetupWindow:
             "errors": {**queue["errors"], **key_errors},
             "next": self.next_button.cget("text"),
             "saved": self.saved,
+            "done": [self.done_mark.cget("text"), self.done_title.cget("text"), self.done_text.cget("text")],
+            "rail": [str(mark.cget("text")) for mark, _ in self.rail_items.values()],
+            "focus": self._focused(),
+            "save_anyway": centre(self.save_anyway_button) if self.save_anyway_button.winfo_ismapped() else None,
         })
