@@ -13,24 +13,18 @@ import pytest
 import yaml
 
 from tests.aws import REGION, Setup
-from tests.desktop.harness import Desktop, TrayApp, start_desktop
+from tests.desktop.harness import Desktop, TrayApp
 from tests.helpers import run_agent
 
 LOGIN_ENVIRONMENT_LACKS = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE", "AWS_DEFAULT_PROFILE",
                            "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 
 
-@pytest.fixture(scope="module")
-def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desktop]:
-    """Room for the Setup window at its own size."""
-    yield from start_desktop(tmp_path_factory.mktemp("setup-desktop"), screen="1280x800")
-
-
 @pytest.fixture
-def app(desk: Desktop, private_home: Path) -> Iterator[TrayApp]:
+def app(wide_desktop: Desktop, private_home: Path) -> Iterator[TrayApp]:
     """The tray on a computer where it never ran: no config file at all."""
-    desk.notifications.clear()
-    tray = TrayApp(desk, private_home / "config" / "s3-sqs-agent" / "config.yaml", private_home)
+    wide_desktop.notifications.clear()
+    tray = TrayApp(wide_desktop, private_home / "config" / "s3-sqs-agent" / "config.yaml", private_home)
     yield tray
     if tray.alive():
         tray.stop()
@@ -78,7 +72,7 @@ def test_what_setup_had_from_the_environment_is_saved_and_works_at_login(app: Tr
     assert (private_home / "S3 Downloads" / "takes" / "after login.wav").read_bytes() == b"RIFF the next morning"
 
 
-def test_enter_on_a_failed_check_goes_back_to_the_answer_and_only_a_click_saves_it(app: TrayApp, aws: Setup, desk: Desktop,
+def test_enter_on_a_failed_check_goes_back_to_the_answer_and_only_a_click_saves_it(app: TrayApp, aws: Setup, wide_desktop: Desktop,
                                                                                    private_home: Path) -> None:
     """Item 2: the default after a failure leads to the answer at fault; Save anyway is a deliberate click, and the last
     page then says what failed instead of "You're set up ✓"."""
@@ -107,7 +101,7 @@ def test_enter_on_a_failed_check_goes_back_to_the_answer_and_only_a_click_saves_
     setup = app.wait_window("setup", lambda p: p["save_anyway"], what="Save anyway again")
     assert setup["next"] == "Change the bucket"
     x, y = setup["save_anyway"]
-    desk.run("xdotool", "mousemove", str(x), str(y), "click", "1")
+    wide_desktop.run("xdotool", "mousemove", str(x), str(y), "click", "1")
     setup = app.wait_window("setup", lambda p: p["step"] == "done" and p["saved"], what="Save anyway")
     assert setup["done"][:2] == ["!", "Saved, but 1 check failed"] and "Until Bucket is fixed" in setup["done"][2], setup["done"]
     assert setup["rail"] == ["✓", "✓", "✓", "!"], "no ✓ for the check that failed"

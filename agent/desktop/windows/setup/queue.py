@@ -23,7 +23,7 @@ QUEUE_HEADINGS = {
 }
 BUCKET_HINT = ("Optional: the bucket whose uploads you want. Filled in from the queue's policy when it names one; "
                "notifications for other buckets are then refused.")
-ENDPOINT_HINT = "Only for an S3- and SQS-compatible server (LocalStack, moto). Leave it empty for AWS."
+ENDPOINT_HINT = "Only for an S3- and SQS-compatible server, such as LocalStack or moto."
 SETTLE_MS = 400  # the queue and endpoint are looked up once typing pauses, not at every key
 
 
