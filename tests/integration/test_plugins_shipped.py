@@ -152,6 +152,21 @@ def test_run_command_failure_is_retried_then_dead_lettered(moto_endpoint: str, t
     assert aws.counts() == (0, 0)
 
 
+def test_a_key_with_a_nul_is_given_up_at_once_by_run_command(moto_endpoint: str, tmp_path: Path) -> None:
+    """Regression: a NUL in a key made Popen raise ValueError, which was retried like a failed command until
+    max_attempts; no command line can ever carry it."""
+    aws = make_setup(moto_endpoint)  # the bucket's own notification, with the key as S3 encodes it (nul%00key.wav)
+    aws.put("nul\x00key.wav", b"audio")
+    plugin = {"name": "run-command", "options": {"command": [sys.executable, "-c", "pass", "{key}"]}}
+    result = drain(write_config(tmp_path / "c.yaml", with_plugins(aws, tmp_path / "out", plugin, dead_letter_queue_url=aws.dlq_url,
+                                                                 max_attempts=3)))
+    assert result.returncode == 3, result.stderr
+    assert files_under(tmp_path / "out") == {"nul_key.wav": b"audio"} and "Retrying" not in result.stderr
+    [dead] = aws.dlq_messages()
+    attributes = {name: value["StringValue"] for name, value in dead["MessageAttributes"].items()}
+    assert "holds a NUL character" in attributes["s3_sqs_agent.reason"] and attributes["s3_sqs_agent.receive_count"] == "1"
+
+
 def test_run_command_on_failure_log_counts_the_file_as_done(aws: Setup, tmp_path: Path) -> None:
     aws.put("take.wav", b"audio")
     plugin = {"name": "run-command", "options": {"command": [sys.executable, "-c", "raise SystemExit(1)"], "on_failure": "log"}}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 import textwrap
 import types
 import urllib.request
@@ -353,3 +354,16 @@ def test_config_validate_reports_plugin_option_errors(tmp_path: Path) -> None:
     assert "no installed plugin is named 'no-such-plugin'" in result.stderr
     good = write_config(tmp_path / "good.yaml", {**data, "plugins": [{"name": "by-date"}, {"name": "audio-check"}]})
     assert run_agent("config", "validate", str(good)).returncode == 0
+
+
+def test_config_validate_names_run_commands_bad_options_never_their_values(tmp_path: Path) -> None:
+    """Regression: run-command's config errors printed the whole command and env ({env!r}); they reach the log, the
+    terminal and a desktop notification."""
+    secret = "Sup3rS3cretPw-distinct"
+    data = {"sqs_queue_url": "https://sqs.us-east-1.amazonaws.com/1/q", "download_folder": str(tmp_path / "dl"),
+            "plugins": [{"name": "run-command", "options": {"command": [sys.executable, "-u", f"admin:{secret}", 7]}},
+                        {"name": "run-command", "options": {"command": [sys.executable], "env": {"GH": secret, "N": 1}}}]}
+    result = run_agent("config", "validate", str(write_config(tmp_path / "config.yaml", data)))
+    assert result.returncode == 2, result.stdout
+    assert secret not in result.stderr + result.stdout
+    assert "not a string: argument 4" in result.stderr and "not a string: N" in result.stderr
