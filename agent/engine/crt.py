@@ -11,6 +11,7 @@ S3_SQS_AGENT_NO_CRT=1, or no credentials; the description says why): the caller 
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import logging
 import os
@@ -71,8 +72,6 @@ class CrtGetter:
     """GETs one object, or one range of it, into a file descriptor (fileio.write_at). Thread-safe; one per Downloader."""
 
     def __init__(self, s3_client: Any, part_size: int) -> None:
-        from awscrt.auth import AwsCredentials, AwsCredentialsProvider
-        from awscrt.io import ClientBootstrap, DefaultHostResolver, EventLoopGroup
         from awscrt.s3 import S3Client, S3RequestTlsMode, S3RetryConfig, S3RetryMode
 
         endpoint = urlsplit(s3_client.meta.endpoint_url)
@@ -82,27 +81,9 @@ class CrtGetter:
         self._path_style = (s3_client.meta.config.s3 or {}).get("addressing_style") == "path" \
             or not (endpoint.hostname or "").endswith(".amazonaws.com")
         self._endpoint_url = s3_client.meta.endpoint_url
-        credentials = s3_client._get_credentials()  # what boto3's own CRT transfer manager uses (boto3/crt.py)
-        if credentials is None:
-            raise NoCredentialsError()
-        if isinstance(credentials, RefreshableCredentials):
-            last: list[Any] = [None, None]  # botocore's frozen credentials, and the CRT's copy of them
-
-            def current() -> Any:  # refreshed by botocore (SSO, assumed roles) whenever the CRT signs
-                frozen = credentials.get_frozen_credentials()
-                if frozen is not last[0]:
-                    last[:] = [frozen, AwsCredentials(frozen.access_key, frozen.secret_key, frozen.token)]
-                return last[1]
-
-            provider = AwsCredentialsProvider.new_delegate(current)
-        else:  # keys that never change (the environment, a profile's keys): no call into Python for each signing
-            frozen = credentials.get_frozen_credentials()
-            provider = AwsCredentialsProvider.new_static(frozen.access_key, frozen.secret_key, frozen.token)
-
-        loop = EventLoopGroup(min(4, os.cpu_count() or 2))
+        self._credentials = Credentials(s3_client)
         self._client = S3Client(
-            bootstrap=ClientBootstrap(loop, DefaultHostResolver(loop)), region=s3_client.meta.region_name,
-            credential_provider=provider,
+            bootstrap=bootstrap(), region=s3_client.meta.region_name, credential_provider=self._credentials.provider,
             tls_mode=S3RequestTlsMode.ENABLED if self._secure else S3RequestTlsMode.DISABLED,
             part_size=part_size, connect_timeout_ms=5000,
             # No retries of its own: every broken transfer reaches the engine's policy (attempts, backoff, offline, log).
@@ -204,12 +185,63 @@ class CrtGetter:
             if exc.name in _S3_ANSWERS:  # the CRT reports some of S3's answers as its own errors, without the response
                 code, status = _S3_ANSWERS[exc.name]
                 return _client_error(code, exc.message or code, status)
-            if "CREDENTIALS" in exc.name:
-                return NoCredentialsError()
-            if exc.name in _UNREACHABLE:
-                return EndpointConnectionError(endpoint_url=self._endpoint_url)
-            return ConnectionClosedError(endpoint_url=f"{self._endpoint_url} ({exc.name})")
+            return translate_error(exc, self._endpoint_url, self._credentials)
         return exc
+
+
+def translate_error(exc: Exception, endpoint_url: str, credentials: Credentials | None, connecting: bool = False) -> Exception:
+    """The botocore exception for one of the CRT's own errors (an AwsCrtError): the credentials (as botocore failed to
+    get them), a server that cannot be reached (offline: everything waits), else a connection broken mid-way (a retry
+    of that request). `connecting`: it happened while connecting, so the server was not reached at all."""
+    if "CREDENTIALS" in getattr(exc, "name", str(exc)):  # signing reports a failed delegate as a RuntimeError
+        return (credentials and credentials.failure) or NoCredentialsError()
+    if connecting or getattr(exc, "name", "") in _UNREACHABLE:
+        return EndpointConnectionError(endpoint_url=endpoint_url)
+    return ConnectionClosedError(endpoint_url=f"{endpoint_url} ({getattr(exc, 'name', exc)})")
+
+
+class Credentials:
+    """A botocore client's own credentials as the CRT's provider (what boto3's CRT transfer manager uses,
+    boto3/crt.py): refreshed by botocore (SSO, assumed roles) whenever the CRT signs, or static keys given once.
+    Remembers why the last refresh failed, so that the CRT's bare credentials error can be raised as botocore's own
+    (an expired SSO sign-in is not the same as no credentials at all)."""
+
+    def __init__(self, client: Any) -> None:
+        from awscrt.auth import AwsCredentialsProvider
+
+        credentials = client._get_credentials()
+        if credentials is None:
+            raise NoCredentialsError()
+        self.failure: Exception | None = None
+        if isinstance(credentials, RefreshableCredentials):
+            self._botocore = credentials
+            self._last: list[Any] = [None, None]  # botocore's frozen credentials, and the CRT's copy of them
+            self.provider = AwsCredentialsProvider.new_delegate(self._current)
+        else:  # keys that never change: no call into Python for each signing
+            frozen = credentials.get_frozen_credentials()
+            self.provider = AwsCredentialsProvider.new_static(frozen.access_key, frozen.secret_key, frozen.token)
+
+    def _current(self) -> Any:
+        from awscrt.auth import AwsCredentials
+
+        try:
+            frozen = self._botocore.get_frozen_credentials()
+        except Exception as exc:  # the CRT prints it as unraisable and reports only that it got none: kept for the caller
+            self.failure = exc
+            raise
+        self.failure = None
+        if frozen is not self._last[0]:
+            self._last[:] = [frozen, AwsCredentials(frozen.access_key, frozen.secret_key, frozen.token)]
+        return self._last[1]
+
+
+@functools.cache
+def bootstrap() -> Any:
+    """The CRT's event loops and host resolver, one set for the process (the S3 downloads and the SQS calls)."""
+    from awscrt.io import ClientBootstrap, DefaultHostResolver, EventLoopGroup
+
+    loop = EventLoopGroup(min(4, os.cpu_count() or 2))
+    return ClientBootstrap(loop, DefaultHostResolver(loop))
 
 
 def _client_error(code: str, message: str, status: int) -> ClientError:

@@ -27,6 +27,7 @@ from agent.engine.pause import Pause
 from agent.engine.pipeline import Pipeline
 from agent.engine.retry import Kind, classify, unanswered
 from agent.engine.sqs import SQS_DEFAULTS, Queue, QueueInfo
+from agent.engine.sqs_crt import CrtSqsClient
 from agent.errors import AgentError, FolderNotWritableError
 
 log = logging.getLogger(__name__)
@@ -114,6 +115,9 @@ class Engine:
         """Build and start the pipeline for the config, under the pause as it is now."""
         self._prepare_folder()
         s3, sqs = self._clients()
+        calls, path = CrtSqsClient.create(sqs)  # botocore's client where the CRT cannot serve
+        log.info("Queue calls go through %s", path)
+        sqs = calls or sqs
         queue = Queue(sqs, self.config.sqs_queue_url)
         info, info_known = self._queue_info(queue)
         with self._control_lock:  # stop() takes it too: it sees everything started, or nothing

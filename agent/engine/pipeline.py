@@ -28,6 +28,7 @@ class Pipeline:
     plugins: Hooks
     consumer: Consumer | None = None
     restores: RestoreWatcher | None = None
+    sqs: Any = None  # the queue calls' client (botocore's, or the CRT's): its connections are closed with the rest
     _close_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _closed: bool = field(default=False, repr=False)
 
@@ -43,13 +44,14 @@ class Pipeline:
     def build(cls, config: Config, ledger: Ledger, plugins: Hooks, bus: EventBus, s3: Any, sqs: Any, queue: Queue,
               info: QueueInfo, *, info_known: bool, drain: bool, paused: Callable[[], bool],
               on_change: Callable[[], None]) -> Pipeline:
-        """Everything, not yet started. `paused`: the engine's pause, which the consumer and the restores obey."""
+        """Everything, not yet started. `sqs`: the client of `queue` (botocore's or the CRT's, sqs_crt.py), for the
+        dead-letter queue too. `paused`: the engine's pause, which the consumer and the restores obey."""
         pipeline = cls.for_downloads(config, ledger, plugins, bus, s3)
         dead_letter = Queue(sqs, config.dead_letter_queue_url) if config.dead_letter_queue_url else None
         restorer = Restorer(config, ledger, s3)
         consumer = Consumer(config, queue, info, pipeline.handler, plugins, ledger, bus, dead_letter=dead_letter,
                             restorer=restorer, drain=drain, paused=paused, info_known=info_known, on_change=on_change)
-        pipeline.consumer = consumer
+        pipeline.consumer, pipeline.sqs = consumer, sqs
         pipeline.restores = RestoreWatcher(restorer, consumer.fetch_restored, consumer.keep_failed, paused=paused)
         return pipeline
 
@@ -77,4 +79,6 @@ class Pipeline:
                 self.plugins.shutdown()
             finally:
                 self.downloader.close()
+                if self.sqs is not None:
+                    self.sqs.close()
                 self._closed = True

@@ -21,6 +21,7 @@ def translated(name: str) -> BaseException:
     assert error.name == name  # the CRT's own name for that code
     getter = object.__new__(CrtGetter)
     getter._endpoint_url = "http://127.0.0.1:9"
+    getter._credentials = None  # type: ignore[assignment]  # no refresh failed
     return getter._translate(error)
 
 
