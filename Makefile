@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint dist demo install clean system-deps icons installer bench
+.PHONY: test lint dist demo install clean system-deps icons installer bench windows-deps installer-windows test-windows
 
 $(STAMP): pyproject.toml | system-deps
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed"; exit 1; }
@@ -73,6 +73,34 @@ $(INSTALLER_STAMP): pyproject.toml $(STAMP)
 
 installer: $(INSTALLER_STAMP)
 	$(PY) installer/build.py
+
+# The Windows installer, dist/s3-sqs-agent-<version>-setup.exe: natively on Windows; on Debian/Ubuntu under Wine
+# (installer/windows/build.py), with its Wine prefix, Windows Python, Inno Setup and pip cache kept in build/windows.
+# `make test-windows` installs it under Wine and runs tests/windows against moto on 127.0.0.1 (installer/README.md).
+WINDOWS_DEPS := wine wine64 wine32:i386 xvfb xauth
+
+windows-deps: system-deps
+	@if [ "$$(uname)" = Linux ] && command -v apt-get >/dev/null && command -v dpkg-query >/dev/null; then \
+	  missing=$$(for p in $(WINDOWS_DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	  command -v npm >/dev/null || missing="$$missing npm"; \
+	  if [ -n "$$missing" ]; then \
+	    echo "Installing Debian packages:" $$missing; \
+	    dpkg --print-foreign-architectures | grep -qx i386 || $(SUDO) dpkg --add-architecture i386; \
+	    $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	  fi; \
+	fi
+
+ifeq ($(OS),Windows_NT)
+installer-windows:
+	$(PYTHON) -m pip install --quiet -e ".[installer]"
+	$(PYTHON) -m installer.windows.build
+else
+installer-windows: windows-deps $(STAMP)
+	$(PY) -m installer.windows.build
+
+test-windows: installer-windows
+	S3_SQS_AGENT_WINDOWS_TESTS=1 $(PY) -m pytest -q tests/windows
+endif
 
 icons: $(STAMP)
 	$(PY) -m agent.desktop.icons assets

@@ -6,6 +6,7 @@ Helpers: tests/helpers.py."""
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,10 @@ import pytest
 
 from tests.aws import Setup, make_setup, start_moto
 from tests.reliability.proxy import FaultProxy
+
+WINDOWS_TESTS_ENV = "S3_SQS_AGENT_WINDOWS_TESTS"
+collect_ignore = [] if os.environ.get(WINDOWS_TESTS_ENV) else ["windows"]
+"""tests/windows runs under Wine, in `make test-windows` (which sets S3_SQS_AGENT_WINDOWS_TESTS), not in `make test`."""
 
 
 @pytest.fixture(scope="session")
