@@ -146,10 +146,27 @@ def install_dependencies(prefix: Prefix, python: Path, source: Path, started: fl
     stamp.write_text(wanted, encoding="utf-8")
 
 
+def sources_digest(version: str) -> str:
+    """What the setup is built from: every file of SOURCES, the version and the tools' versions."""
+    digest = hashlib.sha256(f"{version} {WINPYTHON} {INNOSETUP}".encode())
+    for name in SOURCES:
+        path = ROOT / name
+        files = sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts) if path.is_dir() else [path]
+        for file in files:
+            digest.update(file.relative_to(ROOT).as_posix().encode() + b"\0" + file.read_bytes())
+    return digest.hexdigest()
+
+
 def build_under_wine(version: str) -> Path:
     started = time.monotonic()
     if shutil.which("wine") is None:
         raise SystemExit("Wine is missing: make installer-windows installs it on Debian/Ubuntu (wine, wine64, wine32:i386)")
+    target = ROOT / "dist" / setup_name(version)
+    stamp = CACHE / f"{target.name}.sources"
+    digest = sources_digest(version)
+    if target.is_file() and stamp.is_file() and stamp.read_text(encoding="utf-8") == digest:
+        _say(f"{target.relative_to(ROOT)} is up to date with its sources", started)
+        return target
     prefix = build_prefix(template_prefix(started), started)
     try:
         python = windows_python(prefix, started)
@@ -166,10 +183,9 @@ def build_under_wine(version: str) -> Path:
         for line in compiled.stdout.splitlines():
             if "warning" in line.lower():
                 print(line.strip())
-        built = source / "dist" / setup_name(version)
-        target = ROOT / "dist" / built.name
         target.parent.mkdir(exist_ok=True)
-        shutil.copy2(built, target)
+        shutil.copy2(source / "dist" / target.name, target)
+        stamp.write_text(digest, encoding="utf-8")
     finally:
         prefix.kill()
     _say(f"Built {target.relative_to(ROOT)} ({target.stat().st_size / 1e6:.0f} MB)", started)
