@@ -133,3 +133,56 @@ def test_a_local_servers_queue_url_names_the_endpoint_and_the_bucket_follows_the
     app.type_text(aws.endpoint)
     app.wait_window("setup", lambda p: p["endpoint"] == aws.endpoint and p["bucket"] == aws.bucket, 30,
                     "the bucket read again on the right server")
+
+
+def test_the_folder_chooser_hides_hidden_folders_makes_a_new_one_and_gives_the_focus_back(app: TrayApp, aws: Setup,
+                                                                                          private_home: Path) -> None:
+    """Item 10: after Cancel, Enter goes on instead of opening the chooser again; no .hidden folders; New folder… works."""
+    (private_home / ".cache-of-something").mkdir()
+    (private_home / "Music").mkdir()
+    app.start()
+    app.wait_window("setup", lambda p: p["accounts"], 20, "the Setup window")
+    app.keys("Return")
+    app.wait_window("setup", lambda p: p["step"] == "queue", what="the Queue step")
+    app.type_text(aws.queue_url)
+    app.keys("Return")
+    app.wait_window("setup", lambda p: p["step"] == "folder", what="the Folder step")
+    app.type_text(str(private_home))
+    app.keys("Tab")
+    app.wait_window("setup", lambda p: p["focus"] == "Choose…", what="the focus on Choose…")
+    app.keys("Return")
+    chooser = app.wait_window("folder-chooser", lambda p: p["open"] and p["focus"] == "list", what="the folder chooser")
+    assert chooser["folder"] == str(private_home), chooser
+    assert "Music" in chooser["rows"] and "config" in chooser["rows"], chooser["rows"]
+    assert not [row for row in chooser["rows"] if row.startswith(".")], "hidden folders are not listed"
+    assert chooser["selected"] is None and chooser["target"] == f"Choose takes {private_home}", "this folder, until one is picked"
+    app.window_screenshot("folder-chooser", "folder-chooser.png")
+    app.keys("Escape")
+    app.wait_window("folder-chooser", lambda p: not p["open"], what="Escape to close the chooser")
+    app.wait_window("setup", lambda p: p["focus"] == "download_folder", what="the focus back on the folder's field")
+    app.keys("Return")
+    app.wait_window("setup", lambda p: p["step"] == "check" and not p["checking"] and p["checks"], 60,
+                    "Enter to go on to the checks, not to open the chooser again")
+
+    app.keys("alt+Left")
+    app.wait_window("setup", lambda p: p["step"] == "folder" and p["focus"] == "download_folder", what="back to the Folder step")
+    app.keys("Tab")
+    app.wait_window("setup", lambda p: p["focus"] == "Choose…", what="the focus on Choose… again")
+    app.keys("Return")
+    app.wait_window("folder-chooser", lambda p: p["open"] and p["focus"] == "list", what="the chooser again")
+    app.keys("Tab")
+    app.wait_window("folder-chooser", lambda p: p["focus"] == "New folder…", what="the focus on New folder…")
+    app.keys("Return")
+    app.wait_window("folder-chooser", lambda p: p["naming"] and p["focus"] == "name", what="a name for the new folder")
+    app.type_text("Takes 2026")
+    app.window_screenshot("folder-chooser", "folder-chooser-new-folder.png")
+    app.keys("Return")
+    chooser = app.wait_window("folder-chooser", lambda p: p["selected"] == "Takes 2026" and not p["naming"] and p["focus"] == "list",
+                              what="the new folder, selected in the list")
+    assert (private_home / "Takes 2026").is_dir() and "Takes 2026" in chooser["rows"]
+    app.keys("Tab", "Tab", "Tab")  # past New folder… and Cancel, to Choose
+    app.wait_window("folder-chooser", lambda p: p["focus"] == "Choose", what="the focus on Choose")
+    app.keys("Return")
+    app.wait_window("folder-chooser", lambda p: not p["open"] and p["chosen"] == str(private_home / "Takes 2026"), what="Choose")
+    app.wait_window("setup", lambda p: p["folder"] == str(private_home / "Takes 2026") and p["focus"] == "download_folder",
+                    what="the chosen folder in the field, which has the focus")

@@ -155,6 +155,9 @@ def main(argv: list[str]) -> int:
         return EXIT_NO_TK
     root.withdraw()
     look = theme.apply(root)
+    from agent.desktop.windows.forms import FolderField
+
+    FolderField.probe = write_probe  # the folder dialog says what it shows, as the window does
     channel = Channel(root, sys.stdin, sys.stdout)
     channel.on("raise", lambda message: bring_to_front(root))
     channel.on("close", lambda message: root.destroy())

@@ -5,13 +5,12 @@ from __future__ import annotations
 import tkinter as tk
 import weakref
 from collections.abc import Callable, Sequence
-from pathlib import Path
-from tkinter import filedialog, ttk
-from typing import Any
+from tkinter import ttk
+from typing import Any, ClassVar
 
 from agent.config import Key, Widget
 from agent.config.checks import OneOf
-from agent.desktop.windows import theme
+from agent.desktop.windows import folder_chooser, theme
 from agent.desktop.windows.theme import Theme
 from agent.desktop.windows.widgets import button
 
@@ -159,12 +158,15 @@ class FolderField(TextField):
         self.choose = button(self.body, "Choose…", self._choose)
         self.choose.grid(row=0, column=1, padx=(look.px(8), 0))
 
+    probe: ClassVar[folder_chooser.Probe | None] = None
+    """Where the folder dialog says what it shows, for the tests: child.main sets it (to write_probe) in a window's process."""
+
     def _choose(self) -> None:
-        current = Path(self.variable.get()).expanduser() if self.variable.get() else Path.home()
-        chosen = filedialog.askdirectory(parent=self.frame, initialdir=str(current if current.exists() else Path.home()),
-                                         title="Choose the download folder", mustexist=False)
+        chosen = folder_chooser.choose_folder(self.frame, self.look, self.variable.get(), "Choose the download folder",
+                                              FolderField.probe)
         if chosen:
             self.variable.set(chosen)
+        self.entry.focus_set()  # chosen or cancelled, Enter goes on from the field instead of opening the dialog again
 
 
 class CheckField(Field):

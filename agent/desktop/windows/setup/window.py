@@ -121,6 +121,7 @@ class SetupWindow:
         self.folder = forms.FolderField(page, self.look, "download_folder", "Download folder", "~ means your home folder.")
         self.folder.pack()
         self.folder.set(self.flow.folder)
+        self.folder.on_change(self._probe)
 
     def _build_done(self) -> None:
         page = self.pages["done"]
@@ -296,5 +297,6 @@ class SetupWindow:
             "done": [self.done_mark.cget("text"), self.done_title.cget("text"), self.done_text.cget("text")],
             "rail": [str(mark.cget("text")) for mark, _ in self.rail_items.values()],
             "focus": self._focused(),
+            "folder": self.folder.get(),
             "save_anyway": centre(self.save_anyway_button) if self.save_anyway_button.winfo_ismapped() else None,
         })
