@@ -6,7 +6,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ import pytest
 
 from agent import config as config_module
 from agent.engine.ledger import Ledger
-from tests.aws import Setup, make_setup, s3_event_body
+from tests.aws import Setup, make_setup, s3_event_body, start_moto
 from tests.desktop.harness import Desktop, TrayApp
 from tests.helpers import wait_until, write_config
 
@@ -522,8 +522,18 @@ def test_setup_signs_an_sso_profile_in_through_the_browser(wide_desktop: Desktop
         stand_in.stop()
 
 
-def test_setup_adds_an_access_key_and_finds_the_queue(wide_desktop: Desktop, aws: Setup, private_home: Path,
+@pytest.fixture
+def lone_aws() -> Iterator[Setup]:
+    """A bucket and queue on a moto server of their own: "Find my queues" lists only these, however many queues the
+    shared server holds by now (the list is walked with the arrow keys, one row per queue)."""
+    server, endpoint = start_moto()
+    yield make_setup(endpoint)
+    server.stop()
+
+
+def test_setup_adds_an_access_key_and_finds_the_queue(wide_desktop: Desktop, lone_aws: Setup, private_home: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    aws = lone_aws
     for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.delenv(variable)  # a computer with no AWS credentials at all
     app = fresh_app(wide_desktop, private_home)
