@@ -37,10 +37,7 @@ def _started() -> None:
 
 def _run_headless_collected(args: argparse.Namespace) -> int:
     from agent import logs
-    from agent.engine.engine import Engine
-    from agent.engine.ledger import Ledger
     from agent.instance import InstanceLock
-    from agent.plugins.manager import PluginHost
 
     config = load_config_or_create(args.config)
     if config is None:
@@ -52,7 +49,21 @@ def _run_headless_collected(args: argparse.Namespace) -> int:
         say(f"{APP_NAME} is already running{f' (process {pid})' if pid else ''} for this user; stop it first, "
              "or quit it from the tray.")
         return EXIT_ERROR
-    engine = Engine(config, Ledger(dirs.ledger_file()), hooks=PluginHost, drain=args.drain)
+    from agent.engine.early import first_receive
+
+    first = first_receive(config, args.drain)  # the queue need not wait for botocore to load (early.py)
+    if first is not None:
+        log.info("The first receive went out through the AWS Common Runtime while the engine loads")
+    from agent.engine.engine import Engine
+    from agent.engine.ledger import Ledger
+    from agent.plugins.manager import PluginHost
+
+    try:
+        engine = Engine(config, Ledger(dirs.ledger_file()), hooks=PluginHost, drain=args.drain, first_receive=first)
+    except BaseException:  # a plugin the config names is not installed, say: what was received goes back at once
+        if first is not None:
+            first.release_untaken()
+        raise
     stop = threading.Event()
 
     def on_signal(signum: int, frame: object) -> None:

@@ -18,6 +18,7 @@ from agent.api import ObjectEvent
 from agent.config import Config
 from agent.engine.archive import Restorer
 from agent.engine.disposer import Disposer
+from agent.engine.early import FirstReceive
 from agent.engine.events import EventBus
 from agent.engine.handling import MessageHandler
 from agent.engine.hold import HoldState, Source
@@ -63,7 +64,9 @@ class Consumer:
 
     def __init__(self, config: Config, queue_: Queue, info: QueueInfo, handler: ObjectHandler, plugins: Hooks,
                  ledger: Ledger, bus: EventBus, *, dead_letter: Queue | None, restorer: Restorer, drain: bool,
-                 paused: Callable[[], bool], info_known: bool, on_change: Callable[[], None]) -> None:
+                 paused: Callable[[], bool], info_known: bool, on_change: Callable[[], None],
+                 first: FirstReceive | None = None) -> None:
+        """`first`: a receive already under way (early.py), whose messages are the first batch."""
         self.config = config
         self.queue = queue_
         self.info = info
@@ -95,6 +98,7 @@ class Consumer:
         self._max_tracked = self._max_waiting * 4  # a bound, should deletes stall
         self._threads: list[threading.Thread] = []
         self._workers: list[threading.Thread] = []
+        self._first = first
 
     def _rules(self, dead_letter: bool) -> Rules:
         return Rules.of(self.config, dead_letter_queue=dead_letter, redrive_policy=self.info.has_redrive_policy)
@@ -130,6 +134,8 @@ class Consumer:
             for worker in self._workers:
                 worker.join(5)
         self.disposer.close()
+        if self._first is not None:  # never taken: its messages go back at once
+            self._first.release_untaken()
         for message in self.inflight.held():
             self.inflight.release(message)
         self.inflight.close()
@@ -200,7 +206,9 @@ class Consumer:
                 capacity = 1  # probe with one message while something is wrong
             try:
                 # Draining: short polls, so the last (empty) receive does not add a second to every run.
-                messages = self.queue.receive(capacity, 0 if self.drain else LONG_POLL_SECONDS, self.info.visibility_timeout)
+                first, self._first = self._first, None
+                messages = first.messages() if first is not None else \
+                    self.queue.receive(capacity, 0 if self.drain else LONG_POLL_SECONDS, self.info.visibility_timeout)
             except Exception as exc:  # noqa: BLE001 - every receive failure is classified; the loop goes on
                 self.disposer.hold_all(classify(exc), Source.RECEIVE)
                 continue

@@ -21,7 +21,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from botocore.credentials import RefreshableCredentials
 from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError, NoCredentialsError, ReadTimeoutError
 
 from agent.engine.fileio import write_at
@@ -81,7 +80,7 @@ class CrtGetter:
         self._path_style = (s3_client.meta.config.s3 or {}).get("addressing_style") == "path" \
             or not (endpoint.hostname or "").endswith(".amazonaws.com")
         self._endpoint_url = s3_client.meta.endpoint_url
-        self._credentials = Credentials(s3_client)
+        self._credentials = Credentials.of(s3_client)
         self._client = S3Client(
             bootstrap=bootstrap(), region=s3_client.meta.region_name, credential_provider=self._credentials.provider,
             tls_mode=S3RequestTlsMode.ENABLED if self._secure else S3RequestTlsMode.DISABLED,
@@ -206,20 +205,33 @@ class Credentials:
     Remembers why the last refresh failed, so that the CRT's bare credentials error can be raised as botocore's own
     (an expired SSO sign-in is not the same as no credentials at all)."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, provider: Any, botocore_credentials: Any = None) -> None:
+        self.provider = provider
+        self.failure: Exception | None = None
+        self._botocore = botocore_credentials
+        self._last: list[Any] = [None, None]  # botocore's frozen credentials, and the CRT's copy of them
+
+    @classmethod
+    def of(cls, client: Any) -> Credentials:
+        """The credentials of a botocore client."""
         from awscrt.auth import AwsCredentialsProvider
+        from botocore.credentials import RefreshableCredentials  # botocore is loaded by then: no cost at start-up
 
         credentials = client._get_credentials()
         if credentials is None:
             raise NoCredentialsError()
-        self.failure: Exception | None = None
         if isinstance(credentials, RefreshableCredentials):
-            self._botocore = credentials
-            self._last: list[Any] = [None, None]  # botocore's frozen credentials, and the CRT's copy of them
-            self.provider = AwsCredentialsProvider.new_delegate(self._current)
-        else:  # keys that never change: no call into Python for each signing
-            frozen = credentials.get_frozen_credentials()
-            self.provider = AwsCredentialsProvider.new_static(frozen.access_key, frozen.secret_key, frozen.token)
+            made = cls(None, credentials)
+            made.provider = AwsCredentialsProvider.new_delegate(made._current)
+            return made
+        frozen = credentials.get_frozen_credentials()  # keys that never change: no call into Python for each signing
+        return cls.static(frozen.access_key, frozen.secret_key, frozen.token)
+
+    @classmethod
+    def static(cls, access_key: str, secret_key: str, token: str | None) -> Credentials:
+        from awscrt.auth import AwsCredentialsProvider
+
+        return cls(AwsCredentialsProvider.new_static(access_key, secret_key, token))
 
     def _current(self) -> Any:
         from awscrt.auth import AwsCredentials

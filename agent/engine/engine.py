@@ -18,6 +18,7 @@ from agent.engine import aws, catchup, explain
 from agent.engine import pause as pause_state
 from agent.engine.catchup import CatchUpProgress, ProgressCallback
 from agent.engine.consumer import LAST_RUN_STATE, Snapshot
+from agent.engine.early import FirstReceive
 from agent.engine.events import CatchUpSuggested, EventBus, State, StateChanged, Subscriber
 from agent.engine.folders import remove_stale_temp_files
 from agent.engine.hooks import HooksFactory
@@ -73,8 +74,10 @@ class Engine:
     Pause, resume, stop and the start of a pipeline take the control lock; nothing holds it while waiting for a download,
     so Pause and Quit answer at once even while a reconfigure waits for the downloads of the config before."""
 
-    def __init__(self, config: Config, ledger: Ledger, *, hooks: HooksFactory, drain: bool = False) -> None:
-        """`hooks` builds the plugins for a config (agent.plugins.manager.PluginHost), now and on every reconfigure."""
+    def __init__(self, config: Config, ledger: Ledger, *, hooks: HooksFactory, drain: bool = False,
+                 first_receive: FirstReceive | None = None) -> None:
+        """`hooks` builds the plugins for a config (agent.plugins.manager.PluginHost), now and on every reconfigure.
+        `first_receive`: a receive sent before the engine loaded (early.py): the first start takes its messages."""
         self.config = config
         self.ledger = ledger
         self._hooks = hooks
@@ -92,6 +95,7 @@ class Engine:
         self._stopped = threading.Event()
         self._running = False  # the pipeline is started (and not yet stopping)
         self._stop_reported = False
+        self._first_receive = first_receive
 
     # ------------------------------------------------------------ lifecycle
 
@@ -127,7 +131,8 @@ class Engine:
                 self._suggest_catch_up(info)
             pipeline = Pipeline.build(self.config, self.ledger, self.plugins, self.bus, s3, sqs, queue, info,
                                       info_known=info_known, drain=self.drain, paused=lambda: self.paused_by_user,
-                                      on_change=self._refresh_state)
+                                      on_change=self._refresh_state, first=self._first_receive)
+            self._first_receive = None  # the consumer has it now (if the build raised, stop() hands it back)
             self._pipeline = pipeline
             pipeline.start()
             self._running = True
@@ -251,6 +256,9 @@ class Engine:
         self._stopped.set()  # a reconfigure under way stops waiting for its downloads, and starts nothing
         with self._control_lock:
             pipeline, self._running = self._pipeline, False
+            first, self._first_receive = self._first_receive, None
+        if first is not None:  # never started: the messages received early go back at once
+            first.release_untaken()
         if pipeline is None:
             return
         pipeline.close(grace)  # outside the lock; a reconfigure closing it meanwhile ends its close first

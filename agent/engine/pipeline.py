@@ -11,6 +11,7 @@ from agent.config import Config
 from agent.engine.archive import Restorer, RestoreWatcher
 from agent.engine.consumer import Consumer
 from agent.engine.download import Downloader, TransferSettings
+from agent.engine.early import FirstReceive
 from agent.engine.events import EventBus
 from agent.engine.hooks import Hooks
 from agent.engine.ledger import Ledger
@@ -43,14 +44,16 @@ class Pipeline:
     @classmethod
     def build(cls, config: Config, ledger: Ledger, plugins: Hooks, bus: EventBus, s3: Any, sqs: Any, queue: Queue,
               info: QueueInfo, *, info_known: bool, drain: bool, paused: Callable[[], bool],
-              on_change: Callable[[], None]) -> Pipeline:
+              on_change: Callable[[], None], first: FirstReceive | None = None) -> Pipeline:
         """Everything, not yet started. `sqs`: the client of `queue` (botocore's or the CRT's, sqs_crt.py), for the
-        dead-letter queue too. `paused`: the engine's pause, which the consumer and the restores obey."""
+        dead-letter queue too. `paused`: the engine's pause, which the consumer and the restores obey. `first`: a
+        receive already under way (early.py), whose messages are the consumer's first batch."""
         pipeline = cls.for_downloads(config, ledger, plugins, bus, s3)
         dead_letter = Queue(sqs, config.dead_letter_queue_url) if config.dead_letter_queue_url else None
         restorer = Restorer(config, ledger, s3)
         consumer = Consumer(config, queue, info, pipeline.handler, plugins, ledger, bus, dead_letter=dead_letter,
-                            restorer=restorer, drain=drain, paused=paused, info_known=info_known, on_change=on_change)
+                            restorer=restorer, drain=drain, paused=paused, info_known=info_known, on_change=on_change,
+                            first=first)
         pipeline.consumer, pipeline.sqs = consumer, sqs
         pipeline.restores = RestoreWatcher(restorer, consumer.fetch_restored, consumer.keep_failed, paused=paused)
         return pipeline

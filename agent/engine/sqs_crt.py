@@ -45,46 +45,49 @@ _TRANSIENT_STATUS = frozenset({500, 502, 503, 504})
 class CrtSqsClient:
     """The SQS calls of agent/engine/sqs.py, for one endpoint. Thread-safe; keeps a few connections open for reuse."""
 
-    def __init__(self, sqs_client: Any) -> None:
+    def __init__(self, endpoint_url: str, region: str, credentials: crt.Credentials, *, ca_bundle: str | None = None,
+                 user_agent: str = "s3-sqs-agent") -> None:
+        """`ca_bundle`: the certificates to trust instead of the system's (AWS_CA_BUNDLE, a profile's ca_bundle)."""
         from awscrt.io import ClientTlsContext, SocketOptions, TlsContextOptions
 
-        endpoint = urlsplit(sqs_client.meta.endpoint_url)
-        self._endpoint_url = sqs_client.meta.endpoint_url
+        endpoint = urlsplit(endpoint_url)
+        self._endpoint_url = endpoint_url
         self._host = endpoint.hostname or ""
         self._secure = endpoint.scheme == "https"
         self._port = endpoint.port or (443 if self._secure else 80)
         self._host_header = endpoint.netloc
         self._path = endpoint.path or "/"
-        self._region = sqs_client.meta.region_name
-        self._credentials = crt.Credentials(sqs_client)
+        self._region = region
+        self._credentials = credentials
         self._bootstrap = crt.bootstrap()
         self._socket = SocketOptions()
         self._socket.connect_timeout_ms = CONNECT_TIMEOUT_MS
         self._tls = None
         if self._secure:
             options = TlsContextOptions()
-            verify = getattr(getattr(sqs_client, "_endpoint", None), "http_session", None)
-            ca_bundle = getattr(verify, "_verify", True)
-            if isinstance(ca_bundle, str):  # AWS_CA_BUNDLE or the profile's ca_bundle, as botocore reads them
+            if ca_bundle:
                 options.override_default_trust_store_from_path(None, ca_bundle)
             self._tls = ClientTlsContext(options)
         self._idle: list[Any] = []
         self._lock = threading.Lock()
-        self._user_agent = str(getattr(sqs_client.meta.config, "user_agent", None) or "s3-sqs-agent")
+        self._user_agent = user_agent
 
     @classmethod
     def create(cls, sqs_client: Any) -> tuple[CrtSqsClient | None, str]:
-        """The client, or None when botocore must serve (the reason, in words for the log)."""
+        """The client for what a botocore SQS client resolved (endpoint, region, credentials, certificates), or None
+        when botocore must serve (the reason, in words for the log)."""
         why = crt.unavailable(None)
         if why is not None:
             return None, f"botocore ({why})"
         try:
             if sqs_client.meta.config.proxies:
                 return None, "botocore (the SQS client has a proxy, and the AWS Common Runtime does not read it)"
-            if getattr(getattr(sqs_client, "_endpoint", None), "http_session", None) is not None and \
-                    getattr(sqs_client._endpoint.http_session, "_verify", True) is False:
+            verify = getattr(getattr(getattr(sqs_client, "_endpoint", None), "http_session", None), "_verify", True)
+            if verify is False:
                 return None, "botocore (TLS verification is off for SQS)"
-            return cls(sqs_client), crt.CRT_PATH
+            return cls(sqs_client.meta.endpoint_url, sqs_client.meta.region_name, crt.Credentials.of(sqs_client),
+                       ca_bundle=verify if isinstance(verify, str) else None,
+                       user_agent=str(getattr(sqs_client.meta.config, "user_agent", None) or "s3-sqs-agent")), crt.CRT_PATH
         except Exception as exc:  # noqa: BLE001 - any doubt: botocore serves every call
             log.debug("Not using the AWS Common Runtime for SQS: %s", exc)
             return None, f"botocore (the AWS Common Runtime could not start: {type(exc).__name__}: {exc})"
