@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint dist demo install clean system-deps icons installer bench windows-deps installer-windows test-windows
+.PHONY: test lint dist demo install clean system-deps icons installer bench readme-images windows-deps installer-windows test-windows
 
 $(STAMP): pyproject.toml | system-deps
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed"; exit 1; }
@@ -32,6 +32,13 @@ lint: $(STAMP)
 
 demo: $(STAMP)
 	$(PY) -m tests.demo
+
+# The README's screenshots (docs/images/), taken by the desktop tests on a person's home folder (HOME and ~/.config
+# of their own), so that no test's temporary folder shows.
+readme-images: system-deps $(STAMP)
+	$(PY) -m pytest -q tests/desktop/test_windows.py -k "first_run or creates_a_queue or validates_as_you_type or activity_shows"
+	cp test-artifacts/desktop/setup.png test-artifacts/desktop/settings.png test-artifacts/desktop/activity.png docs/images/
+	cp test-artifacts/desktop/setup-create-plan.png docs/images/setup-create-queue.png
 
 # Debian/Ubuntu packages for the desktop tests (Xvfb, a tray host, D-Bus, xdotool, tkinter), for building PyGObject
 # into .venv (the `tray` extra), for the packaging test's venv on the system's Python with the system's python3-gi, and

@@ -135,10 +135,11 @@ class Setup:
         return data
 
 
-def make_setup(endpoint: str, visibility_timeout: int = 30, notify: bool = True, redrive: bool = False) -> Setup:
-    """Fresh bucket and queues (moto slows down with deep queues, and killed long polls linger: never share a queue)."""
+def make_setup(endpoint: str, visibility_timeout: int = 30, notify: bool = True, redrive: bool = False, prefix: str = "t") -> Setup:
+    """Fresh bucket and queues (moto slows down with deep queues, and killed long polls linger: never share a queue).
+    `prefix` starts their names (a README screenshot's "studio-takes-" reads better than "t")."""
     s3, sqs = client("s3", endpoint), client("sqs", endpoint)
-    name = f"t{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}{uuid.uuid4().hex[:12 if prefix == 't' else 6]}"
     dlq_url = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
     attributes = {"VisibilityTimeout": str(visibility_timeout)}
     if redrive:

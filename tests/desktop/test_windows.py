@@ -175,7 +175,9 @@ def close_settings(app: TrayApp) -> None:
 
 
 def test_settings_validates_as_you_type_saves_keeping_every_comment_and_offers_to_reload(
-        app: TrayApp, aws: Setup, tray_config: Path, private_home: Path) -> None:
+        person: TrayApp, studio: Setup, private_home: Path) -> None:
+    app, aws, tray_config = person, studio, person.config  # the README's screenshot: a person's home, no test's folders
+    tray_config.parent.mkdir(parents=True, exist_ok=True)
     original = COMMENTED_CONFIG.format(queue=aws.queue_url, folder=private_home / "downloads", bucket=aws.bucket, endpoint=aws.endpoint)
     tray_config.write_text(original, encoding="utf-8")
     app.start()
@@ -276,9 +278,31 @@ def fresh_app(desktop: Desktop, private_home: Path, **env: str) -> TrayApp:
     return TrayApp(desktop, private_home / "config" / "s3-sqs-agent" / "config.yaml", private_home, extra_env=env)
 
 
-def test_a_first_run_opens_setup_and_filling_it_in_downloads_the_first_file(wide_desktop: Desktop, aws: Setup,
+@pytest.fixture
+def person(wide_desktop: Desktop, private_home: Path) -> Iterator[TrayApp]:
+    app = as_a_person(wide_desktop, private_home)
+    yield app
+    if app.alive():
+        app.stop()
+
+
+@pytest.fixture
+def studio(moto_endpoint: str) -> Setup:
+    """A bucket and queue named as a studio would name them, for the README's screenshots."""
+    return make_setup(moto_endpoint, prefix="studio-takes-")
+
+
+def as_a_person(desktop: Desktop, home: Path) -> TrayApp:
+    """The tray as a person's computer runs it, for the README's screenshots (issue 21 item 18): `home` is HOME, the
+    config is ~/.config/s3-sqs-agent/config.yaml, and the windows show paths as ~/… (no test's temporary folders)."""
+    desktop.notifications.clear()
+    return TrayApp(desktop, home / ".config" / "s3-sqs-agent" / "config.yaml", home,
+                   extra_env={"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")})
+
+
+def test_a_first_run_opens_setup_and_filling_it_in_downloads_the_first_file(wide_desktop: Desktop, studio: Setup,
                                                                             private_home: Path) -> None:
-    app = fresh_app(wide_desktop, private_home)
+    app, aws = as_a_person(wide_desktop, private_home), studio  # the README's screenshots: ~/S3 Downloads, ~/.config
     downloads = private_home / "S3 Downloads"
     try:
         probe = app.start().wait_probe(lambda p: p["status"] == "Not set up yet", what="the first-run status line")
@@ -297,14 +321,15 @@ def test_a_first_run_opens_setup_and_filling_it_in_downloads_the_first_file(wide
         app.type_text(aws.endpoint)
         app.keys("Return")
         app.wait_window("setup", lambda p: p["step"] == "folder", what="the Folder step")
-        app.type_text(str(downloads))  # the field's text is selected on arrival: typing replaces it
+        app.type_text("~/S3 Downloads")  # the field's text is selected on arrival: typing replaces it (HOME is private_home)
         app.keys("Return")
         setup = app.wait_window("setup", lambda p: p["step"] == "check" and not p["checking"] and p["checks"], 60, "the checks")
         assert [c["name"] for c in setup["checks"] if c["passed"] is False] == [], setup["checks"]
         assert setup["next"] == "Save and start" and setup["summary"].startswith("Everything is ready")
         app.window_screenshot("setup", "setup.png")
         app.keys("Return")
-        app.wait_window("setup", lambda p: p["step"] == "done" and p["saved"], what="Save")
+        setup = app.wait_window("setup", lambda p: p["step"] == "done" and p["saved"], what="Save")
+        assert setup["done"][2].startswith("New files are downloaded to ~/S3 Downloads."), "the home folder reads as ~"
         app.window_screenshot("setup", "setup-done.png")
 
         saved = app.config.read_text(encoding="utf-8")
@@ -326,11 +351,11 @@ def test_setup_creates_a_queue_for_this_computer_after_showing_the_plan(wide_des
                                                                        private_home: Path) -> None:
     from agent.aws import bucket_notifications as bn
 
-    aws = make_setup(moto_endpoint, notify=False)
+    aws = make_setup(moto_endpoint, notify=False, prefix="studio-takes-")
     theirs = {"QueueConfigurations": [{"Id": "mixes-to-review", "QueueArn": aws.queue_arn, "Events": ["s3:ObjectCreated:*"],
                                        "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "mixes/"}]}}}]}
     aws.s3.put_bucket_notification_configuration(Bucket=aws.bucket, NotificationConfiguration=theirs)
-    app = fresh_app(wide_desktop, private_home)
+    app = as_a_person(wide_desktop, private_home)
     downloads = private_home / "takes"
     try:
         app.start()
