@@ -154,6 +154,14 @@ def make_setup(endpoint: str, visibility_timeout: int = 30, notify: bool = True,
     return Setup(endpoint, name, queue_url, queue_arn, dlq_url, s3, sqs)
 
 
+def allow_bucket_in_policy(aws: Setup) -> Setup:
+    """A queue policy that lets the bucket send (its aws:SourceArn): what setup reads the bucket's name from."""
+    aws.sqs.set_queue_attributes(QueueUrl=aws.queue_url, Attributes={"Policy": json.dumps({"Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sqs:SendMessage", "Resource": aws.queue_arn,
+        "Condition": {"ArnLike": {"aws:SourceArn": f"arn:aws:s3:::{aws.bucket}"}}}]})})
+    return aws
+
+
 def s3_event_body(bucket: str, raw_key: str, size: int = 0, etag: str | None = None, event_name: str = "ObjectCreated:Put",
                   version_id: str | None = None, sequencer: str | None = None) -> dict[str, Any]:
     """A hand-made S3 notification; `raw_key` is put in as given (already form-encoded, as S3 does)."""

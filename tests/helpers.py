@@ -58,3 +58,12 @@ def files_under(folder: Path) -> dict[str, bytes]:
 def drain(config: Path, *extra: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """`s3-sqs-agent run --headless --config CONFIG --drain`: handle what the queue holds, then exit."""
     return run_agent("run", "--headless", "--config", str(config), "--drain", *extra, timeout=timeout)
+
+
+LOGIN_LACKS = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_REGION",
+               "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+
+
+def login_environment() -> dict[str, str]:
+    """This environment as the agent started from the applications menu or at login has it: none of a shell's AWS settings."""
+    return {name: value for name, value in os.environ.items() if name not in LOGIN_LACKS}

@@ -4,20 +4,15 @@ names the endpoint, and the bucket follows the endpoint."""
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.aws import REGION, Setup
+from tests.aws import REGION, Setup, allow_bucket_in_policy
 from tests.desktop.harness import Desktop, TrayApp
-from tests.helpers import run_agent
-
-LOGIN_ENVIRONMENT_LACKS = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE", "AWS_DEFAULT_PROFILE",
-                           "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+from tests.helpers import login_environment, run_agent
 
 
 @pytest.fixture
@@ -65,9 +60,8 @@ def test_what_setup_had_from_the_environment_is_saved_and_works_at_login(app: Tr
     assert "[s3-sqs-agent]\naws_access_key_id = testing\n" in (private_home / "aws-credentials").read_text(encoding="utf-8")
     app.stop()
 
-    at_login = {name: value for name, value in os.environ.items() if name not in LOGIN_ENVIRONMENT_LACKS}
     aws.put("takes/after login.wav", b"RIFF the next morning")
-    result = run_agent("run", "--headless", "--config", str(app.config), "--drain", env=at_login)
+    result = run_agent("run", "--headless", "--config", str(app.config), "--drain", env=login_environment())
     assert result.returncode == 0, result.stderr
     assert (private_home / "S3 Downloads" / "takes" / "after login.wav").read_bytes() == b"RIFF the next morning"
 
@@ -111,9 +105,7 @@ def test_enter_on_a_failed_check_goes_back_to_the_answer_and_only_a_click_saves_
 
 def test_a_local_servers_queue_url_names_the_endpoint_and_the_bucket_follows_the_endpoint(app: TrayApp, aws: Setup) -> None:
     """Item 4: the queue URL's own server is the endpoint (for S3 too); the bucket is read again when the endpoint changes."""
-    aws.sqs.set_queue_attributes(QueueUrl=aws.queue_url, Attributes={"Policy": json.dumps({"Statement": [{
-        "Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sqs:SendMessage", "Resource": aws.queue_arn,
-        "Condition": {"ArnLike": {"aws:SourceArn": f"arn:aws:s3:::{aws.bucket}"}}}]})})
+    allow_bucket_in_policy(aws)
     app.start()
     app.wait_window("setup", lambda p: p["accounts"], 20, "the Setup window")
     app.keys("Return")

@@ -5,7 +5,6 @@ ask again after a bad answer, and stop with a clear message when the answers run
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 import uuid
@@ -15,7 +14,7 @@ import boto3
 import pytest
 import yaml
 
-from tests.aws import Setup
+from tests.aws import Setup, allow_bucket_in_policy
 from tests.helpers import drain, run_agent
 from tests.oidc import OidcStandIn
 
@@ -33,15 +32,8 @@ def setup(config: Path, answers: list[str], endpoint: str, *extra: str, env: dic
     return result.returncode, output
 
 
-def with_policy(aws: Setup) -> Setup:
-    aws.sqs.set_queue_attributes(QueueUrl=aws.queue_url, Attributes={"Policy": json.dumps({"Statement": [{
-        "Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sqs:SendMessage", "Resource": aws.queue_arn,
-        "Condition": {"ArnLike": {"aws:SourceArn": f"arn:aws:s3:::{aws.bucket}"}}}]})})
-    return aws
-
-
 def test_a_fresh_setup_writes_a_config_that_downloads(aws: Setup, tmp_path: Path, no_imds: None) -> None:
-    with_policy(aws)
+    allow_bucket_in_policy(aws)
     config, out = tmp_path / "conf" / "config.yaml", tmp_path / "S3 Downloads"
     # The environment's credentials; the queue's ARN; the bucket the policy names; a folder that does not exist yet.
     code, output = setup(config, ["1", "n", aws.queue_arn, "", str(out)], aws.endpoint)

@@ -5,8 +5,6 @@ the closing hint names --config; doctor's lines wrap at words."""
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import uuid
 from pathlib import Path
@@ -15,12 +13,9 @@ import boto3
 import pytest
 import yaml
 
-from tests.aws import REGION, Setup
-from tests.helpers import run_agent
+from tests.aws import REGION, Setup, allow_bucket_in_policy
+from tests.helpers import login_environment, run_agent
 from tests.terminal import TerminalSession
-
-LOGIN_ENVIRONMENT_LACKS = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE", "AWS_DEFAULT_PROFILE",
-                           "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 
 
 @pytest.fixture(autouse=True)
@@ -34,18 +29,6 @@ def studio(private_home: Path) -> str:
     (private_home / "aws-credentials").write_text("[studio]\naws_access_key_id = testing\naws_secret_access_key = testing\n",
                                                   encoding="utf-8")
     return "studio"
-
-
-def at_login() -> dict[str, str]:
-    """The environment of the agent started from the applications menu or at login: none of this shell's AWS settings."""
-    return {name: value for name, value in os.environ.items() if name not in LOGIN_ENVIRONMENT_LACKS}
-
-
-def with_policy(aws: Setup) -> Setup:
-    aws.sqs.set_queue_attributes(QueueUrl=aws.queue_url, Attributes={"Policy": json.dumps({"Statement": [{
-        "Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sqs:SendMessage", "Resource": aws.queue_arn,
-        "Condition": {"ArnLike": {"aws:SourceArn": f"arn:aws:s3:::{aws.bucket}"}}}]})})
-    return aws
 
 
 def test_what_setup_checked_with_the_environment_is_saved_and_works_at_login(aws: Setup, tmp_path: Path, private_home: Path,
@@ -74,7 +57,7 @@ def test_what_setup_checked_with_the_environment_is_saved_and_works_at_login(aws
     assert "testing" not in config.read_text(encoding="utf-8"), "a key never goes into the config"
 
     aws.put("takes/at login.wav", b"RIFF after a restart")
-    result = run_agent("run", "--headless", "--config", str(config), "--drain", env=at_login())
+    result = run_agent("run", "--headless", "--config", str(config), "--drain", env=login_environment())
     assert result.returncode == 0, result.stderr
     assert (out / "takes" / "at login.wav").read_bytes() == b"RIFF after a restart"
 
@@ -102,7 +85,7 @@ def test_a_failed_check_is_not_saved_by_enter_and_leads_back_to_its_question(aws
 
 def test_a_local_servers_queue_url_names_the_endpoint_and_the_bucket_follows(aws: Setup, tmp_path: Path, studio: str) -> None:
     """Issue 21 item 4: no --endpoint-url, no AWS_ENDPOINT_URL: the queue URL's own server is used, for S3 too."""
-    with_policy(aws)
+    allow_bucket_in_policy(aws)
     config = tmp_path / "config.yaml"
     term = TerminalSession("setup", "--config", str(config), "--no-browser")
     term.answer("1", after="Choose [")
