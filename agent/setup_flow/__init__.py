@@ -22,7 +22,6 @@ from agent.setup_flow.environment import LABELS, EnvironmentKey, Inherited, envi
 from agent.setup_flow.flow import (
     DEFAULT_FOLDER,
     QUESTIONS,
-    STEP_OF_CHECK,
     BucketLookup,
     SetupFlow,
     clean_bucket,
@@ -31,7 +30,7 @@ from agent.setup_flow.flow import (
     read_current,
 )
 
-__all__ = ["ADD_KEY", "AMBIENT", "DEFAULT_FOLDER", "DEFAULT_KEY_PROFILE", "LABELS", "QUESTIONS", "STEP_OF_CHECK", "Account", "BucketLookup",
+__all__ = ["ADD_KEY", "AMBIENT", "DEFAULT_FOLDER", "DEFAULT_KEY_PROFILE", "LABELS", "QUESTIONS", "Account", "BucketLookup",
            "EnvironmentKey", "Inherited", "SetupFlow", "accounts", "clean_bucket", "describe_profile", "environment_key", "failed_step",
            "find_accounts", "forget_inherited", "free_profile_name", "inherited_from", "queue_endpoint", "read_current",
            "signed_in_until"]

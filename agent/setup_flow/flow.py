@@ -25,9 +25,6 @@ DEFAULT_FOLDER = "~/S3 Downloads"
 QUESTIONS = ("account", "queue", "bucket", "folder")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
-STEP_OF_CHECK = {"Credentials": "account", "Queue": "queue", "Receive messages": "queue", "Delete messages": "queue",
-                 "Dead-letter queue": "queue", "Bucket": "bucket", "Download folder": "folder"}
-"""The question whose answer a failed check points at (agent.aws.doctor's names; the clock and the file have none)."""
 
 
 def read_current(path: Path) -> tuple[dict[str, Any], str]:
@@ -359,4 +356,8 @@ class SetupFlow:
 
 def failed_step(checks: Iterable[Check]) -> str | None:
     """The question (of QUESTIONS) to go back to for the first failed check; None when none failed or none applies."""
-    return next((STEP_OF_CHECK[c.name] for c in checks if c.passed is False and c.name in STEP_OF_CHECK), None)
+    from agent.aws import doctor
+
+    step_of_check = {doctor.CREDENTIALS_CHECK: "account", doctor.QUEUE: "queue", doctor.RECEIVE: "queue", doctor.DELETE: "queue",
+                     doctor.DEAD_LETTER: "queue", doctor.BUCKET: "bucket", doctor.FOLDER: "folder"}  # the clock has none
+    return next((step_of_check[c.name] for c in checks if c.passed is False and c.name in step_of_check), None)

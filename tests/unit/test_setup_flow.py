@@ -21,8 +21,12 @@ from agent.setup_flow import (
     accounts,
     clean_bucket,
     describe_profile,
+    environment_key,
     failed_step,
+    forget_inherited,
     free_profile_name,
+    inherited_from,
+    queue_endpoint,
     signed_in_until,
 )
 
@@ -164,3 +168,71 @@ def test_the_nearest_queue_is_in_the_same_account() -> None:
     assert nearest_queue_among(f"{base}/123456789012/archive", urls) == f"{base}/123456789012/Archive", "another case"
     assert nearest_queue_among(f"{base}/123456789012/zzz", urls) is None
     assert nearest_queue_among(f"{base}/999999999999/uploads", urls) == f"{base}/999999999999/uplods-2"
+
+
+def test_what_the_environment_gives_becomes_the_answers_and_the_environment_forgets_it(tmp_path: Path, private_home: Path) -> None:
+    environ = {"AWS_ENDPOINT_URL": "http://127.0.0.1:4566/", "AWS_ENDPOINT_URL_S3": "http://minio:9000", "AWS_PROFILE": "studio",
+               "AWS_DEFAULT_PROFILE": "older", "AWS_REGION": "eu-west-3", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+    assert {key: str(found) for key, found in inherited_from(environ).items()} == {
+        "endpoint_url": "endpoint_url: http://127.0.0.1:4566 (from AWS_ENDPOINT_URL)",
+        "s3_endpoint_url": "s3_endpoint_url: http://minio:9000 (from AWS_ENDPOINT_URL_S3)",
+        "aws_profile": "aws_profile: older (from AWS_DEFAULT_PROFILE)",  # botocore reads that one first
+        "aws_region": "aws_region: eu-west-3 (from AWS_REGION)"}
+    flow = SetupFlow(tmp_path / "config.yaml", {"endpoint_url": "http://nas:9000"}, environ=environ)
+    assert (flow.endpoint_url, flow.s3_endpoint_url, flow.region, flow.wanted_profile) == (
+        "http://nas:9000", "http://minio:9000", "eu-west-3", "older"), "the file's own value wins over the environment's"
+    flow.set_queue(LOCAL_QUEUE)
+    changes = flow.to_changes()
+    assert changes["s3_endpoint_url"] == "http://minio:9000" and changes["aws_region"] == "eu-west-3"
+    assert [s.variable for s in flow.from_environment()] == ["AWS_ENDPOINT_URL_S3", "AWS_REGION"], "the kept ones are said"
+    forget_inherited(environ)
+    assert environ == {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}, "a key is never a setting: it is offered as a profile"
+
+
+def test_a_key_only_the_environment_holds_is_saved_as_a_profile_with_the_config(tmp_path: Path, private_home: Path) -> None:
+    key = environment_key({"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "secret"})
+    assert key is not None and not key.temporary and "at login will not have it" in key.note()
+    assert environment_key({"AWS_ACCESS_KEY_ID": "ASIA1", "AWS_SECRET_ACCESS_KEY": "s", "AWS_SESSION_TOKEN": "t"}).temporary  # type: ignore[union-attr]
+    flow = SetupFlow(tmp_path / "config.yaml", {}, environ={})
+    flow.choose_account(accounts([], "environment variables", key)[0])
+    flow.keep_key_as(flow.default_key_profile())
+    flow.set_queue(AWS_QUEUE)
+    flow.folder = str(tmp_path / "takes")
+    assert flow.to_changes()["aws_profile"] == "s3-sqs-agent" and flow.check_config().aws_profile is None, \
+        "checked where the key is now (the environment), saved as the profile that will hold it"
+    with pytest.raises(ValueError, match="cannot be a profile name"):
+        flow.keep_key_as("no spaces")
+    assert flow.save().aws_profile == "s3-sqs-agent" and flow.profile == "s3-sqs-agent"
+    assert "[s3-sqs-agent]\naws_access_key_id = test\naws_secret_access_key = secret\n" in (
+        private_home / "aws-credentials").read_text(encoding="utf-8")
+    with pytest.raises(ValueError, match="already exists"):
+        flow.keep_key_as("s3-sqs-agent")
+
+
+def test_a_local_servers_queue_url_names_the_endpoint_until_one_is_typed(flow: SetupFlow) -> None:
+    assert queue_endpoint(LOCAL_QUEUE) == "http://127.0.0.1:5055" and queue_endpoint(AWS_QUEUE) is None
+    flow.set_queue(LOCAL_QUEUE)
+    assert flow.endpoint_url == "http://127.0.0.1:5055" and flow.endpoint_from_queue
+    flow.set_queue(AWS_QUEUE)
+    assert flow.endpoint_url is None, "back on AWS: the server went with the URL that named it"
+    flow.set_queue(LOCAL_QUEUE)
+    flow.set_endpoint("")
+    flow.set_queue(LOCAL_QUEUE)
+    assert flow.endpoint_url is None, "emptied by the person while the URL stays: it stays empty"
+    flow.set_endpoint("http://localstack:4566")
+    flow.set_queue(LOCAL_QUEUE.replace("uploads", "mixes"))
+    assert flow.endpoint_url == "http://localstack:4566", "an endpoint typed is never replaced"
+    flow.set_s3_endpoint("http://localstack:4566")
+    assert flow.s3_endpoint_url is None
+    flow.set_s3_endpoint("http://minio:9000")
+    assert flow.to_changes()["s3_endpoint_url"] == "http://minio:9000"
+
+
+def test_the_bucket_is_read_again_when_the_endpoint_changes(flow: SetupFlow) -> None:
+    flow.set_queue(LOCAL_QUEUE)
+    first = flow.bucket_lookup()
+    assert first is not None and first.endpoint_url == "http://127.0.0.1:5055"
+    assert not flow.bucket_read(first, None)
+    flow.set_endpoint("http://127.0.0.1:9")
+    again = flow.bucket_lookup()
+    assert again is not None and again.endpoint_url == "http://127.0.0.1:9", "another server: its policy is read"
