@@ -123,13 +123,19 @@ def _converse(term: Terminal, config_path: Path, endpoint_url: str | None, open_
             return 1
         again = step
         term.say()
+    kept = flow.from_environment()
+    key_profile = flow.key_profile
     try:
         flow.save()
     except (ValueError, OSError) as exc:
         term.say(f"Not saved: {getattr(exc, 'strerror', None) or exc}.")
         return 2
     term.say(f"Saved {config_path}.")
-    for setting in flow.from_environment():
+    if key_profile:
+        from agent.aws import profiles
+
+        term.say(f"  The access key of this terminal's environment is profile {key_profile} in {profiles.credentials_file()} now.")
+    for setting in kept:
         term.say(f"  From this terminal's environment, now in the config too: {setting}. The agent started from the "
                  "applications menu or at login does not see this terminal's variables.")
     if failed:

@@ -50,6 +50,7 @@ def test_what_setup_checked_with_the_environment_is_saved_and_works_at_login(aws
     assert "FAIL" not in term.output
     assert f"From this terminal's environment, now in the config too: endpoint_url: {aws.endpoint} (from AWS_ENDPOINT_URL)" in term.output
     assert f"aws_region: {REGION} (from AWS_REGION)" in term.output
+    assert "The access key of this terminal's environment is profile s3-sqs-agent in" in term.output
 
     data = yaml.safe_load(config.read_text(encoding="utf-8"))
     assert data["endpoint_url"] == aws.endpoint and data["aws_region"] == REGION and data["aws_profile"] == "s3-sqs-agent"
