@@ -4,11 +4,10 @@ its notification-area icons)."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from PIL import Image
 
 from agent.api import APP_NAME, APP_TITLE
 from installer.windows.wine import RUN_KEY, Prefix
-from tests.desktop.harness import Desktop
+from tests.desktop.harness import Desktop, TrayApp
 from tests.helpers import ROOT, wait_until, write_config
 
 ARTIFACTS = ROOT / "test-artifacts" / "windows"
@@ -105,74 +104,31 @@ class Machine:
         return path
 
 
-@dataclass
-class WindowsApp:
-    """The installed app started as Explorer starts it (the tray), with the tests' probe files and its output kept."""
+class WindowsApp(TrayApp):
+    """The installed app started as Explorer starts it (the tray, with no arguments), or with `arguments`; the probes
+    and the output are the desktop tests' (TrayApp), reached from Windows through drive Z:."""
 
-    machine: Machine
-    arguments: Sequence[str] = ()
-    process: subprocess.Popen[bytes] | None = None
-    output: Path = field(init=False)
-    probes: Path = field(init=False)
+    def __init__(self, machine: Machine, arguments: Sequence[str] = ()) -> None:
+        super().__init__(machine.desktop, machine.config_file, machine.home, command=[machine.win(machine.exe)])
+        self.machine = machine
+        self.arguments = list(arguments)
 
-    def __post_init__(self) -> None:
-        self.output = self.machine.home / "app-output.txt"
-        self.probes = self.machine.home / "window-probes"
-        self.probes.mkdir(parents=True, exist_ok=True)
-
-    @property
-    def tray_probe_file(self) -> Path:
-        return self.machine.home / "tray-probe.json"
-
-    def start(self) -> WindowsApp:
-        self.tray_probe_file.unlink(missing_ok=True)
+    def start(self, wait_docked: bool = False, arguments: Sequence[str] | None = None) -> WindowsApp:
+        self.probe_path.unlink(missing_ok=True)
+        self.window_probes.mkdir(parents=True, exist_ok=True)
         win = self.machine.win
-        self.process = self.machine.prefix.start(win(self.machine.exe), *self.arguments, output=self.output, extra={
-            "S3_SQS_AGENT_TRAY_PROBE": win(self.tray_probe_file), "S3_SQS_AGENT_WINDOW_PROBE": win(self.probes),
-            "S3_SQS_AGENT_OPENER_RECORD": win(self.machine.home / "opened.jsonl")})
+        self.process = self.machine.prefix.start(*self.command, *(self.arguments if arguments is None else arguments),
+                                                 output=self.output, extra={
+            "S3_SQS_AGENT_TRAY_PROBE": win(self.probe_path), "S3_SQS_AGENT_WINDOW_PROBE": win(self.window_probes),
+            "S3_SQS_AGENT_OPENER_RECORD": win(self.opened_path)})
         return self
 
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def read_output(self) -> str:
-        return self.output.read_text(encoding="utf-8", errors="replace") if self.output.exists() else ""
+    def log(self) -> str:
+        return self.machine.log()
 
     def wait_exit(self, timeout: float = 120) -> int:
         assert self.process is not None
         return self.process.wait(timeout)
-
-    # ------------------------------------------------------------ what the tray and the windows show
-
-    def probe(self) -> dict[str, Any] | None:
-        return _read_json(self.tray_probe_file)
-
-    def wait_probe(self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 120, what: str = "the tray") -> dict[str, Any]:
-        def check() -> dict[str, Any] | None:
-            if not self.alive():
-                raise AssertionError(f"the app exited ({self.process and self.process.returncode}) while waiting for "
-                                     f"{what}:\n{self.read_output()[-4000:]}")
-            probe = self.probe()
-            return probe if probe is not None and predicate(probe) else None
-
-        try:
-            return wait_until(check, timeout, what, interval=0.25)
-        except AssertionError as exc:
-            raise AssertionError(f"{exc}; last probe: {self.probe()}\n{self.read_output()[-3000:]}") from None
-
-    def window_probe(self, kind: str) -> dict[str, Any] | None:
-        return _read_json(self.probes / f"{kind}.json")
-
-    def wait_window(self, kind: str, predicate: Callable[[dict[str, Any]], bool] = lambda probe: True, timeout: float = 120,
-                    what: str | None = None) -> dict[str, Any]:
-        def check() -> dict[str, Any] | None:
-            probe = self.window_probe(kind)
-            return probe if probe is not None and predicate(probe) else None
-
-        try:
-            return wait_until(check, timeout, what or f"the {kind} window", interval=0.25)
-        except AssertionError as exc:
-            raise AssertionError(f"{exc}; last probe: {self.window_probe(kind)}\n{self.read_output()[-3000:]}") from None
 
     def window_on_screen(self, title: str) -> list[str]:
         """The X windows (Wine draws each Windows window as one) titled exactly `title`."""
@@ -224,7 +180,7 @@ class WindowsApp:
         then is not rebuilt under the pointer (see open_menu)."""
         def settled() -> dict[str, Any] | None:
             try:
-                quiet = time.time() - self.tray_probe_file.stat().st_mtime >= quiet_seconds
+                quiet = time.time() - self.probe_path.stat().st_mtime >= quiet_seconds
             except OSError:
                 return None
             return self.probe() if quiet else None
@@ -265,10 +221,3 @@ def popups(display: str, wm_class: str) -> list[tuple[int, int, int, int]]:
         connection.close()
     return found
 
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
