@@ -41,10 +41,16 @@ def test_seed_config_drains_real_notifications(aws: Setup, tmp_path: Path, downl
     assert f"Downloads go through {'the AWS Common Runtime' if download_client == 'crt' else 'boto3'}" in result.stderr
 
 
-def test_missing_object_that_appears_later(aws: Setup, tmp_path: Path) -> None:
+def test_missing_object_that_appears_later(aws: Setup, tmp_path: Path, private_home: Path) -> None:
     data = b"late audio" * 100
     aws.send(s3_event_body(aws.bucket, "late+take.wav", len(data), hashlib.md5(data, usedforsecurity=False).hexdigest()))
-    threading.Timer(2.5, aws.put, ("late take.wav", data)).start()
+    log = private_home / "state" / "s3-sqs-agent" / "log" / "agent.log"
+
+    def upload_once_missed() -> None:  # the object appears once the agent has found it missing, however slow its start
+        wait_until(lambda: log.exists() and "Retrying late take.wav" in log.read_text(errors="replace"), 60, "a first attempt")
+        aws.put("late take.wav", data)
+
+    threading.Thread(target=upload_once_missed, daemon=True).start()
     out = tmp_path / "out"
     result = drain(write_config(tmp_path / "c.yaml", aws.config(str(out), max_attempts=6)))
     assert result.returncode == 0, result.stderr
