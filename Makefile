@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+INSTALLER_STAMP := $(VENV)/.installer-deps
 
-.PHONY: test lint dist demo install clean system-deps icons installer bench readme-images windows-deps installer-windows test-windows
+.PHONY: test check lint dist demo install clean system-deps icons installer bench readme-images windows-deps installer-windows test-windows
 
 $(STAMP): pyproject.toml | system-deps
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed"; exit 1; }
@@ -15,8 +16,19 @@ $(STAMP): pyproject.toml | system-deps
 
 install: $(STAMP)
 
-test: system-deps $(STAMP) lint dist
-	$(PY) -m pytest -q
+# The suite in parallel (pytest-xdist): most tests wait on agents, windows and timeouts rather than compute, so more
+# workers than cores pay. Tests that share a heavy session fixture keep to one worker (tests/conftest.py, ONE_WORKER).
+# The installer's tools go in first, so `make installer` never reinstalls the agent under running tests; the tests
+# check the wheel and the sdist `make dist` has just built.
+TEST_WORKERS ?= 4
+PYTEST_PARALLEL = -n $(TEST_WORKERS) --dist loadgroup
+
+test: system-deps $(INSTALLER_STAMP) lint dist
+	S3_SQS_AGENT_TEST_DISTS=dist $(PY) -m pytest -q $(PYTEST_PARALLEL)
+
+# The loop between edits: lint, types and the unit tests.
+check: lint
+	$(PY) -m pytest tests/unit -q $(PYTEST_PARALLEL)
 
 # The wheel and the sdist in dist/, built as a package index gets them (the wheel from the sdist), and their metadata
 # checked as an index would.
@@ -72,14 +84,14 @@ bench: $(STAMP)
 
 # The installers for the machine this runs on: dist/s3-sqs-agent/ (PyInstaller, one folder) and, on Linux,
 # dist/s3-sqs-agent_<version>_<arch>.deb. Windows (Inno Setup) and macOS (.dmg) steps: see installer/README.md.
-INSTALLER_STAMP := $(VENV)/.installer-deps
-
 $(INSTALLER_STAMP): pyproject.toml $(STAMP)
 	$(PY) -m pip install --quiet -e '.[test,installer]'
 	touch $(INSTALLER_STAMP)
 
+DEB_COMPRESSION ?= xz
+
 installer: $(INSTALLER_STAMP)
-	$(PY) installer/build.py
+	$(PY) installer/build.py --deb-compression $(DEB_COMPRESSION)
 
 # The Windows installer, dist/s3-sqs-agent-<version>-setup.exe: natively on Windows; on Debian/Ubuntu under Wine
 # (installer/windows/build.py), with its Wine prefix, Windows Python, Inno Setup and pip cache kept in build/windows.

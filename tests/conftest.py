@@ -1,5 +1,5 @@
 """Shared fixtures: a moto server on loopback, a fault proxy before it, private platform folders for every test, and
-the two GET paths.
+the two GET paths; and which tests share one worker when pytest-xdist runs the suite in parallel (`make test`).
 
 Helpers: tests/helpers.py."""
 
@@ -18,6 +18,42 @@ from tests.reliability.proxy import FaultProxy
 WINDOWS_TESTS_ENV = "S3_SQS_AGENT_WINDOWS_TESTS"
 collect_ignore = [] if os.environ.get(WINDOWS_TESTS_ENV) else ["windows"]
 """tests/windows runs under Wine, in `make test-windows` (which sets S3_SQS_AGENT_WINDOWS_TESTS), not in `make test`."""
+
+# Under pytest-xdist every worker has its own session: its own moto server and desktop. The tests that use one of these
+# fixtures run on one worker, one after another:
+ONE_WORKER = {
+    "build": "installer",  # `make installer` once, and no two builds writing dist/ and build/ at once
+    "dists": "python-package",  # the wheel and its fresh venvs once
+    # tmpfs mounts: a drive plugged back in must get the device number its unmount freed, which a mount made
+    # meanwhile by another worker would take (tests/reliability/test_disk_and_permissions.py)
+    "mounts": "tmpfs",
+}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist names each item by its group
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for fixture, group in ONE_WORKER.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(pytest.mark.xdist_group(group))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """xdist's loadgroup names a grouped test `ID@GROUP`; with a pytest whose node ids it cannot rename, it ignores the
+    groups without a word (pytest-xdist issue 1386), and the tests above would race."""
+    if getattr(item.config.option, "loadgroup", False) and item.get_closest_marker("xdist_group") and "@" not in item.nodeid:
+        pytest.fail("pytest-xdist ignored this test's xdist_group: this pytest breaks --dist loadgroup; install the versions "
+                    "pyproject.toml asks for (make install)", pytrace=False)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Under xdist, the test plugin package (tests/plugin_pkg) is pip-installed, when it is not up to date, before any
+    worker starts: a worker installing it would otherwise reinstall it under the other workers' running agents."""
+    if getattr(session.config.option, "numprocesses", None) and not hasattr(session.config, "workerinput"):
+        from tests.plugin_pkg import install
+
+        install()
 
 
 @pytest.fixture(scope="session")
