@@ -30,12 +30,15 @@ def _command(*args: str) -> list[str]:
 
 _running: set[subprocess.Popen[str]] = set()
 _running_lock = threading.Lock()
+_quitting = threading.Event()
 
 
 def _run(*args: str, timeout: float | None = None) -> subprocess.CompletedProcess[str]:
     process = subprocess.Popen(_command(*args), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     with _running_lock:
         _running.add(process)
+    if _quitting.is_set():  # close_all() came while this one was starting: it could not see it
+        process.terminate()
     try:
         stdout, stderr = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -53,7 +56,8 @@ def _run(*args: str, timeout: float | None = None) -> subprocess.CompletedProces
 
 
 def close_all() -> None:
-    """Close every open dialog (quitting): each counts as cancelled."""
+    """Close every open dialog, and any that is still opening (quitting): each counts as cancelled."""
+    _quitting.set()
     for process in list(_running):  # no lock: this also runs in signal handlers
         process.terminate()
 
