@@ -32,7 +32,6 @@ log = logging.getLogger(__name__)
 THEME_SIZES = (16, 22, 24, 32, 48)  # the sizes StatusNotifier hosts and GTK ask for
 WINDOWS_SIZES = (16, 20, 24, 32, 40, 48, 64)  # SM_CXSMICON from 100% to 400%
 FALLBACK_SIZE = 32  # before the tray has said its size
-REPAINT_AFTER_MS = (200, 1500)  # a scaled XEmbed icon is repaired after GTK's own redraw (see _repaint), twice if slow
 
 
 def icon_name(state: IconState) -> str:
@@ -133,6 +132,7 @@ def _gtk(base: Any) -> type:
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self._status_icon.connect("size-changed", self._on_size_changed)
+            self._clearing: Any = None  # the X connection that clears the icon's window before GTK draws it (scaled)
 
         def _on_size_changed(self, status_icon: Any, size: int) -> bool:
             self._update_icon()
@@ -148,8 +148,7 @@ def _gtk(base: Any) -> type:
                 canvas = _gtk_image_size(Gtk, size)
                 self._status_icon.set_from_gicon(Gio.BytesIcon.new(GLib.Bytes.new(png(framed(self._state, size, canvas, scale)))))
                 if scale > 1:
-                    for delay in REPAINT_AFTER_MS:
-                        GLib.timeout_add(delay, self._repaint)
+                    self._clear_before_each_draw()
             except Exception:
                 log.debug("Could not draw the icon at the tray's size", exc_info=True)
                 self._remove_fs_icon()
@@ -157,22 +156,40 @@ def _gtk(base: Any) -> type:
                 self._status_icon.set_from_file(self._icon_path)
             return False
 
-        def _repaint(self) -> bool:
+        def _clear_before_each_draw(self) -> None:
             """GTK 3 clears a scaled XEmbed icon's background in points, not pixels: a quarter of it at 2x, leaving the
-            last icon's pixels in the rest. Clearing the whole window (to the panel behind it) once GTK has drawn, and
-            letting it draw again on that, fixes it."""
+            last icon's pixels in the rest, and drawing the icon's edges over themselves at each redraw. So before each
+            draw, the whole window is cleared to the panel behind it. (Repainting after GTK's draw, on timers, left
+            those pixels on a busy machine, where GTK draws again later.) The window is a GtkPlug of this process."""
+            if self._clearing is not None:
+                return
+            xid = self._status_icon.get_x11_window_id()
+            plug = next((window for window in Gtk.Window.list_toplevels() if isinstance(window, Gtk.Plug) and window.get_id() == xid), None)
+            if plug is None:
+                log.debug("The tray icon's window is not among this process's toplevels; it is not cleared before drawing")
+                return
             try:
                 from Xlib import display as xdisplay
 
-                connection = xdisplay.Display()
-                try:
-                    connection.create_resource_object("window", self._status_icon.get_x11_window_id()).clear_area(exposures=True)
-                    connection.flush()
-                finally:
-                    connection.close()
+                self._clearing = xdisplay.Display()
             except Exception:
-                log.debug("Could not repaint the tray icon's background", exc_info=True)
-            return False
+                log.debug("Cannot clear the tray icon's window before drawing", exc_info=True)
+                return
+            window = self._clearing.create_resource_object("window", xid)
+
+            def clear(widget: Any, context: Any) -> bool:
+                try:
+                    window.clear_area(exposures=False)
+                    self._clearing.sync()  # done before GTK's own drawing, which goes over GTK's connection
+                except Exception:
+                    log.debug("Could not clear the tray icon's window", exc_info=True)
+                return False  # then GTK draws (the handler runs before GtkTrayIcon's own)
+
+            plug.connect("draw", clear)
+
+        def close(self) -> None:
+            if self._clearing is not None:
+                self._clearing.close()
 
     return SizedStatusIcon
 
