@@ -24,9 +24,6 @@ collect_ignore = [] if os.environ.get(WINDOWS_TESTS_ENV) else ["windows"]
 ONE_WORKER = {
     "build": "installer",  # `make installer` once, and no two builds writing dist/ and build/ at once
     "dists": "python-package",  # the wheel and its fresh venvs once
-    # tmpfs mounts: a drive plugged back in must get the device number its unmount freed, which a mount made
-    # meanwhile by another worker would take (tests/reliability/test_disk_and_permissions.py)
-    "mounts": "tmpfs",
 }
 
 

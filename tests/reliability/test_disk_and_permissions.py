@@ -29,6 +29,11 @@ def _mount(folder: Path, options: str) -> None:
     subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], check=True)
 
 
+def _bind(drive: Path, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["mount", "--bind", str(drive), str(folder)], check=True)
+
+
 @pytest.fixture
 def mounts() -> Iterator[list[Path]]:
     mounted: list[Path] = []
@@ -160,8 +165,12 @@ def test_a_large_file_that_cannot_fit_fails_before_any_byte_is_fetched(moto_endp
 def test_an_unplugged_or_deleted_download_folder_waits_and_recovers(aws: Setup, tmp_path: Path, mounts: list[Path]) -> None:
     """Regression: with the folder's drive unmounted, keys went to the empty mount point on the system disk, and
     with the folder deleted, every download failed as an ordinary error until its message was given up."""
-    out = tmp_path / "out"
-    _mount(out, "size=4m,mode=0755")
+    out, drive = tmp_path / "out", tmp_path / "drive"
+    # The drive is a tmpfs mounted at `out` through a bind mount, so that plugging it back in gives the folder the
+    # drive's device number again (a second tmpfs would get whichever number is free, maybe another test's).
+    _mount(drive, "size=4m,mode=0755")
+    mounts.append(drive)
+    _bind(drive, out)
     mounts.append(out)
     aws.put("first.wav", b"1" * 1000)
     run = start_engine(aws.config(str(out), retry_base_seconds=1, retry_max_seconds=2, max_attempts=2), tmp_path)
@@ -174,7 +183,9 @@ def test_an_unplugged_or_deleted_download_folder_waits_and_recovers(aws: Setup, 
         assert "no longer on the disk" in problem[0].message
         wait_for(lambda: run.log.count("no longer on the disk") >= 3, 30, what="more tries, backing off")
         assert list(out.iterdir()) == [] and run.engine.status().given_up == 0 and sum(aws.counts()) == 1
-        _mount(out, "size=4m,mode=0755")  # plugged back in (an empty drive here)
+        for leftover in drive.iterdir():
+            leftover.unlink()
+        _bind(drive, out)  # plugged back in (an empty drive here)
         mounts.append(out)
         (out / "first.wav").write_bytes(b"1" * 1000)
         wait_for((out / "second.wav").exists, 30, what="the second file")
