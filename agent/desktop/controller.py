@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import os
 import textwrap
 import threading
@@ -108,6 +107,7 @@ def menu_lines(text: str) -> tuple[str, ...]:
 
 
 NOT_SET_UP = "Not set up yet"
+PROGRESS_STEP = 10
 WINDOW_FALLBACK = {
     "setup": f"Meanwhile, `{APP_NAME} setup` in a terminal asks the same questions.",
     "settings": f"Meanwhile, Open config file in this menu edits the settings, or `{APP_NAME} setup` in a terminal.",
@@ -116,8 +116,25 @@ WINDOW_FALLBACK = {
 """What does a window's job when it cannot open (no tkinter): said in the notification."""
 
 
+def next_attempt(retry_in: float | None, now: datetime | None = None) -> str:
+    """When the next attempt is, in words that hold still: the menu and the tooltip are redrawn whenever their text
+    changes, and a countdown would change it every second. Activity's Waiting tab counts the seconds."""
+    if retry_in is None:
+        return "retrying"
+    if retry_in <= 60:  # the engine's longest hold (agent/engine/hold.py): the wording stays put through a hold
+        return "retrying within a minute"
+    when = pause_state.until_text((now or datetime.now().astimezone()) + timedelta(seconds=retry_in), now)
+    return f"retrying at {when}" if when[0].isdigit() else f"retrying {when}"  # at 14:32; tomorrow 00:03
+
+
+def progress(done: int, total: int) -> int:
+    """The percentage done in steps of PROGRESS_STEP, below 100 until it is done: the status line changes a few times
+    in a download, not at each second's bytes (Activity's bars show the rest)."""
+    return min(99, done * 100 // total) // PROGRESS_STEP * PROGRESS_STEP
+
+
 def describe(status: Status | None, *, config_error: ConfigError | None = None, start_error: str | None = None,
-             failed: int = 0, needs_setup: bool = False) -> tuple[IconState, str]:
+             failed: int = 0, needs_setup: bool = False, now: datetime | None = None) -> tuple[IconState, str]:
     """The icon state and the menu's status line for an engine status (None: no engine yet)."""
     if needs_setup and status is None:
         return IconState.SETUP, NOT_SET_UP  # its own icon, not Paused's; nothing is wrong, nothing runs until Set up… is done
@@ -132,15 +149,14 @@ def describe(status: Status | None, *, config_error: ConfigError | None = None, 
         return IconState.ATTENTION, start_error
     if status is None:
         return IconState.SYNCING, "Starting…"
-    retry = f"retrying in {math.ceil(status.retry_in)} s" if status.retry_in is not None else "retrying"
     if status.state is State.OFFLINE:
-        return IconState.OFFLINE, f"Offline: {retry}"
+        return IconState.OFFLINE, f"Offline: {next_attempt(status.retry_in, now)}"
     if status.state is State.ATTENTION:
-        return IconState.ATTENTION, f"{status.detail or 'Needs attention'}: {retry}"
+        return IconState.ATTENTION, f"{status.detail or 'Needs attention'}: {next_attempt(status.retry_in, now)}"
     if status.state is State.SYNCING and status.active:
         files = f"{status.active} file{'' if status.active == 1 else 's'}"
         if status.bytes_total > 0:
-            return IconState.SYNCING, f"Downloading {files} ({min(99, status.bytes_done * 100 // status.bytes_total)}%)"
+            return IconState.SYNCING, f"Downloading {files} ({progress(status.bytes_done, status.bytes_total)}%)"
         return IconState.SYNCING, f"Downloading {files}"
     if failed:
         return IconState.ATTENTION, f"{failed} file{'' if failed == 1 else 's'} failed"

@@ -136,6 +136,8 @@ class Tray:
         self._refresh = threading.Event()
         self._stopping = threading.Event()
         self._probe = os.environ.get(PROBE_ENV)
+        self._menu_shown: list[dict[str, Any]] | None = None
+        self.menu_rebuilds = 0
 
     # ------------------------------------------------------------ running
 
@@ -245,15 +247,20 @@ class Tray:
                 self._ui(functools.partial(self._apply, view))
 
     def _apply(self, view: TrayView, force: bool = False) -> None:
-        """On the UI thread: redraw what changed."""
+        """On the UI thread: redraw what changed. The menu is rebuilt only when an item as shown differs: a platform
+        menu rebuilt while it is open can stop answering (Wine's win32 menu does, as pystray destroys it)."""
         previous, self.view = self.view, view
         icon = self._icon
         if force or previous is None or previous.state != view.state:
             icon.show_state(view.state)
-        if force or previous is None or previous.status != view.status:
-            icon.title = self._title(view)
-        icon.update_menu()
-        self._write_probe(view)
+        icon.title = self._title(view)  # pystray's setter redraws a changed title only
+        menu = rendered(icon.menu, self.pystray.Menu.SEPARATOR)
+        if force or menu != self._menu_shown:
+            self._menu_shown = menu
+            self.menu_rebuilds += 1
+            log.debug("Tray menu rebuilt (%d so far)", self.menu_rebuilds)
+            icon.update_menu()
+        self._write_probe(view, menu)
 
     @staticmethod
     def _title(view: TrayView) -> str:
@@ -268,7 +275,7 @@ class Tray:
 
         def toggle_login() -> None:
             login.set_enabled(not login.is_enabled())
-            self._ui(lambda: self._apply(self.view, force=True) if self.view else None)  # show the new tick now
+            self._ui(lambda: self._apply(self.view) if self.view else None)  # show the new tick now
 
         def action(function: Callable[[], None]) -> Callable[[Any, Any], None]:
             return lambda icon, item: controller.run_action(function)
@@ -333,31 +340,31 @@ class Tray:
 
     # ------------------------------------------------------------ test probe
 
-    def _write_probe(self, view: TrayView) -> None:
+    def _write_probe(self, view: TrayView, menu: list[dict[str, Any]]) -> None:
         if not self._probe:
             return
-        icon = self._icon
-
-        def describe(menu: Any) -> list[dict[str, Any]]:
-            entries = []
-            for item in menu:
-                if item is self.pystray.Menu.SEPARATOR:
-                    entries.append({"separator": True})
-                    continue
-                entry: dict[str, Any] = {"text": item.text, "enabled": item.enabled}
-                if item.default:  # what a left click on the icon does
-                    entry["default"] = True
-                if item.checked is not None:  # a checkbox
-                    entry["checked"] = item.checked
-                if item.submenu:
-                    entry["submenu"] = describe(item.submenu)
-                entries.append(entry)
-            return entries
-
-        data = {"state": view.state.value, "status": view.status, "paused": view.paused, "title": icon.title,
-                "download_folder": view.download_folder, "backend": self.backend, "menu": describe(icon.menu),
-                "pid": os.getpid()}
+        data = {"state": view.state.value, "status": view.status, "paused": view.paused, "title": self._icon.title,
+                "download_folder": view.download_folder, "backend": self.backend, "menu": menu,
+                "menu_rebuilds": self.menu_rebuilds, "pid": os.getpid()}
         target = Path(self._probe)
         temporary = target.with_name(target.name + ".tmp")
         temporary.write_text(json.dumps(data), encoding="utf-8")
         os.replace(temporary, target)
+
+
+def rendered(menu: Any, separator: Any) -> list[dict[str, Any]]:
+    """A pystray menu as it is shown: its visible items' texts, states and submenus (the test probe writes it too)."""
+    entries: list[dict[str, Any]] = []
+    for item in menu:
+        if item is separator:
+            entries.append({"separator": True})
+            continue
+        entry: dict[str, Any] = {"text": item.text, "enabled": item.enabled}
+        if item.default:  # what a left click on the icon does
+            entry["default"] = True
+        if item.checked is not None:  # a checkbox
+            entry["checked"] = item.checked
+        if item.submenu:
+            entry["submenu"] = rendered(item.submenu, separator)
+        entries.append(entry)
+    return entries

@@ -17,6 +17,7 @@ from typing import Any
 from PIL import Image, ImageGrab
 
 from tests.desktop.notification_server import NotificationServer
+from tests.desktop.status_notifier import StatusNotifierHost
 from tests.helpers import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,6 +39,8 @@ class Desktop:
     bus_address: str
     notifications: NotificationServer
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    status_notifier: StatusNotifierHost | None = None
+    """The panel's StatusNotifier host, on a desktop that has one (the tray then uses its AppIndicator backend)."""
 
     def env(self) -> dict[str, str]:
         env = os.environ.copy()
@@ -131,9 +134,10 @@ class Desktop:
         return result.stdout.split()
 
 
-def start_desktop(tmp: Path, screen: str = "640x480", panel: str | None = None) -> Iterator[Desktop]:
-    """Xvfb, then a private session bus with the recording notification server, then trayer: its panel in GTK's
-    default background, or in `panel` (a colour such as 0x202020, through trayer's --tint)."""
+def start_desktop(tmp: Path, screen: str = "640x480", panel: str | None = None, status_notifier: bool = False) -> Iterator[Desktop]:
+    """Xvfb, then a private session bus with the recording notification server (and a StatusNotifier host when
+    `status_notifier`), then trayer: its panel in GTK's default background, or in `panel` (a colour such as 0x202020,
+    through trayer's --tint)."""
     missing = [tool for tool in TOOLS if shutil.which(tool) is None]
     if missing:
         raise RuntimeError(f"missing {', '.join(missing)}: run `make system-deps` (make test does it)")
@@ -154,7 +158,7 @@ def start_desktop(tmp: Path, screen: str = "640x480", panel: str | None = None) 
     assert bus.stdout is not None
     bus_address = bus.stdout.readline().decode().strip()
     server = NotificationServer(bus_address).start()
-    desktop = Desktop(display, bus_address, server, processes)
+    desktop = Desktop(display, bus_address, server, processes, StatusNotifierHost(bus_address).start() if status_notifier else None)
     colour = ["--transparent", "true", "--alpha", "0", "--tint", panel] if panel else ["--transparent", "false", "--tint", "0xdddddd"]
     trayer = subprocess.Popen(["trayer", "--edge", "top", "--align", "right", "--widthtype", "pixel", "--width", "160",
                                "--heighttype", "pixel", "--height", "32", *colour, "--expand", "true", "--SetDockType", "true"],
@@ -165,6 +169,8 @@ def start_desktop(tmp: Path, screen: str = "640x480", panel: str | None = None) 
         yield desktop
     finally:
         server.stop()
+        if desktop.status_notifier is not None:
+            desktop.status_notifier.stop()
         for process in reversed(processes):
             process.terminate()
             try:

@@ -16,7 +16,7 @@ from PIL import Image
 
 from agent.config import Config, NotificationSettings
 from agent.desktop import icons
-from agent.desktop.controller import describe
+from agent.desktop.controller import describe, next_attempt
 from agent.desktop.icons import IconState
 from agent.desktop.notify import Notifier
 from agent.desktop.tray import TrayUnavailable, load_pystray
@@ -292,7 +292,7 @@ def status(state: State, **fields: Any) -> Status:
 
 def test_status_lines() -> None:
     assert describe(status(State.IDLE)) == (IconState.IDLE, "Up to date: 124 files today")
-    assert describe(status(State.SYNCING, active=3, bytes_done=45, bytes_total=100)) == (IconState.SYNCING, "Downloading 3 files (45%)")
+    assert describe(status(State.SYNCING, active=3, bytes_done=45, bytes_total=100)) == (IconState.SYNCING, "Downloading 3 files (40%)")
     assert describe(status(State.PAUSED)) == (IconState.PAUSED, "Paused")
     now = datetime.now().astimezone()
     soon = now + timedelta(minutes=1)
@@ -300,10 +300,27 @@ def test_status_lines() -> None:
         assert describe(status(State.PAUSED, paused_until=soon)) == (IconState.PAUSED, f"Paused until {soon:%H:%M}")
     later = datetime.now().astimezone() + timedelta(days=3)
     assert describe(status(State.PAUSED, paused_until=later))[1].startswith(f"Paused until {later:%a} {later.day} ")
-    assert describe(status(State.OFFLINE, retry_in=19.2)) == (IconState.OFFLINE, "Offline: retrying in 20 s")
+    assert describe(status(State.OFFLINE, retry_in=19.2)) == (IconState.OFFLINE, "Offline: retrying within a minute")
     assert describe(status(State.IDLE), failed=2) == (IconState.ATTENTION, "2 files failed")
-    assert describe(status(State.ATTENTION, detail="Access denied", retry_in=4)) == (IconState.ATTENTION, "Access denied: retrying in 4 s")
+    assert describe(status(State.ATTENTION, detail="Access denied", retry_in=4)) == (IconState.ATTENTION,
+                                                                                      "Access denied: retrying within a minute")
+    assert describe(status(State.OFFLINE)) == (IconState.OFFLINE, "Offline: retrying")
     assert describe(None) == (IconState.SYNCING, "Starting…")
+
+
+def test_the_status_line_holds_still_while_the_engine_waits_and_downloads() -> None:
+    """The menu and the tooltip are redrawn when their text changes: it must not count seconds. Sampled each second,
+    it holds still through a hold and a long wait, and a download moves it in ten steps, not with each second's bytes."""
+    now = datetime(2026, 11, 28, 14, 31, 10).astimezone()
+    hold = {describe(status(State.OFFLINE, retry_in=60.0 - second), now=now + timedelta(seconds=second))[1] for second in range(61)}
+    assert hold == {"Offline: retrying within a minute"}  # the engine's longest hold, counted down to the next attempt
+    wait = {describe(status(State.ATTENTION, detail="Access denied", retry_in=300.0 - second), now=now + timedelta(seconds=second))[1]
+            for second in range(240)}
+    assert wait == {"Access denied: retrying at 14:36"}  # 14:31:10 + 300 s, the same through the whole wait
+    assert next_attempt(90, now) == "retrying at 14:32"
+    assert next_attempt(300, now.replace(hour=23, minute=58)) == "retrying tomorrow 00:03"
+    download = [describe(status(State.SYNCING, active=1, bytes_done=done, bytes_total=600), now=now)[1] for done in range(600)]
+    assert sorted(set(download), key=download.index) == [f"Downloading 1 file ({percent}%)" for percent in range(0, 100, 10)]
 
 
 def test_no_display_is_reported_with_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
