@@ -2,7 +2,8 @@
 
 A key is chosen by whoever uploads. `evil\u202egnp.wav` shows as `evilvaw.png` in a file manager, and a newline or
 an ANSI escape in a logged key can forge a log line or rewrite a terminal. File names get these characters
-replaced (agent/engine/paths.py); log lines get them escaped (agent/logs.py).
+replaced (agent/engine/paths.py); log lines get them escaped (agent/logs.py); what the desktop shows a person (its
+notifications, the tray menu, Activity) gets each one as a visible MARKER (`visible`).
 """
 
 from __future__ import annotations
@@ -22,8 +23,18 @@ HIDDEN = re.compile(
 tests/unit/test_paths.py checks this class against the running Python's Unicode database."""
 
 
+MARKER = "\N{REPLACEMENT CHARACTER}"
+"""What a person sees in place of a hidden character: the sign for a character that cannot be shown."""
+
+
 def replace_hidden(text: str, by: str = "_") -> str:
     return HIDDEN.sub(by, text)
+
+
+def visible(text: str) -> str:
+    """`text` as the desktop shows it to a person: each hidden character as MARKER, so that a key cannot pass for
+    another name, break a line or reorder what follows it."""
+    return HIDDEN.sub(MARKER, text)
 
 
 def escape_hidden(text: str, keep: str = "") -> str:

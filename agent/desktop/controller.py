@@ -30,6 +30,7 @@ from agent.engine.engine import Engine, Status
 from agent.engine.events import CatchUpSuggested, EngineEvent, Failed, NeedsUser, State, StateChanged
 from agent.engine.ledger import Ledger
 from agent.errors import PLACES, AgentError, ConfigError, window_text
+from agent.hidden_chars import visible
 from agent.plugins.manager import PluginHost
 
 log = logging.getLogger(__name__)
@@ -331,7 +332,7 @@ class Controller:
     def _view(self, engine: Engine | None, status: Status | None) -> TrayView:
         try:
             pending = self.ledger.pending_failures()
-            recent = [RecentFile(record.path.name, record.path) for record in self.ledger.recent(RECENT_LIMIT)]
+            recent = [RecentFile(visible(record.path.name), record.path) for record in self.ledger.recent(RECENT_LIMIT)]
         except Exception:  # noqa: BLE001  the ledger is being closed
             pending, recent = [], []
         failed = len(self._session_failures | {f.message_id for f in pending})
@@ -344,8 +345,8 @@ class Controller:
             problem = self._start_problem
         elif self._config_error is None and status is not None and status.state in (State.ATTENTION, State.OFFLINE):
             problem = self._held_problem or status.problem or ""
-        return TrayView(state, line, paused, tuple(recent), len(pending), folder, self.needs_setup and engine is None,
-                        self.sign_in.label, menu_lines(problem))
+        return TrayView(state, visible(line), paused, tuple(recent), len(pending), folder, self.needs_setup and engine is None,
+                        self.sign_in.label, tuple(visible(part) for part in menu_lines(problem)))
 
     # ------------------------------------------------------------ windows
 
@@ -418,7 +419,8 @@ class Controller:
         try:
             open_it(path)
         except opener.CannotOpen as error:
-            if not self.windows.send("activity", {"type": "cannot_open", "title": error.title, "why": error.why, "path": str(path)}):
+            if not self.windows.send("activity", {"type": "cannot_open", "title": visible(error.title), "why": visible(error.why),
+                                                  "path": str(path)}):
                 raise
 
     def _signed_in(self) -> None:

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
@@ -23,6 +23,7 @@ from agent.config import NotificationSettings
 from agent.desktop.icons import NoticeIcon
 from agent.engine.events import Downloaded, EngineEvent, Failed, NeedsUser, Retrying, object_id
 from agent.errors import PLACES, ConfigError, OfflineError
+from agent.hidden_chars import visible
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,8 @@ def default_backend(icon: Path | None = None) -> Backend:
 
 
 def object_name(event: ObjectEvent | None, fallback: str = "a file") -> str:
-    return PurePosixPath(event.key).name or event.key if event else fallback
+    """The object's name as a person reads it (hidden characters marked: a key cannot pass for another name)."""
+    return visible(PurePosixPath(event.key).name or event.key) if event else fallback
 
 
 def _short(text: str, limit: int = MAX_BODY) -> str:
@@ -314,6 +316,8 @@ class Notifier:
         return (lambda: reveal(path)) if reveal else None
 
     async def _show(self, notice: Notice) -> str | None:
+        notice = replace(notice, title=visible(notice.title),  # a reason or an error may quote a key
+                         body="\n".join(visible(line) for line in notice.body.split("\n")))
         log.info("Notification: %s: %s", notice.title, notice.body.replace("\n", " / "))
         if self._backend is None:
             return None

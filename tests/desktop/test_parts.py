@@ -24,6 +24,7 @@ from agent.desktop.watcher import ConfigWatcher
 from agent.engine.engine import Status
 from agent.engine.events import Downloaded, Failed, NeedsUser, ObjectEvent, Retrying, State
 from agent.errors import ConfigError
+from agent.hidden_chars import MARKER, visible
 from agent.instance import InstanceLock
 from tests.desktop.harness import wait_until
 from tests.helpers import ROOT
@@ -135,6 +136,33 @@ def test_settings_turn_kinds_off_and_per_file_on(backend: RecordingBackend) -> N
     notifier.handle(NeedsUser("Disk full", "free space"))
     notifier.stop()
     assert silent.sent == []
+
+
+def test_hidden_characters_in_a_key_are_marked_in_every_notice(backend: RecordingBackend) -> None:
+    """A bidi override, a line break or an escape in a key (or in a reason quoting it) cannot disguise a notice: each
+    shows as the marker, and a key's line break does not start a line of its own."""
+    notifier = make_notifier(backend, NotificationSettings(per_file=True))
+    try:
+        notifier.handle(downloaded("evil\u202egnp.wav"))
+        notifier.handle(Failed(ObjectEvent("bucket", "a\nDownloaded: invoice.pdf"), "m2", "not found: a\x1b[2Jb", "kept"))
+        notifier.handle(NeedsUser("Access denied to x\u2066y", "s3://bucket/x\u2066y\nAsk your administrator."))
+        wait_until(lambda: len(backend.sent) == 3, 5, "three notices")
+        notifier.stop()
+        assert sorted((title, body) for _, title, body in backend.sent) == sorted([
+            ("Downloaded", "evil\ufffdgnp.wav\n/downloads/evil\ufffdgnp.wav"),
+            ("Could not download a\ufffdDownloaded: invoice.pdf", "not found: a\ufffd[2Jb"),
+            ("Access denied to x\ufffdy", "s3://bucket/x\ufffdy Ask your administrator."),
+        ])
+    finally:
+        notifier.stop()
+
+
+def test_visible_marks_each_hidden_character_and_keeps_the_joiners() -> None:
+    assert visible("evil\u202egnp.wav") == "evil\ufffdgnp.wav"
+    assert visible("a\u200b\u200e\ufeff\x00\x7f\u2028b") == "a" + "\ufffd" * 6 + "b"
+    assert visible("\u0645\u06cc\u200c\u062e\u0648\u0627\u0645 \U0001f469\u200d\U0001f52c.wav") == (
+        "\u0645\u06cc\u200c\u062e\u0648\u0627\u0645 \U0001f469\u200d\U0001f52c.wav")  # Persian's ZWNJ, an emoji's ZWJ
+    assert visible(visible("x\u202ey")) == visible("x\u202ey") == "x" + MARKER + "y"
 
 
 def test_a_config_error_names_file_line_and_key(backend: RecordingBackend, tmp_path: Path) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import time
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -196,6 +198,31 @@ def test_retry_is_notified_once_per_object_and_a_give_up_is_notified(tray_app: T
     assert retry_item == {"text": "Retry all (1)", "enabled": True}
     tray_app.choose("Failed items", "Retry all")
     notifications.wait_for(lambda n: n.summary == "Retrying failed items" and "Sent 1 message" in n.body, what="the retry notice")
+
+
+def test_a_key_with_a_bidi_override_is_shown_marked_never_disguised(tray_app: TrayApp, aws: Setup, private_home: Path,
+                                                                    notifications: NotificationServer) -> None:
+    """U+202E (right-to-left override) makes `evil\u202egnp.wav` read as "evilvaw.png": the notices, the menu and
+    Activity show a visible marker (U+FFFD) in its place, as the file on disk has `_` (agent/hidden_chars.py)."""
+    tray_app.start()
+    aws.put("evil\u202egnp.wav", b"RIFF")
+    downloaded = notifications.wait_for(lambda n: n.summary == "1 file downloaded", 60, "the download notice")
+    assert "\u202e" not in downloaded.body and "evil\ufffdgnp.wav" in downloaded.body
+    assert (private_home / "downloads" / "evil_gnp.wav").read_bytes() == b"RIFF"
+
+    aws.send(s3_event_body(aws.bucket, urllib.parse.quote_plus("gone\u202evaw.exe"), size=4))  # never uploaded: given up
+    waiting = notifications.wait_for(lambda n: n.summary == "Waiting for a file", 60, "the retry notice")
+    failure = notifications.wait_for(lambda n: n.summary.startswith("Could not download"), 90, "the give-up notice")
+    assert waiting.body.startswith("Waiting for gone\ufffdvaw.exe to become available")
+    assert failure.summary == "Could not download gone\ufffdvaw.exe"
+    assert not [n for n in notifications.snapshot() if "\u202e" in text_of(n)]
+
+    probe = tray_app.wait_probe(lambda p: p["status"] == "1 file failed", what="the failed item")
+    assert tray_app.menu_item(probe, "Recent files")["submenu"][0]["text"] == "evil_gnp.wav"
+    notifications.click(downloaded.id)  # Activity
+    activity = tray_app.wait_window("activity", lambda p: p["tabs"][3] == "Failed (1)", 30, "Activity with the failed item")
+    assert activity["failed"][0][0] == "gone\ufffdvaw.exe" and activity["recent"][0][0] == "evil_gnp.wav"
+    assert "\u202e" not in json.dumps(activity, ensure_ascii=False) + json.dumps(probe, ensure_ascii=False)
 
 
 def test_download_missing_files_catches_up_on_lost_notifications(tray_app: TrayApp, aws: Setup, tray_config: Path,

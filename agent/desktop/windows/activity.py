@@ -14,6 +14,7 @@ from agent.desktop.windows.child import Channel, write_probe
 from agent.desktop.windows.theme import Theme
 from agent.desktop.windows.widgets import Table, Toast, button, until, when
 from agent.engine.objects import human_size
+from agent.hidden_chars import visible
 
 TABS = ("downloads", "waiting", "recent", "failed")
 TAB_TITLES = {"downloads": "In progress", "waiting": "Waiting", "recent": "Recent", "failed": "Failed"}
@@ -45,7 +46,7 @@ class _DownloadRow(ttk.Frame):
         self.percent.configure(text=f"{min(99, int(fraction * 100))}%")  # as the tray counts: 100% only once it is done
         self.bar.configure(value=round(fraction * 1000))
         rate = f" · {human_size(speed)}/s" if speed > 0 else ""
-        folder = row["key"].rpartition("/")[0]
+        folder = visible(row["key"].rpartition("/")[0])
         self.detail.configure(text=f"{human_size(done)} of {human_size(size)}{rate}" + (f" · {folder}/" if folder else ""))
 
 
@@ -256,7 +257,7 @@ class ActivityWindow:
         if len(failed) == 1:
             row = failed[0]
             where = "" if row["retryable"] else f" {row['where']}; it cannot be retried from here."
-            self.failed_detail.configure(text=f"{row['key'] or row['message_id']}: {row['reason']}.{where}")
+            self.failed_detail.configure(text=f"{visible(row['key']) or row['message_id']}: {row['reason']}.{where}")
         else:
             self.failed_detail.configure(text="Select a failed item to see the whole reason. Retry sends it back to the queue; "
                                               "Dismiss removes it from this list." if self.snapshot.get("failed") else "")
