@@ -2,7 +2,6 @@
 
 # No `from __future__ import annotations`: dbus-fast reads the D-Bus signatures from the annotations at runtime.
 
-import asyncio
 import dataclasses
 import threading
 import time
@@ -13,6 +12,8 @@ from typing import Annotated
 from dbus_fast.aio import MessageBus
 from dbus_fast.annotations import DBusDict, DBusInt32, DBusSignature, DBusStr, DBusUInt32
 from dbus_fast.service import ServiceInterface, dbus_method, dbus_signal
+
+from tests.desktop.bus_thread import BusThread
 
 DBusStrList = Annotated[list[str], DBusSignature("as")]
 DBusServerInfo = Annotated[tuple[str, str, str, str], DBusSignature("ssss")]
@@ -65,49 +66,20 @@ class _Interface(ServiceInterface):
         return (id, action_key)
 
 
-class NotificationServer:
+class NotificationServer(BusThread):
     """Owns org.freedesktop.Notifications on a private bus, on its own thread and event loop."""
 
     def __init__(self, bus_address: str) -> None:
-        self.bus_address = bus_address
+        super().__init__(bus_address, "notification server")
         self.notifications: list[Notification] = []
         self.closed: list[int] = []
         self._lock = threading.Lock()
         self._next_id = 1
-        self._loop = asyncio.new_event_loop()
         self._interface = _Interface(self)
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="notification-server", daemon=True)
 
-    def start(self) -> "NotificationServer":
-        self._thread.start()
-        if not self._ready.wait(15):
-            raise RuntimeError("the notification server did not start")
-        if self._error:
-            raise RuntimeError(f"the notification server failed: {self._error}")
-        return self
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        try:
-            self._loop.run_until_complete(self._connect())
-        except BaseException as exc:
-            self._error = exc
-            self._ready.set()
-            return
-        self._ready.set()
-        self._loop.run_forever()
-
-    async def _connect(self) -> None:
-        self._bus = await MessageBus(bus_address=self.bus_address).connect()
-        self._bus.export("/org/freedesktop/Notifications", self._interface)
-        await self._bus.request_name("org.freedesktop.Notifications")
-
-    def stop(self) -> None:
-        self._loop.call_soon_threadsafe(self._bus.disconnect)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
+    async def _serve(self, bus: MessageBus) -> None:
+        bus.export("/org/freedesktop/Notifications", self._interface)
+        await bus.request_name("org.freedesktop.Notifications")
 
     def _record(self, notification: Notification) -> int:
         with self._lock:

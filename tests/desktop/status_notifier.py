@@ -3,7 +3,6 @@ and reads each registered item's menu over D-Bus (com.canonical.dbusmenu) as the
 
 # No `from __future__ import annotations`: dbus-fast reads the D-Bus signatures from the annotations at runtime.
 
-import asyncio
 import threading
 import time
 from collections.abc import Callable
@@ -14,6 +13,8 @@ from dbus_fast import Message, MessageType, Variant
 from dbus_fast.aio import MessageBus
 from dbus_fast.annotations import DBusBool, DBusInt32, DBusSignature, DBusStr
 from dbus_fast.service import PropertyAccess, ServiceInterface, dbus_method, dbus_property, dbus_signal
+
+from tests.desktop.bus_thread import BusThread
 
 DBusStrList = Annotated[list[str], DBusSignature("as")]
 ITEM = "org.kde.StatusNotifierItem"
@@ -57,45 +58,22 @@ class _Watcher(ServiceInterface):
         return service
 
 
-class StatusNotifierHost:
+class StatusNotifierHost(BusThread):
     """The watcher and a host on a private bus, on their own thread and event loop."""
 
     def __init__(self, bus_address: str) -> None:
-        self.bus_address = bus_address
+        super().__init__(bus_address, "StatusNotifier host")
         self.items: list[tuple[str, str]] = []  # (unique bus name, object path) of each registered item
         self.signals: list[Signal] = []  # every signal the items sent since they registered
         self._lock = threading.Lock()
-        self._loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-        self._bus: MessageBus | None = None
-        self._thread = threading.Thread(target=self._run, name="status-notifier-host", daemon=True)
 
-    def start(self) -> "StatusNotifierHost":
-        self._thread.start()
-        if not self._ready.wait(15) or self._error:
-            raise RuntimeError(f"the StatusNotifier host did not start: {self._error}")
-        return self
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        try:
-            self._loop.run_until_complete(self._connect())
-        except BaseException as exc:
-            self._error = exc
-        self._ready.set()
-        if self._error is None:
-            self._loop.run_forever()
-
-    async def _connect(self) -> None:
-        self._bus = await MessageBus(bus_address=self.bus_address).connect()
-        self._bus.add_message_handler(self._on_message)
-        self._bus.export("/StatusNotifierWatcher", _Watcher())
+    async def _serve(self, bus: MessageBus) -> None:
+        bus.add_message_handler(self._on_message)
+        bus.export("/StatusNotifierWatcher", _Watcher())
         for interface in (ITEM, MENU):  # the items' signals: a new title, a new menu layout
-            await self._bus.call(Message(destination="org.freedesktop.DBus", path="/org/freedesktop/DBus",
-                                         interface="org.freedesktop.DBus", member="AddMatch", signature="s",
-                                         body=[f"type='signal',interface='{interface}'"]))
-        await self._bus.request_name("org.kde.StatusNotifierWatcher")
+            await bus.call(Message(destination="org.freedesktop.DBus", path="/org/freedesktop/DBus", interface="org.freedesktop.DBus",
+                                   member="AddMatch", signature="s", body=[f"type='signal',interface='{interface}'"]))
+        await bus.request_name("org.kde.StatusNotifierWatcher")
 
     def _on_message(self, message: Message) -> None:
         if message.message_type is MessageType.METHOD_CALL and message.member == "RegisterStatusNotifierItem":
@@ -106,12 +84,6 @@ class StatusNotifierHost:
         elif message.message_type is MessageType.SIGNAL and message.interface in (ITEM, MENU):
             with self._lock:
                 self.signals.append(Signal(time.monotonic(), str(message.interface), str(message.member), tuple(message.body)))
-
-    def stop(self) -> None:
-        if self._bus is not None:
-            self._loop.call_soon_threadsafe(self._bus.disconnect)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
 
     # ------------------------------------------------------------ for tests
 
@@ -126,7 +98,7 @@ class StatusNotifierHost:
                 raise AssertionError(f"{interface}.{member} failed: {reply.error_name} {reply.body}")
             return reply.body
 
-        return asyncio.run_coroutine_threadsafe(call(), self._loop).result(15)
+        return self.run(call())
 
     def item(self) -> tuple[str, str]:
         """The last item registered (a restarted app registers again)."""
