@@ -9,7 +9,9 @@ in meanwhile is summarised once that time is over. A retry is announced once per
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -68,7 +70,46 @@ def default_backend(icon: Path | None = None) -> Backend:
     from desktop_notifier import DesktopNotifier, Icon
 
     notifier: Backend = DesktopNotifier(app_name=APP_TITLE, app_icon=Icon(path=icon) if icon else None)  # type: ignore[assignment]
-    return notifier  # its send() takes named options only, which is all the notifier passes
+    # its send() takes named options only, which is all the notifier passes
+    return notifier if sys.platform in ("win32", "darwin") else PlainBody(notifier)
+
+
+class PlainBody:
+    """A freedesktop notification server that takes markup in the body (GNOME, KDE, dunst, mako: "body-markup")
+    reads `<b>`, `&lt;` and `&#x202e;` in it as markup: a key holding them would show bold, as `<`, or with a bidi
+    override that no longer looks hidden. Each body is escaped for such a server, so it shows as written."""
+
+    def __init__(self, backend: Backend) -> None:
+        self._backend = backend
+        self._markup: bool | None = None  # None: not asked yet
+
+    async def send(self, title: str, message: str, **kwargs: Any) -> str:
+        if self._markup is None:
+            self._markup = await _server_takes_markup()
+        return await self._backend.send(title=title, message=html.escape(message, quote=False) if self._markup else message, **kwargs)
+
+    async def clear(self, identifier: str) -> None:
+        await self._backend.clear(identifier)
+
+
+async def _server_takes_markup() -> bool | None:
+    """Whether the session's notification server advertises "body-markup"; None when it cannot be asked now."""
+    from dbus_fast import Message, MessageType
+    from dbus_fast.aio import MessageBus
+
+    try:
+        bus = await MessageBus().connect()
+        try:
+            reply = await bus.call(Message(destination="org.freedesktop.Notifications", path="/org/freedesktop/Notifications",
+                                           interface="org.freedesktop.Notifications", member="GetCapabilities"))
+        finally:
+            bus.disconnect()
+    except Exception:  # no session bus: desktop-notifier's send says so
+        log.debug("Could not ask the notification server for its capabilities", exc_info=True)
+        return None
+    if reply is None or reply.message_type is not MessageType.METHOD_RETURN:
+        return None
+    return "body-markup" in reply.body[0]
 
 
 def object_name(event: ObjectEvent | None, fallback: str = "a file") -> str:

@@ -19,6 +19,7 @@ DBusStrList = Annotated[list[str], DBusSignature("as")]
 DBusServerInfo = Annotated[tuple[str, str, str, str], DBusSignature("ssss")]
 DBusIdAndReason = Annotated[tuple[int, int], DBusSignature("uu")]
 DBusIdAndAction = Annotated[tuple[int, str], DBusSignature("us")]
+CAPABILITIES = ("body", "actions")
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ class _Interface(ServiceInterface):
 
     @dbus_method()
     def GetCapabilities(self) -> DBusStrList:
-        return ["body", "actions"]
+        return list(self._server.capabilities)
 
     @dbus_method()
     def GetServerInformation(self) -> DBusServerInfo:
@@ -73,6 +74,8 @@ class NotificationServer(BusThread):
         super().__init__(bus_address, "notification server")
         self.notifications: list[Notification] = []
         self.closed: list[int] = []
+        self.capabilities = CAPABILITIES
+        """What GetCapabilities answers; a test may add "body-markup", as GNOME's and KDE's servers have."""
         self._lock = threading.Lock()
         self._next_id = 1
         self._interface = _Interface(self)

@@ -16,7 +16,7 @@ import yaml
 from agent.desktop.icons import COLORS, IconState
 from tests.aws import Setup, s3_event_body
 from tests.desktop.harness import Desktop, TrayApp, wait_until
-from tests.desktop.notification_server import NotificationServer, text_of
+from tests.desktop.notification_server import CAPABILITIES, NotificationServer, text_of
 from tests.helpers import ROOT, write_config
 
 LOG_DIR_PARTS = ("state", "s3-sqs-agent", "log")
@@ -223,6 +223,20 @@ def test_a_key_with_a_bidi_override_is_shown_marked_never_disguised(tray_app: Tr
     activity = tray_app.wait_window("activity", lambda p: p["tabs"][3] == "Failed (1)", 30, "Activity with the failed item")
     assert activity["failed"][0][0] == "gone\ufffdvaw.exe" and activity["recent"][0][0] == "evil_gnp.wav"
     assert "\u202e" not in json.dumps(activity, ensure_ascii=False) + json.dumps(probe, ensure_ascii=False)
+
+
+def test_a_server_that_reads_markup_in_the_body_gets_a_key_escaped(tray_app: TrayApp, aws: Setup,
+                                                                   notifications: NotificationServer) -> None:
+    """GNOME's, KDE's, dunst's servers read the body as markup: `&#x202e;` in a key would become the override itself
+    there, `<b>` bold. For a server that says "body-markup", the body is escaped and shows the key as written."""
+    notifications.capabilities = (*CAPABILITIES, "body-markup")
+    try:
+        tray_app.start()
+        aws.put("R&B <b>mix evil&#x202e;gnp.wav", b"RIFF")
+        downloaded = notifications.wait_for(lambda n: n.summary == "1 file downloaded", 60, "the download notice")
+        assert downloaded.body == "R&amp;B &lt;b&gt;mix evil&amp;#x202e;gnp.wav"
+    finally:
+        notifications.capabilities = CAPABILITIES
 
 
 def test_download_missing_files_catches_up_on_lost_notifications(tray_app: TrayApp, aws: Setup, tray_config: Path,
