@@ -12,6 +12,7 @@ from agent import dirs
 from agent.api import APP_NAME
 from agent.cli.common import EXIT_ERROR, EXIT_OK, EXIT_USAGE, config_path, say
 from agent.errors import AgentError, ConfigError
+from agent.hidden_chars import escape_hidden
 
 if TYPE_CHECKING:
     from agent.config import Config
@@ -72,10 +73,10 @@ def status(args: argparse.Namespace) -> int:
         print(f"Paused: until {pause_state.until_text(pause.until)} ({pause.until:%Y-%m-%d %H:%M %Z}); it resumes by itself")
     print(f"Recent files ({len(recent)}):")
     for record in recent:
-        print(f"  {datetime.fromtimestamp(record.downloaded_at):%Y-%m-%d %H:%M:%S}  {record.path}")
+        print(f"  {datetime.fromtimestamp(record.downloaded_at):%Y-%m-%d %H:%M:%S}  {escape_hidden(str(record.path))}")
     print(f"Failed messages kept in the ledger: {len(failures)}")
     for failure in failures[:20]:
-        print(f"  {failure.message_id}  {failure.key or '-'}  {failure.reason}")
+        print(f"  {failure.message_id}  {escape_hidden(failure.key or '-')}  {escape_hidden(failure.reason)}")
     return EXIT_OK
 
 
@@ -86,7 +87,7 @@ def failed(args: argparse.Namespace) -> int:
     if args.failed_command == "list":
         failures = ledger.pending_failures()
         for failure in failures:
-            print(f"{failure.id}\t{failure.message_id}\t{failure.key or '-'}\t{failure.reason}")
+            print(f"{failure.id}\t{failure.message_id}\t{escape_hidden(failure.key or '-')}\t{escape_hidden(failure.reason)}")
         print(f"{len(failures)} failed messages", file=sys.stderr)
         return EXIT_OK
     from agent import config as config_module

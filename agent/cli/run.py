@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from agent import dirs
 from agent.api import APP_NAME
 from agent.cli.common import EXIT_ERROR, EXIT_GAVE_UP, EXIT_OK, EXIT_USAGE, load_config_or_create, log, say
+from agent.hidden_chars import escape_hidden
 
 if TYPE_CHECKING:
     from agent.engine.engine import Engine
@@ -177,7 +178,7 @@ def catch_up(args: argparse.Namespace) -> int:
     finally:
         engine.ledger.close()
     for key, reason in result.failures[:20]:
-        say(f"  failed: {key}: {reason}")
+        say(f"  failed: {escape_hidden(key)}: {escape_hidden(reason)}")
     if cancel.is_set():
         return EXIT_ERROR
     return EXIT_GAVE_UP if result.failed else EXIT_OK
