@@ -2,8 +2,9 @@
 
 A key is chosen by whoever uploads. `evil\u202egnp.wav` shows as `evilvaw.png` in a file manager, and a newline or
 an ANSI escape in a logged key can forge a log line or rewrite a terminal. File names get these characters
-replaced (agent/engine/paths.py); log lines get them escaped (agent/logs.py); what the desktop shows a person (its
-notifications, the tray menu, Activity) gets each one as a visible MARKER (`visible`).
+replaced (agent/engine/paths.py); log lines and the terminal commands get them escaped (agent/logs.py, agent/cli);
+what the desktop shows a person (its notifications, the tray menu, Activity) gets each one as a visible MARKER
+(`visible`).
 """
 
 from __future__ import annotations

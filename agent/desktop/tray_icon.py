@@ -4,10 +4,11 @@
   at each standard size, at 1x and 2x; the host looks the icon up at its own size and scale.
 - GTK (XEmbed trays): the status icon says its size in pixels and the screen its scale; the icon is drawn for those.
 - macOS: drawn at the menu bar's thickness times the screen's backing scale, shown at the thickness in points.
-- Windows: an .ico holding every small-icon size drawn for itself, loaded at the size of the window's DPI.
+- Windows: an .ico holding every small-icon size drawn for itself, loaded at the size of the window's DPI. Its menu
+  is never rebuilt while it is open, and an `&` in an item (a file name) shows as itself.
 
-pystray draws one bitmap and lets the platform scale it; these subclasses replace only how the bitmap is made,
-and fall back to pystray's own way should a platform call fail.
+pystray draws one bitmap and lets the platform scale it; these subclasses replace how the bitmap is made (and on
+Windows when the menu is rebuilt), and fall back to pystray's own way should a platform call fail.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import io
 import logging
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -255,9 +257,16 @@ def _win32(base: Any) -> type:
     from pystray._util import win32
 
     class MultiSizeIcon(_plain(base)):  # type: ignore[misc]
-        """An .ico with a drawing for each small-icon size, loaded at the size the window's DPI asks for."""
+        """An .ico with a drawing for each small-icon size, loaded at the size the window's DPI asks for; a menu that
+        is not rebuilt while it is open."""
 
         _icon_handle: Any
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            self._menu_lock = threading.Lock()
+            self._menu_open = False
+            self._menu_stale = False
+            super().__init__(*args, **kwargs)
 
         def _assert_icon_handle(self) -> None:
             if self._icon_handle:
@@ -277,7 +286,44 @@ def _win32(base: Any) -> type:
                 log.debug("Could not load the icon at the small-icon size", exc_info=True)
                 super()._assert_icon_handle()
 
+        def _on_notify(self, wparam: Any, lparam: Any) -> None:
+            """A right click opens the menu: pystray's TrackPopupMenuEx returns once it closes. Meanwhile the menu is
+            not rebuilt (pystray destroys the menu being shown, which then stops answering: Wine's does), but once
+            it is closed."""
+            if lparam != win32.WM_RBUTTONUP or not self._menu_handle:
+                super()._on_notify(wparam, lparam)
+                return
+            with self._menu_lock:
+                self._menu_open = True
+            try:
+                super()._on_notify(wparam, lparam)
+            finally:
+                with self._menu_lock:
+                    self._menu_open = False
+                    if self._menu_stale:
+                        self._menu_stale = False
+                        super()._update_menu()
+
+        def _update_menu(self) -> None:
+            with self._menu_lock:
+                if self._menu_open:
+                    self._menu_stale = True
+                    return
+                super()._update_menu()
+
+        def _create_menu_item(self, descriptor: Any, callbacks: list[Any]) -> Any:
+            item = super()._create_menu_item(descriptor, callbacks)
+            if "&" in descriptor.text:  # never in the separator's
+                item.dwTypeData = win32_menu_text(descriptor.text)
+            return item
+
     return MultiSizeIcon
+
+
+def win32_menu_text(text: str) -> str:
+    """`text` for a win32 menu item, which reads `&` as "underline the next letter": a recent file "Drum & Bass.wav"
+    showed as "Drum  Bass.wav". `&&` shows one `&`."""
+    return text.replace("&", "&&")
 
 
 def _small_icon_size(hwnd: Any) -> int:

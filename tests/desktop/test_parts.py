@@ -20,6 +20,7 @@ from agent.desktop.controller import describe, next_attempt
 from agent.desktop.icons import IconState
 from agent.desktop.notify import Notifier
 from agent.desktop.tray import TrayUnavailable, load_pystray
+from agent.desktop.tray_icon import win32_menu_text
 from agent.desktop.watcher import ConfigWatcher
 from agent.engine.engine import Status
 from agent.engine.events import Downloaded, Failed, NeedsUser, ObjectEvent, Retrying, State
@@ -155,6 +156,11 @@ def test_hidden_characters_in_a_key_are_marked_in_every_notice(backend: Recordin
         ])
     finally:
         notifier.stop()
+
+
+def test_an_ampersand_in_a_windows_menu_item_shows_as_itself() -> None:
+    assert win32_menu_text("Drum & Bass.wav") == "Drum && Bass.wav"  # Windows shows "Drum & Bass.wav", not "Drum  Bass.wav"
+    assert win32_menu_text("R&&B") == "R&&&&B" and win32_menu_text("Pause") == "Pause"
 
 
 def test_visible_marks_each_hidden_character_and_keeps_the_joiners() -> None:

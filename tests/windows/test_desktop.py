@@ -97,6 +97,28 @@ def test_the_tray_icon_menu_start_at_login_fallback_notices_and_a_second_launch(
     quit_from_the_menu(tray)
 
 
+def test_the_open_menu_still_answers_when_a_download_changes_it(tray: WindowsApp, aws: Setup) -> None:
+    """pystray rebuilds a win32 menu by destroying it: one rebuilt while it is open stops answering (under Wine it
+    stays on the screen, deaf to Escape, keys and clicks). A download that ends while the menu is open now changes
+    it once the menu has closed."""
+    machine = tray.machine
+    downloads = machine.home / "downloads"
+    machine.write_config(aws.config(machine.win(downloads)))
+    tray.start()
+    tray.wait_probe(lambda p: p["state"] == "idle", 240, "the tray to be up to date")
+    tray.wait_settled()
+    tray.open_menu()
+    aws.put("while open.wav", b"audio")
+    wait_until((downloads / "while open.wav").exists, 120, "the download while the menu is open")
+    tray.wait_probe(lambda p: p["status"] == "Up to date: 1 file today", 60, "the tray to take the change")
+    assert tray.menu() is not None, "the menu closed by itself"
+    tray.close_menu()  # Escape: before, the menu stayed on the screen and answered nothing
+    menu = tray.open_menu()
+    machine.screenshot("tray-menu-after-a-change.png", (menu[0], menu[1], menu[0] + menu[2], menu[1] + menu[3]))
+    tray.close_menu()
+    quit_from_the_menu(tray)
+
+
 def tray_item(probe: dict[str, object], text: str) -> dict[str, object]:
     items = probe["menu"]
     assert isinstance(items, list)
