@@ -1,18 +1,18 @@
-"""Shared fixtures: a moto server on loopback, a fault proxy before it, private platform folders for every test, and
-the two GET paths; and which tests share one worker when pytest-xdist runs the suite in parallel (`make test`).
+"""Shared fixtures: a moto server on loopback (tests/moto_server.py, in a process of its own), a fault proxy before
+it, private platform folders for every test, and the two GET paths; and which tests share one worker when
+pytest-xdist runs the suite in parallel (`make test`).
 
 Helpers: tests/helpers.py."""
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.aws import Setup, make_setup, start_moto
+from tests.aws import Setup, make_setup, safe_moto
 from tests.reliability.proxy import FaultProxy
 
 WINDOWS_TESTS_ENV = "S3_SQS_AGENT_WINDOWS_TESTS"
@@ -55,10 +55,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server, endpoint = start_moto()
-    yield endpoint
-    server.stop()
+    with safe_moto() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture(autouse=True)

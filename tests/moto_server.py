@@ -1,4 +1,5 @@
-"""A moto server in its own process with two of moto 5.2's server-side faults fixed, for the several-workstation tests.
+"""A moto server in its own process with two of moto 5.2's server-side faults fixed: the tests' shared server
+(`moto_endpoint` in tests/conftest.py, one per pytest-xdist worker) and the several-workstation tests' own.
 
 `python -m tests.moto_server PORT` serves moto on 127.0.0.1:PORT until its stdin closes, then exits. Its fixes:
 
@@ -12,8 +13,8 @@
   of the answer, so every read-modify-write of a bucket's notifications (which `connect` must do) would switch
   EventBridge off on moto, where AWS keeps it.
 
-It runs in a child process so that the fixes stay out of the shared in-process moto server, and so that two agents'
-traffic does not compete with the test process for one interpreter lock.
+It runs in a child process so that the agents' traffic, and the engines the tests run in their own process, do not
+compete with moto for one interpreter lock (tests.aws.start_moto still gives an in-process server, with stock moto).
 """
 
 from __future__ import annotations
