@@ -186,7 +186,9 @@ def test_settings_validates_as_you_type_saves_keeping_every_comment_and_offers_t
     app.choose("Settings…")
     app.wait_window("settings", lambda p: p["section"] == "General", what="the Settings window")
 
-    app.keys("Down", "Down")  # the section list has the focus: on to Downloads
+    app.keys("Down")  # the section list has the focus: on to Downloads, a section at a time (a busy machine lost the second key)
+    app.wait_window("settings", lambda p: p["section"] == "Account", what="the Account section")
+    app.keys("Down")
     probe = app.wait_window("settings", lambda p: p["section"] == "Downloads", what="the Downloads section")
     assert probe["values"]["concurrency"] == 4 and probe["values"]["include"] == ["*.wav", "*.flac"]
     app.keys("Tab", "End", "BackSpace")  # into "Parallel downloads"
