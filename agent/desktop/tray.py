@@ -23,7 +23,8 @@ from typing import Any
 
 from agent.api import APP_NAME, __version__
 from agent.desktop import autostart, icons, pygobject, tray_icon
-from agent.desktop.controller import PAUSE_CHOICES, PROBLEM_LINES, Controller, TrayView
+from agent.desktop.controller import Controller
+from agent.desktop.tray_view import PAUSE_CHOICES, PROBLEM_LINES, TrayView
 
 log = logging.getLogger(__name__)
 

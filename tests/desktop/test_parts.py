@@ -16,11 +16,11 @@ from PIL import Image
 
 from agent.config import Config, NotificationSettings
 from agent.desktop import icons
-from agent.desktop.controller import describe, next_attempt
 from agent.desktop.icons import IconState
 from agent.desktop.notify import Notifier
 from agent.desktop.tray import TrayUnavailable, load_pystray
 from agent.desktop.tray_icon import win32_menu_text
+from agent.desktop.tray_view import describe, next_attempt
 from agent.desktop.watcher import ConfigWatcher
 from agent.engine.engine import Status
 from agent.engine.events import Downloaded, Failed, NeedsUser, ObjectEvent, Retrying, State
@@ -369,7 +369,7 @@ def test_no_display_is_reported_with_the_fix(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_the_menu_wraps_a_problem_at_words_and_keeps_a_place_on_one_line() -> None:
-    from agent.desktop.controller import PROBLEM_LINES, PROBLEM_WIDTH, menu_lines
+    from agent.desktop.tray_view import PROBLEM_LINES, PROBLEM_WIDTH, menu_lines
 
     lines = menu_lines("There is no AWS profile called 'studio' in ~/.aws/config or ~/.aws/credentials. Did you mean "
                        "'Studio'? Profile names are case-sensitive. Choose another in Settings → Account → AWS profile, or "

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.desktop.controller import PAUSE_SCALE_ENV
+from agent.desktop.tray_view import PAUSE_SCALE_ENV
 from tests.aws import Setup
 from tests.desktop.harness import Desktop, TrayApp
 from tests.helpers import run_agent, wait_until

@@ -14,6 +14,7 @@ import pytest
 from agent import config as config_module
 from agent.desktop import controller as controller_module
 from agent.desktop.notify import Notifier
+from agent.desktop.tray_view import PAUSE_CHOICES
 from agent.engine.events import State
 from agent.engine.ledger import Ledger
 from tests.aws import Setup
@@ -60,7 +61,7 @@ def test_pause_and_quit_answer_while_a_reconfigure_waits_for_a_slow_download(aws
         reconfigure, applied = in_thread(lambda: controller.apply(changed))
         wait_until(lambda: "once the 1 download running now finishes" in caplog.text, 30, "the reconfigure to wait for it")
 
-        _, paused = in_thread(lambda: controller.pause(controller_module.PAUSE_CHOICES[-1]))
+        _, paused = in_thread(lambda: controller.pause(PAUSE_CHOICES[-1]))
         assert paused.wait(30), "Pause waited for the reconfigure"
         assert not applied.is_set() and engine.status().active == 1 and not (out / "slow.wav").exists(), \
             "Pause answered only once the download was done"

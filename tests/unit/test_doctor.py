@@ -7,18 +7,20 @@ import json
 from botocore.exceptions import ClientError
 
 from agent.aws import doctor
+from agent.aws.doctor.probe import Probe
+from agent.aws.doctor.queues import kms_failure
 from agent.config import parse
 
 
 def test_a_kms_refusal_names_kms_decrypt_on_the_queues_key() -> None:
-    probe = doctor._Probe(parse("sqs_queue_url: https://sqs.eu-west-1.amazonaws.com/123456789012/q\ndownload_folder: /tmp\n"), None)
+    probe = Probe(parse("sqs_queue_url: https://sqs.eu-west-1.amazonaws.com/123456789012/q\ndownload_folder: /tmp\n"), None)
     key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
     probe.queue_attributes = {"KmsMasterKeyId": key}
     error = ClientError({"Error": {"Code": "KMS.AccessDeniedException", "Message": "denied"}}, "ReceiveMessage")
-    check = doctor._kms_failure(doctor.RECEIVE, error, probe)
+    check = kms_failure(doctor.RECEIVE, error, probe)
     assert check is not None and check.passed is False and "kms:Decrypt on " + key in check.fix
     assert check.policy == {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key}
-    assert doctor._kms_failure(doctor.RECEIVE, ClientError({"Error": {"Code": "AccessDenied"}}, "ReceiveMessage"), probe) is None
+    assert kms_failure(doctor.RECEIVE, ClientError({"Error": {"Code": "AccessDenied"}}, "ReceiveMessage"), probe) is None
 
 
 
