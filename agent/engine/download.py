@@ -16,12 +16,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from agent.api import ObjectEvent
 from agent.engine.crt import CrtGetter
 from agent.engine.fileio import write_at
 from agent.engine.folders import TargetFolder, path_folder
 from agent.engine.paths import TEMP_PREFIX, TEMP_SUFFIX
-from agent.engine.retry import IncompleteDownload, TooLargeForDisk
+from agent.engine.retry import MISSING_BUCKET, IncompleteDownload, TooLargeForDisk, error_code
 
 log = logging.getLogger(__name__)
 MiB = 1024 * 1024
@@ -117,6 +119,17 @@ class Downloader:
             raise TooLargeForDisk(f"{event.key} ({size:,} bytes) is larger than the whole disk holding the download folder "
                                   f"({space.total:,} bytes): choose a download folder on a larger disk, or exclude it")
         return event
+
+    def bucket_missing(self, bucket: str) -> bool:
+        """Whether `bucket` does not exist (a HEAD of an object in a missing bucket answers a bare 404, as for a missing
+        key, so a not-found object asks once more). Refused or unanswered: it is not known to be missing."""
+        try:
+            self._client.head_bucket(Bucket=bucket)
+        except ClientError as exc:
+            return error_code(exc) in MISSING_BUCKET or error_code(exc) in ("404", "NotFound")
+        except BotoCoreError:
+            return False
+        return False
 
     def head(self, bucket: str, key: str, version_id: str | None = None) -> dict[str, Any]:
         """HEAD of an object: of one version, or of the current one."""

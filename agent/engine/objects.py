@@ -27,7 +27,7 @@ from agent.engine.folders import TargetFolder, open_target_folder
 from agent.engine.hooks import Hooks
 from agent.engine.ledger import FileRecord, Ledger
 from agent.engine.messages import other_reading
-from agent.engine.retry import NOT_READY, error_code
+from agent.engine.retry import MISSING_BUCKET, NOT_READY, bucket_not_found, error_code
 from agent.errors import PLACES, FolderMissingError
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,17 @@ class ObjectHandler:
         """Bring the object to disk, or decide it needs nothing (None). Raises on failure; the caller classifies it.
 
         A key that is not found gets one more try under the other reading of the message's key (as written, or
-        form-decoded) when that differs: a route that encodes keys unlike S3's own costs one request, on failure only."""
+        form-decoded) when that differs: a route that encodes keys unlike S3's own costs one request, on failure only.
+        A bucket that is gone raises BucketNotFoundError, with its name: a wait for the user, not the object's failure."""
+        try:
+            return self._either_reading(event)
+        except ClientError as exc:
+            code = error_code(exc)
+            if code in MISSING_BUCKET or (code in NOT_READY and self.downloader.bucket_missing(event.bucket)):
+                raise bucket_not_found(event.bucket) from exc
+            raise
+
+    def _either_reading(self, event: ObjectEvent) -> Downloaded | None:
         with self._object_locks.hold((event.bucket, event.key)):  # duplicates in flight together: one downloads
             try:
                 return self._handle(event)

@@ -119,8 +119,7 @@ def classify(exc: BaseException) -> Failure:
         if code in DENIED:
             return _wait(errors.AccessDeniedError(permissions.denied_reason(exc.operation_name, code)))
         if code in MISSING_BUCKET:
-            return _wait(errors.BucketNotFoundError(f"The bucket does not exist ({message}). Check {{s3_bucket_name}} and the "
-                                                    "notifications' source."))
+            return _wait(bucket_not_found(str(exc.response.get("Error", {}).get("BucketName") or "") or None))
         if code in MISSING_QUEUE:
             return _wait(errors.QueueNotFoundError("The queue does not exist. Check {sqs_queue_url}: copy the URL from the SQS "
                                                    "console (Queues, then the queue's Details)."))
@@ -157,6 +156,13 @@ def classify(exc: BaseException) -> Failure:
 
 NO_ANSWER = (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError, ResponseStreamingError,
              IncompleteReadError, ConnectionError)
+
+
+def bucket_not_found(bucket: str | None) -> errors.BucketNotFoundError:
+    """A missing bucket, named when it is known: deleted, or the notifications come from a bucket of another name."""
+    which = f"The bucket {bucket!r}" if bucket else "The bucket"
+    return errors.BucketNotFoundError(f"{which} does not exist: it was deleted, or its name is mistyped. Check "
+                                      "{s3_bucket_name} and the notifications' source.")
 
 
 def unanswered(exc: BaseException) -> bool:
