@@ -210,6 +210,8 @@ class Consumer:
                 messages = first.messages() if first is not None else \
                     self.queue.receive(capacity, 0 if self.drain else LONG_POLL_SECONDS, self.info.visibility_timeout)
             except Exception as exc:  # noqa: BLE001 - every receive failure is classified; the loop goes on
+                if self.stopping.is_set():
+                    return  # a long poll that outlived stop() (which does not wait for it): nothing to report
                 self.disposer.hold_all(classify(exc), Source.RECEIVE)
                 continue
             self.disposer.resolved(self.hold.receive_answered())

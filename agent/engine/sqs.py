@@ -107,8 +107,10 @@ class Queue:
             name: {"DataType": "String", "StringValue": _SQS_REFUSES.sub("?", value[:1024]) or "-"} for name, value in attributes.items()})
 
 
-_SQS_REFUSES = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-"""Characters SQS refuses in a message or an attribute (a key's control characters can reach the reason)."""
+_SQS_REFUSES = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+"""Characters SQS refuses in a message or an attribute (a key's control characters can reach the reason): all but tab,
+line feed, carriage return, U+0020 to U+D7FF, U+E000 to U+FFFD and U+10000 up. Written as the refused ranges, not as
+the complement of the allowed ones, whose compiling cost 4 ms of every start."""
 REFUSED_CODES = {"InvalidParameterValue", "InvalidMessageContents", "InvalidAttributeValue", "InvalidAttributeName",
                  "MessageTooLong", "InvalidParameterCombination"}
 """SQS's answers to a send that say the message itself is refused (too large, characters it does not take), not that

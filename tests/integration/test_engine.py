@@ -321,3 +321,29 @@ def test_a_stop_while_start_waits_for_the_queue_starts_nothing(aws: Setup, tmp_p
     assert engine._pipeline is None
     assert not [t.name for t in set(threading.enumerate()) - before if t.name.startswith(("worker-", "receiver", "restores"))]
     ledger.close()
+
+
+def test_a_poll_that_outlives_stop_reports_nothing(tmp_path: Path) -> None:
+    """Regression: the receiver's long poll (20 s) goes on after Engine.stop(), which does not wait for it. When the
+    server went away meanwhile (the tray quitting, a reconfigure to another endpoint), the stopped engine logged
+    "Cannot reach the endpoint… Retrying by itself" and announced it as a problem to fix, long after it had stopped."""
+    from agent.engine.events import NeedsUser, StateChanged
+    from tests.aws import start_moto_process
+    from tests.reliability.helpers import start_engine
+
+    server, endpoint = start_moto_process()
+    try:
+        aws = make_setup(endpoint, notify=False)
+        run = start_engine(aws.config(str(tmp_path / "out")), tmp_path)
+        wait_until(lambda: run.log.count("Watching") == 1, 30, what="the engine to start")
+        time.sleep(1)  # the receiver is in its long poll now
+        run.stop()
+        stopped = len(run.events)
+        server.kill()
+        server.wait(10)
+        time.sleep(3)  # the poll fails at once on the closed connection
+    finally:
+        server.kill()
+    after = run.events[stopped:]
+    assert [e for e in after if isinstance(e, (NeedsUser, StateChanged))] == [], after
+    assert run.log.count("Cannot reach the endpoint") == 0
