@@ -11,7 +11,7 @@ from tkinter import filedialog, ttk
 from typing import Any
 
 from agent.desktop.windows.theme import Theme
-from agent.desktop.windows.widgets import button
+from agent.desktop.windows.widgets import button, in_home_words
 
 PROBE = "folder-chooser"
 Probe = Callable[[Any, str, dict[str, Any]], None]
@@ -137,9 +137,7 @@ class FolderChooser:
         return self.place / selected[0] if selected else self.place
 
     def _selected(self) -> None:
-        shown = str(self._target())
-        home = str(Path.home())
-        self.target.configure(text=f"Choose takes {'~' + shown[len(home):] if shown.startswith(home + os.sep) else shown}")
+        self.target.configure(text=f"Choose takes {in_home_words(str(self._target()))}")
         self._probe()
 
     def up(self) -> None:

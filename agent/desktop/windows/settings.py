@@ -68,7 +68,7 @@ class SettingsWindow:
             self.nav.insert("", "end", iid=section, text=section)
         self.nav.pack(fill="x")
         self.nav.bind("<<TreeviewSelect>>", lambda event: self._show_section(self.nav.selection()[0] if self.nav.selection() else "General"))
-        shown_path = str(config_path).replace(str(Path.home()), "~", 1) if str(config_path).startswith(str(Path.home())) else str(config_path)
+        shown_path = widgets.in_home_words(str(config_path))
         self.path_label = ttk.Label(sidebar, text=widgets.wrap_path(shown_path, px(170), look.small.measure), style="Surface.Small.TLabel",
                                     justify="left")
         self.path_label.pack(side="bottom", anchor="w", padx=px(8))

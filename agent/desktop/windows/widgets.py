@@ -1,13 +1,15 @@
-"""Small widgets the windows share: a scrolling frame, a search box, a table in a card, and readable times."""
+"""Small widgets the windows share: a scrolling frame, a search box, a table in a card, and readable times and paths."""
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import time
 import tkinter as tk
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from pathlib import Path
 from tkinter import ttk
 from typing import Any
 
@@ -36,6 +38,16 @@ def until(moment: float, now: float | None = None) -> str:
     if seconds < 3600:
         return f"in {seconds / 60:.0f} min"
     return f"at {datetime.fromtimestamp(moment):%H:%M}"
+
+
+def in_home_words(text: str) -> str:
+    """`text` with the home folder written as ~ where a path starts with it (~/S3 Downloads, ~/.config/...): at the
+    start of the text, or after a space, a quote or a bracket; never inside another path (/srv/home/ann/) or in a
+    longer name (/home/anna/ when the home is /home/ann)."""
+    home = str(Path.home()).rstrip(os.sep)
+    if not home:
+        return text
+    return re.sub(r"(?<![^\s'\"(\[“‘])" + re.escape(home + os.sep), lambda match: "~" + os.sep, text)
 
 
 def wrap_path(text: str, width: float, measure: Callable[[str], float]) -> str:

@@ -9,7 +9,7 @@ from tkinter import ttk
 from typing import Any
 
 from agent.desktop.windows import theme, widgets
-from agent.desktop.windows.setup.page import Host, centre, heading, in_home_words
+from agent.desktop.windows.setup.page import Host, centre, heading
 from agent.desktop.windows.widgets import button
 from agent.errors import ConfigError
 from agent.setup_flow import LABELS, failed_step
@@ -126,10 +126,10 @@ class CheckPage:
         symbol, kind = MARKS[check.passed]
         ttk.Label(row, text=symbol, style=f"{kind}.Mark.TLabel", width=2).grid(row=0, column=0, sticky="nw")
         ttk.Label(row, text=check.name, style="Surface.Bold.TLabel").grid(row=0, column=1, sticky="w")
-        ttk.Label(row, text=in_home_words(check.window_detail), style="Surface.Small.TLabel", wraplength=look.px(500), justify="left").grid(
+        ttk.Label(row, text=widgets.in_home_words(check.window_detail), style="Surface.Small.TLabel", wraplength=look.px(500), justify="left").grid(
             row=1, column=1, sticky="w")
         if check.fix and check.passed is False:
-            ttk.Label(row, text=in_home_words(check.window_fix), style="Surface.TLabel", wraplength=look.px(500), justify="left").grid(
+            ttk.Label(row, text=widgets.in_home_words(check.window_fix), style="Surface.TLabel", wraplength=look.px(500), justify="left").grid(
                 row=2, column=1, sticky="w", pady=(look.px(4), 0))
         if check.policy:
             self._add_policy(row, json.dumps(check.policy, indent=2))

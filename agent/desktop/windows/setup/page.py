@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import tkinter as tk
 from collections.abc import Callable
-from pathlib import Path
 from tkinter import ttk
 from typing import Any, Protocol
 
@@ -44,9 +42,3 @@ def heading(page: ttk.Frame, look: Theme, title: str, text: str) -> ttk.Label:
 def centre(widget: tk.Misc) -> list[int]:
     """Where a test clicks a widget: its centre on the screen."""
     return [widget.winfo_rootx() + widget.winfo_width() // 2, widget.winfo_rooty() + widget.winfo_height() // 2]
-
-
-def in_home_words(text: str) -> str:
-    """`text` with the home folder written as ~, as the Folder step writes it (~/S3 Downloads, ~/.config/...)."""
-    home = str(Path.home()).rstrip(os.sep)
-    return text.replace(home + os.sep, "~" + os.sep) if home else text

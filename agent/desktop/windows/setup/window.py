@@ -19,7 +19,7 @@ from agent.desktop.windows.background import Background
 from agent.desktop.windows.child import Channel, write_probe
 from agent.desktop.windows.setup.account import AccountPage
 from agent.desktop.windows.setup.check import CheckPage
-from agent.desktop.windows.setup.page import centre, heading, in_home_words
+from agent.desktop.windows.setup.page import centre, heading
 from agent.desktop.windows.setup.queue import QueuePage
 from agent.desktop.windows.theme import Theme
 from agent.desktop.windows.widgets import button
@@ -158,7 +158,7 @@ class SetupWindow:
         self.saved = True
         self.channel.send("setup_saved")
         failed = self.check.failed
-        where = f"New files are downloaded to {in_home_words(str(config.download_folder))}."
+        where = f"New files are downloaded to {widgets.in_home_words(str(config.download_folder))}."
         if failed:
             names = ", ".join(check.name for check in failed)
             self.done_mark.configure(text="!", style="Warn.Done.TLabel")
