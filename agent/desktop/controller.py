@@ -43,7 +43,8 @@ WINDOW_FALLBACK = {
 
 
 class Controller:
-    """Thread-safe. Engine changes (start, reconfigure, pause, retry) are serialised by one lock."""
+    """Thread-safe. Engine changes (start, reconfigure, retry, stop) are serialised by one lock; pause and resume go to
+    the engine at once, which serialises its own changes."""
 
     def __init__(self, config_path: Path, ledger: Ledger, notifier: Notifier) -> None:
         self.config_path = config_path

@@ -2,9 +2,10 @@
 
 Each state has its colour, its glyph and (attention: a warning triangle; not set up yet: a rounded square) its shape,
 so it reads without colour; the white halo keeps dark badges visible on dark panels, and the badge's colour contrasts
-with light ones. The drawing below is the icons' source: `python -m agent.desktop.icons [FOLDER]` (or `make icons`) regenerates assets/ (a PNG per
-state and size, at 1x and 2x, app.png, app.ico for Windows and app.icns for macOS). agent/desktop/tray_icon.py
-asks for the size the tray shows.
+with light ones. The drawing below is the icons' source: `python -m agent.desktop.icons [FOLDER]` (or `make icons`)
+regenerates assets/ (a PNG per state and size, at 1x and 2x, app.png, app.ico for Windows and app.icns for macOS).
+agent/desktop/tray_icon.py asks for the size the tray shows. The notifications' icons (NoticeIcon) are drawn here too,
+at each start (write_notice_icons).
 """
 
 from __future__ import annotations
@@ -65,9 +66,9 @@ FAILED_RED = (198, 40, 40, 255)
 
 @lru_cache(maxsize=128)
 def draw(state: IconState, size: int = 32) -> Image.Image:
-    """The state's badge (a disc; a warning triangle for attention) in its colour with a white glyph, ringed by a halo
-    so it reads on dark and light panels. Drawn for `size` itself (strokes snapped to its pixels), never scaled from
-    another size."""
+    """The state's badge (a disc; a warning triangle for attention, a rounded square for not set up yet) in its colour
+    with a white glyph, ringed by a halo so it reads on dark and light panels. Drawn for `size` itself (strokes snapped
+    to its pixels), never scaled from another size."""
     return _badge(_SHAPES[state], COLORS[state], _GLYPHS[state], size)
 
 
