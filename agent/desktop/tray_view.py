@@ -12,6 +12,7 @@ from agent.desktop.icons import IconState
 from agent.engine import pause as pause_state
 from agent.engine.engine import Status
 from agent.engine.events import State
+from agent.engine.hold import HOLD_MAX_SECONDS
 from agent.errors import PLACES, ConfigError
 
 PAUSE_SCALE_ENV = "S3_SQS_AGENT_PAUSE_SCALE"
@@ -87,12 +88,14 @@ def menu_lines(text: str) -> tuple[str, ...]:
 
 NOT_SET_UP = "Not set up yet"
 PROGRESS_STEP = 10
+
+
 def next_attempt(retry_in: float | None, now: datetime | None = None) -> str:
     """When the next attempt is, in words that hold still: the menu and the tooltip are redrawn whenever their text
     changes, and a countdown would change it every second. Activity's Waiting tab counts the seconds."""
     if retry_in is None:
         return "retrying"
-    if retry_in <= 60:  # the engine's longest hold (agent/engine/hold.py): the wording stays put through a hold
+    if retry_in <= HOLD_MAX_SECONDS:  # the engine's longest hold: the wording stays put through a hold
         return "retrying within a minute"
     when = pause_state.until_text((now or datetime.now().astimezone()) + timedelta(seconds=retry_in), now)
     return f"retrying at {when}" if when[0].isdigit() else f"retrying {when}"  # at 14:32; tomorrow 00:03
