@@ -51,6 +51,12 @@ def start_in(text: str | None) -> Path:
     return place if place.is_dir() and place.is_absolute() else Path.home()
 
 
+def typed_folder(text: str, place: Path) -> Path:
+    """The folder typed in the path box while `place` is shown: a relative name is taken inside `place` (never in the
+    process's working folder), ~ is the home folder, and nothing typed is `place` itself."""
+    return place / os.path.expanduser(text.strip())
+
+
 class FolderChooser:
     """A modal dialog over `parent`. show() returns the folder chosen, or None when cancelled."""
 
@@ -151,9 +157,8 @@ class FolderChooser:
         return "break"
 
     def _go_to_typed(self) -> str:
-        place = Path(os.path.expanduser(self.path.get().strip() or str(self.place)))
+        place = typed_folder(self.path.get(), self.place)
         if place.is_dir():
-            self.message.configure(text="")
             self._show(place)
             self.list.focus_set()
         else:
