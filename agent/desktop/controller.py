@@ -372,7 +372,8 @@ class Controller:
         except AgentError as error:
             self.notifier.error("Could not create the diagnostics bundle", window_text(error))
             return
-        opener.reveal(path)
+        with contextlib.suppress(opener.CannotOpen):  # no file manager here: the notice below still says where it is
+            opener.reveal(path)
         self.notifier.notify("Diagnostics bundle created",
                              f"{path.name} is in {path.parent}. Keys, tokens and account numbers are masked; look inside "
                              "before you send it.", on_click=lambda: opener.reveal(path))
