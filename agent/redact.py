@@ -186,10 +186,14 @@ def mask_plugin_options(config_text: str) -> str:
 _TOP_LEVEL_KEY = re.compile(r"^[^\s#-][^:]*:")
 _KEYED_LINE = re.compile(r"^(\s*(?:-\s+)?[\w.-]+\s*:)[ \t]*(\S.*)$")
 _ITEM_LINE = re.compile(r"^(\s*-\s+)(\S.*)$")
+_OTHER_LINE = re.compile(r"^(\s*)(?!(?:-\s+)?[\w.-]+\s*:\s*$)(\S.*)$")
+"""A line that goes on a value begun above: a block scalar's text (`key: >`), a flow list's next items (a key that
+opens a block, such as `options:`, is no value)."""
 
 
 def _mask_plugin_block(text: str) -> str:
-    """Every value in the `plugins:` block of a file that does not parse, by lines: the plugins' names stay."""
+    """Every value in the `plugins:` block of a file that does not parse, by lines, the lines that go on a value begun
+    above too: the plugins' names stay."""
     lines = text.splitlines(keepends=True)
     inside = False
     for index, line in enumerate(lines):
@@ -200,7 +204,7 @@ def _mask_plugin_block(text: str) -> str:
         keyed = _KEYED_LINE.match(body)
         if not inside or body.lstrip().startswith("#") or (keyed and keyed.group(1).strip(" \t-:") == "name"):
             continue
-        match = keyed or _ITEM_LINE.match(body)
+        match = keyed or _ITEM_LINE.match(body) or _OTHER_LINE.match(body)
         if match:
             lines[index] = f"{match.group(1)}{' ' if keyed else ''}{MASK}{line[len(body):]}"
     return "".join(lines)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.redact import MASK, Redactor, aws_file_secrets, describe_environment, environment_secrets
+from agent.redact import MASK, Redactor, aws_file_secrets, describe_environment, environment_secrets, mask_plugin_options
 
 ACCESS_KEY = "AKIAZQ3DISTINCT7EXAM"
 TEMP_KEY = "ASIAZQ3DISTINCT7TEMP"
@@ -81,3 +81,15 @@ def test_the_environment_and_the_aws_files_give_their_secrets(tmp_path: Path) ->
                                               "ssorefresh456", "ssoclient789"}
     masked = Redactor.for_this_machine(environ)(f"used filesecret99 and ssorefresh456 in eu-west-1 for {ACCOUNT}")
     assert masked == f"used {MASK} and {MASK} in eu-west-1 for ************"
+
+
+def test_a_config_that_does_not_parse_has_the_lines_that_go_on_a_plugin_value_masked_too() -> None:
+    text = ("sqs_queue_url: [unclosed\nplugins:\n  - name: run-command\n    options:\n"
+            "      command: [curl, -H,\n                'X-Key: keyline-distinct', '{path}']\n"
+            "      env:\n        NOTE: >\n          folded-distinct-value\n"
+            "max_attempts: 3\n")
+    masked = mask_plugin_options(text)
+    assert "keyline-distinct" not in masked and "folded-distinct-value" not in masked, masked
+    assert masked == ("sqs_queue_url: [unclosed\nplugins:\n  - name: run-command\n    options:\n"
+                      f"      command: {MASK}\n                {MASK}\n      env:\n        NOTE: {MASK}\n          {MASK}\n"
+                      "max_attempts: 3\n")
