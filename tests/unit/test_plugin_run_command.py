@@ -148,3 +148,15 @@ def test_a_key_with_a_nul_is_that_plugins_failure_not_a_retry(audio: Path, caplo
     with caplog.at_level(logging.ERROR):
         RunCommand(command=[PY, "-c", "pass"], on_failure="log").agent_object_downloaded(event, audio)
     assert any("NUL" in r.getMessage() and "carrying on" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"command": [PY, "-c", "pass", "a\0b"]}, "argument 4 holds a NUL"),
+    ({"command": [PY], "env": {"TOKEN": f"{SECRET}\0"}}, "TOKEN holds a NUL"),
+])
+def test_a_nul_in_the_options_is_refused_with_the_config(options: dict[str, object], message: str) -> None:
+    """Regression: the config was taken, then every download failed, blaming the key ('the key ... holds a NUL'), or
+    was retried (Popen's ValueError for the environment)."""
+    with pytest.raises(ValueError, match=message) as raised:
+        RunCommand(**options)  # type: ignore[arg-type]
+    assert SECRET not in str(raised.value)

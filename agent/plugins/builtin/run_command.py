@@ -72,6 +72,9 @@ class RunCommand:
         wrong = [str(name) for name, text in (env or {}).items() if not isinstance(name, str) or not isinstance(text, str)]
         if wrong:  # the names only: the values are often tokens, and this message reaches the log and a notification
             raise ValueError(f"option 'env' must map names to strings, such as {{LANG: C.UTF-8}}; not a string: {', '.join(wrong)}")
+        with_nul = [name.replace("\0", "\\0") for name, text in (env or {}).items() if "\0" in name or "\0" in text]
+        if with_nul:  # Popen would refuse it at every download, and the message would blame the key
+            raise ValueError(f"option 'env': {', '.join(with_nul)} holds a NUL character, which no environment can carry")
         self.env = dict(env or {})
         self.program = self.command[0]
         self.label = f"run-command ({Path(self.program).name})"
@@ -174,6 +177,9 @@ def _command(value: Any, windows: bool = sys.platform == "win32") -> list[str]:
     if wrong or not value[0].strip():
         raise ValueError("option 'command' must be a non-empty list of strings, such as ['echo', '{path}']; "
                          + (f"not a string: argument {', '.join(wrong)}" if wrong else "the program is empty"))
+    with_nul = [str(number) for number, argument in enumerate(value, start=1) if "\0" in argument]
+    if with_nul:  # Popen would refuse it at every download, and the message would blame the key
+        raise ValueError(f"option 'command': argument {', '.join(with_nul)} holds a NUL character, which no command line can carry")
     for number, argument in enumerate(value, start=1):
         try:
             fields = [field for _, field, _, _ in string.Formatter().parse(argument) if field is not None]
