@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from agent import errors
@@ -39,18 +38,11 @@ class Check:
     """A value to offer instead: the URL of the existing queue nearest to a missing one."""
     window_detail: str = ""
     window_fix: str = ""
-    written: tuple[str, str] = field(default=("", ""), init=False, repr=False, compare=False)
-    """detail and fix as written, `{key}` and all: for a window that names its own fields (see in_window)."""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "written", (self.detail, self.fix))
         for name, text in (("detail", self.detail), ("fix", self.fix)):
             object.__setattr__(self, name, errors.for_terminal(text))
             object.__setattr__(self, f"window_{name}", errors.for_window(getattr(self, f"window_{name}") or text))
-
-    def in_window(self, places: Mapping[str, object]) -> tuple[str, str]:
-        """(detail, fix) for a window whose own fields `places` names (Setup's Queue URL, say); Settings' for the rest."""
-        return errors.for_window(self.written[0], places), errors.for_window(self.written[1], places)
 
 
 def skipped(name: str, why: str) -> Check:
