@@ -28,8 +28,9 @@ MARKER = "\N{REPLACEMENT CHARACTER}"
 """What a person sees in place of a hidden character: the sign for a character that cannot be shown."""
 
 
-def replace_hidden(text: str, by: str = "_") -> str:
-    return HIDDEN.sub(by, text)
+def replace_hidden(text: str) -> str:
+    """`text` with each hidden character as `_`, for a file name."""
+    return HIDDEN.sub("_", text)
 
 
 def visible(text: str) -> str:

@@ -6,7 +6,7 @@ import difflib
 from collections.abc import Iterable
 
 
-def nearest(name: str, known: Iterable[str], cutoff: float = 0.6) -> str | None:
+def nearest(name: str, known: Iterable[str]) -> str | None:
     """The name in `known` that `name` most likely meant: the same but for case, else the closest spelling; None
     when none is close (or `name` itself exists)."""
     names = list(known)
@@ -16,5 +16,5 @@ def nearest(name: str, known: Iterable[str], cutoff: float = 0.6) -> str | None:
     if folded:
         return folded[0]
     by_fold = {other.casefold(): other for other in names}
-    close = difflib.get_close_matches(name.casefold(), list(by_fold), n=1, cutoff=cutoff)
+    close = difflib.get_close_matches(name.casefold(), list(by_fold), n=1, cutoff=0.6)
     return by_fold[close[0]] if close else None

@@ -138,11 +138,7 @@ def find_queue(session: boto3.session.Session, queue_url: str, endpoint_url: str
         return QueueLookup(None)
     else:
         return QueueLookup(True)
-    try:
-        urls = list_queues(session, region, endpoint_url)
-    except AgentError:
-        urls = []
-    return QueueLookup(False, nearest_queue_among(queue_url, urls))
+    return QueueLookup(False, nearest_queue(session, queue_url, endpoint_url, region))
 
 
 def bucket_from_queue_policy(session: boto3.session.Session, queue_url: str, endpoint_url: str | None = None,

@@ -18,14 +18,15 @@ __all__ = ["DIALOG_COMMAND", "WINDOW_COMMAND", "build_parser", "load_config_or_c
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    if list(sys.argv[1:] if argv is None else argv)[:1] == [DIALOG_COMMAND]:  # the frozen app's own dialog child
+    given = list(sys.argv[1:] if argv is None else argv)
+    if given[:1] == [DIALOG_COMMAND]:  # the frozen app's own dialog child
         from agent.desktop import dialogs
 
-        return dialogs.main(list(sys.argv[2:] if argv is None else argv[1:]))
-    if list(sys.argv[1:] if argv is None else argv)[:1] == [WINDOW_COMMAND]:  # the frozen app's own window child
+        return dialogs.main(given[1:])
+    if given[:1] == [WINDOW_COMMAND]:  # the frozen app's own window child
         from agent.desktop.windows import child
 
-        return child.main(list(sys.argv[2:] if argv is None else argv[1:]))
+        return child.main(given[1:])
     if sys.stdout is None:  # a windowed build without a console: argparse's --version and --help must not crash
         sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
     parser = build_parser()

@@ -265,8 +265,6 @@ def load(path: Path) -> Config:
     return parse(text, path)
 
 
-
-
 def is_not_set_up(error: ConfigError) -> bool:
     """Every problem is a required key left empty: the template as first written, or a config after `disconnect`."""
     return all(p.key in REQUIRED_KEYS and p.message.startswith("is required") for p in error.problems)

@@ -26,7 +26,6 @@ QUESTIONS = ("account", "queue", "bucket", "folder")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 
-
 def read_current(path: Path) -> tuple[dict[str, Any], str]:
     """The keys the config file sets now (a setup run again starts from them), and why it cannot be read ("" if it can)."""
     import yaml

@@ -52,9 +52,7 @@ def check_bucket(probe: Probe) -> Check:
         try:
             s3.head_object(Bucket=bucket, Key=key)
         except ClientError as exc:
-            if error_code(exc) in DENIED:
-                return aws_failure(probe, BUCKET, exc, "s3:GetObject", objects, permissions.OBJECT_ACTIONS)
-            if error_code(exc) not in ("404", "NoSuchKey", "NotFound"):
+            if error_code(exc) not in ("404", "NoSuchKey", "NotFound"):  # denied, or another failure: aws_failure words it
                 return aws_failure(probe, BUCKET, exc, "s3:GetObject", objects, permissions.OBJECT_ACTIONS)
             key = None
         except BotoCoreError as exc:
