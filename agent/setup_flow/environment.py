@@ -4,7 +4,7 @@ settings (AWS_ENDPOINT_URL, AWS_PROFILE, AWS_REGION...), which setup saves, and 
 from __future__ import annotations
 
 from collections.abc import Mapping, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 INHERITED = (("endpoint_url", ("AWS_ENDPOINT_URL",), "Endpoint"),
              ("sqs_endpoint_url", ("AWS_ENDPOINT_URL_SQS",), "SQS endpoint"),
@@ -50,7 +50,7 @@ class EnvironmentKey:
     """An access key that exists only in this process's environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)."""
 
     access_key_id: str
-    secret_access_key: str
+    secret_access_key: str = field(repr=False)  # an Account holding it may be printed or logged
     temporary: bool  # AWS_SESSION_TOKEN is set too: the key expires, so saving it would not help for long
 
     def note(self) -> str:

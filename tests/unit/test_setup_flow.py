@@ -193,6 +193,7 @@ def test_a_key_only_the_environment_holds_is_saved_as_a_profile_with_the_config(
     key = environment_key({"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "secret"})
     assert key is not None and not key.temporary and "at login will not have it" in key.note()
     assert environment_key({"AWS_ACCESS_KEY_ID": "ASIA1", "AWS_SECRET_ACCESS_KEY": "s", "AWS_SESSION_TOKEN": "t"}).temporary  # type: ignore[union-attr]
+    assert "'secret'" not in repr(key) and "'secret'" not in repr(accounts([], "environment variables", key)), "never in a repr"
     flow = SetupFlow(tmp_path / "config.yaml", {}, environ={})
     flow.choose_account(accounts([], "environment variables", key)[0])
     flow.keep_key_as(flow.default_key_profile())
