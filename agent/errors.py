@@ -61,9 +61,11 @@ def for_terminal(text: str) -> str:
     return _SETTING.sub(lambda match: match.group(1), _EITHER.sub(lambda match: match.group(1), text))
 
 
-def for_window(text: str) -> str:
-    """`text` with each `{key}` written as where a person changes it (Settings → Account → Queue URL)."""
-    return _SETTING.sub(lambda match: str(PLACES[match.group(1)]), _EITHER.sub(lambda match: match.group(2), text))
+def for_window(text: str, places: Mapping[str, object] | None = None) -> str:
+    """`text` with each `{key}` written as where a person changes it (Settings → Account → Queue URL), or as
+    `places` names it (a window with fields of its own, such as Setup)."""
+    where: Mapping[str, object] = {**PLACES, **(places or {})}
+    return _SETTING.sub(lambda match: str(where[match.group(1)]), _EITHER.sub(lambda match: match.group(2), text))
 
 
 def window_text(error: BaseException) -> str:

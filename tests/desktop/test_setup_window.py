@@ -82,6 +82,8 @@ def test_enter_on_a_failed_check_goes_back_to_the_answer_and_only_a_click_saves_
     app.keys("Return")
     setup = to_the_checks(app, private_home / "takes")
     assert [c["name"] for c in setup["checks"] if c["passed"] is False] == ["Bucket"], setup["checks"]
+    fix = next(c["fix"] for c in setup["checks"] if c["name"] == "Bucket")
+    assert fix.startswith("Check the Queue step's Bucket field:") and "Settings" not in fix, "nothing is saved yet: " + fix
     setup = app.wait_window("setup", lambda p: p["save_anyway"], what="Save anyway, beside the buttons")
     assert setup["next"] == "Change the bucket", setup
     assert "Enter (Change the bucket) goes back to the answer at fault" in setup["summary"], setup["summary"]

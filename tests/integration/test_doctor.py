@@ -95,7 +95,7 @@ def test_a_mistyped_queue_name_offers_the_nearest_existing_queue(quiet_aws: Setu
     checks = {c.name: c for c in doctor.run_checks(config_module.load(config))}
     assert checks[doctor.QUEUE].passed is False and checks[doctor.QUEUE].suggestion == real
     assert f"did you mean 'Uploads-{name}'" in checks[doctor.QUEUE].fix
-    assert checks[doctor.QUEUE].window_fix.startswith("Check Settings → Account → Queue URL: did you mean"), "the window's words"
+    assert checks[doctor.QUEUE].in_window()[1].startswith("Check Settings → Account → Queue URL: did you mean"), "the window's words"
 
 
 def test_missing_credentials_fail_the_credentials_check(quiet_aws: Setup, tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ def test_a_setting_is_its_key_in_the_terminal_and_its_place_in_a_window() -> Non
     error = errors.QueueNotFoundError("The queue does not exist. Check {sqs_queue_url}.")
     assert str(error) == "The queue does not exist. Check sqs_queue_url."
     assert errors.window_text(error) == "The queue does not exist. Check Settings → Account → Queue URL."
-    assert errors.for_window("Check {endpoint_url}.") == "Check Settings → Account → Endpoint."
+    assert errors.for_window("Check {endpoint_url}.", {"endpoint_url": "the Endpoint field"}) == "Check the Endpoint field."
     either = "{Remove|Clear} {aws_region}{ from the config|}."
     assert (errors.for_terminal(either), errors.for_window(either)) == ("Remove aws_region from the config.",
                                                                          "Clear Settings → Account → Region.")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from agent import errors
@@ -24,8 +25,8 @@ NAMES = (CONFIG, CREDENTIALS_CHECK, QUEUE, RECEIVE, DELETE, BUCKET, DEAD_LETTER,
 class Check:
     """One check's outcome: `passed` None means not checked, or only informative.
 
-    `detail` and `fix` may name settings as `{key}` (agent/errors.py): they keep the config keys (the terminal's form),
-    and `window_detail` and `window_fix` get the window, section and field (the Setup window's form)."""
+    `detail` and `fix` are the terminal's form: they name settings by their config keys. `in_window()` gives the
+    window's form, with the window, section and field (agent/errors.py's `{key}`)."""
 
     name: str
     passed: bool | None
@@ -36,13 +37,18 @@ class Check:
     """The IAM policy statement an administrator must grant (a failure for a missing permission)."""
     suggestion: str | None = None
     """A value to offer instead: the URL of the existing queue nearest to a missing one."""
-    window_detail: str = ""
-    window_fix: str = ""
+    written: tuple[str, str] = field(default=("", ""), init=False, repr=False, compare=False)
+    """detail and fix as written, `{key}` and all."""
 
     def __post_init__(self) -> None:
-        for name, text in (("detail", self.detail), ("fix", self.fix)):
-            object.__setattr__(self, name, errors.for_terminal(text))
-            object.__setattr__(self, f"window_{name}", errors.for_window(getattr(self, f"window_{name}") or text))
+        object.__setattr__(self, "written", (self.detail, self.fix))
+        object.__setattr__(self, "detail", errors.for_terminal(self.detail))
+        object.__setattr__(self, "fix", errors.for_terminal(self.fix))
+
+    def in_window(self, places: Mapping[str, object] | None = None) -> tuple[str, str]:
+        """(detail, fix) for a window: each setting where Settings shows it, or where `places` says this window asks
+        for it (Setup's Queue step, say)."""
+        return errors.for_window(self.written[0], places), errors.for_window(self.written[1], places)
 
 
 def skipped(name: str, why: str) -> Check:

@@ -18,6 +18,9 @@ MARKS = {True: ("✓", "Ok"), False: ("✕", "Bad"), None: ("–", "Info")}
 FIX_BUTTONS = {"account": "Change the account", "queue": "Change the queue", "bucket": "Change the bucket",
                "folder": "Change the folder"}
 """The default button after a failed check: it leads back to the answer at fault (Enter never saves a failure)."""
+PLACES = {"aws_profile": "the Account step", "sqs_queue_url": "the Queue step's Queue URL", "s3_bucket_name":
+          "the Queue step's Bucket field", "endpoint_url": "the Queue step's Endpoint field", "download_folder": "the Folder step"}
+"""Where this window asks for a setting, for the checks' fixes: nothing is saved yet, so Settings is not where to go."""
 
 
 class CheckPage:
@@ -126,10 +129,11 @@ class CheckPage:
         symbol, kind = MARKS[check.passed]
         ttk.Label(row, text=symbol, style=f"{kind}.Mark.TLabel", width=2).grid(row=0, column=0, sticky="nw")
         ttk.Label(row, text=check.name, style="Surface.Bold.TLabel").grid(row=0, column=1, sticky="w")
-        ttk.Label(row, text=widgets.in_home_words(check.window_detail), style="Surface.Small.TLabel", wraplength=look.px(500), justify="left").grid(
+        detail, fix = check.in_window(PLACES)
+        ttk.Label(row, text=widgets.in_home_words(detail), style="Surface.Small.TLabel", wraplength=look.px(500), justify="left").grid(
             row=1, column=1, sticky="w")
         if check.fix and check.passed is False:
-            ttk.Label(row, text=widgets.in_home_words(check.window_fix), style="Surface.TLabel", wraplength=look.px(500), justify="left").grid(
+            ttk.Label(row, text=widgets.in_home_words(fix), style="Surface.TLabel", wraplength=look.px(500), justify="left").grid(
                 row=2, column=1, sticky="w", pady=(look.px(4), 0))
         if check.policy:
             self._add_policy(row, json.dumps(check.policy, indent=2))
@@ -159,7 +163,8 @@ class CheckPage:
     def probe(self) -> dict[str, Any]:
         return {
             "checking": self.checking,
-            "checks": [{"name": c.name, "passed": c.passed, "detail": c.window_detail, "fix": c.window_fix, "policy": c.policy} for c in self.checks],
+            "checks": [{"name": c.name, "passed": c.passed, **dict(zip(("detail", "fix"), c.in_window(PLACES), strict=True)),
+                        "policy": c.policy} for c in self.checks],
             "summary": self.summary.cget("text"),
             "copied": self.copied,
             "copy_buttons": [centre(b) for b in self.copy_buttons if b.winfo_ismapped()],
