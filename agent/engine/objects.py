@@ -23,7 +23,7 @@ from agent.config import Config
 from agent.engine import paths, versions
 from agent.engine.download import Downloader, Fetched
 from agent.engine.events import Conflict, Downloaded, EventBus, Skipped
-from agent.engine.folders import TargetFolder, open_target_folder
+from agent.engine.folders import TargetFolder, open_target_folder, path_folder
 from agent.engine.hooks import Hooks
 from agent.engine.ledger import FileRecord, Ledger
 from agent.engine.messages import other_reading
@@ -238,6 +238,7 @@ class ObjectHandler:
                 return False
         if not paths.inside_folder(self.config.download_folder, natural) or not content_matches(natural, event.size, event.etag):
             return False
+        _make_durable(natural)  # its message is deleted next: another tool may have written it a moment ago, unsynced
         with self._placement_lock:
             if self._reserved.get(claim) or self.ledger.owner_of(claim) not in (None, (event.bucket, event.key)):
                 return False
@@ -377,6 +378,19 @@ def _folder_stat(folder: Path) -> os.stat_result | None:
     except OSError:
         return None
     return info if stat.S_ISDIR(info.st_mode) else None
+
+
+def _make_durable(path: Path) -> None:
+    """Sync a file this run did not write, and its name in its folder. Not on Windows, which cannot fsync a file opened
+    only to read, nor a folder."""
+    if os.name == "nt":
+        return
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    path_folder(path.parent).sync()
 
 
 def _lstat(path: Path) -> os.stat_result | None:
