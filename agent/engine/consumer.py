@@ -77,11 +77,11 @@ class Consumer:
         self.paused = paused
         self.info_known = info_known  # False: `info` holds assumed defaults because the queue did not answer at start
         self.hold = HoldState(config.retry_base_seconds, config.retry_max_seconds)
-        self.messages = MessageHandler(handler, plugins, self.hold, self._rules(dead_letter is not None))
+        self._has_dead_letter = dead_letter is not None
+        self.messages = MessageHandler(handler, plugins, self.hold, self._rules())
         self.inflight = InFlight(queue_, ledger, info, on_room=self._wake_receiver)
         self.disposer = Disposer(config, queue_, self.messages, self.inflight, ledger, plugins, bus, dead_letter=dead_letter,
                                  restorer=restorer, release_waiting=self._release_queued, on_change=on_change)
-        self._has_dead_letter = dead_letter is not None
         self.drained = threading.Event()
         self.stopping = threading.Event()
         self.active = 0
@@ -100,8 +100,9 @@ class Consumer:
         self._workers: list[threading.Thread] = []
         self._first = first
 
-    def _rules(self, dead_letter: bool) -> Rules:
-        return Rules.of(self.config, dead_letter_queue=dead_letter, redrive_policy=self.info.has_redrive_policy)
+    def _rules(self) -> Rules:
+        """The policy's rules for the config and the queue's settings as known now."""
+        return Rules.of(self.config, dead_letter_queue=self._has_dead_letter, redrive_policy=self.info.has_redrive_policy)
 
     # ------------------------------------------------------------ lifecycle
 
@@ -242,7 +243,7 @@ class Consumer:
             return
         self.info_known = True
         self.inflight.info = self.info
-        self.messages.rules = self._rules(self._has_dead_letter)
+        self.messages.rules = self._rules()
         log.info("Read the queue's settings: visibility timeout %d s, redrive policy %s", self.info.visibility_timeout,
                  "yes" if self.info.has_redrive_policy else "no")
 

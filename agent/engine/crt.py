@@ -7,6 +7,8 @@ agent's own file descriptor, so the agent keeps its temporary file, fsync and at
 into the botocore exceptions the engine already classifies. `CrtGetter.create()` returns (getter, description), the
 getter None when the CRT cannot serve this client (not installed, a proxy, a bandwidth limit, disabled with
 S3_SQS_AGENT_NO_CRT=1, or no credentials; the description says why): the caller then uses boto3.
+
+The CRT's queue calls (agent/engine/sqs_crt.py) share this module's credentials, event loops and error translation.
 """
 
 from __future__ import annotations
@@ -44,11 +46,12 @@ _UNREACHABLE = frozenset({  # the CRT's errors for a server that cannot be reach
 
 
 CRT_PATH = "the AWS Common Runtime"
-"""How the log and the diagnostics name the CRT download path (describe())."""
+"""How the log and the diagnostics name the CRT path: of the downloads (describe()), and of the queue calls."""
 
 
 def unavailable(max_bandwidth: int | None, environ: Mapping[str, str] = os.environ) -> str | None:
-    """Why downloads cannot go through the AWS Common Runtime here, in words for the log; None when they can."""
+    """Why downloads cannot go through the AWS Common Runtime here, in words for the log; None when they can. The queue
+    calls (sqs_crt.py, early.py) ask with `max_bandwidth` None: the limit is the downloads' only."""
     if environ.get("S3_SQS_AGENT_NO_CRT"):
         return "S3_SQS_AGENT_NO_CRT is set"
     if max_bandwidth:

@@ -1,4 +1,4 @@
-"""Fetches one object into a temporary file beside its target, checks and fsyncs it, then renames it into place."""
+"""Fetches one object into a new temporary file in its folder, size-checked and fsynced; objects.py puts it in place."""
 
 from __future__ import annotations
 

@@ -98,10 +98,6 @@ class InFlight:
         """Stop the heartbeat."""
         self._closed.set()
 
-    @property
-    def closed(self) -> bool:
-        return self._closed.is_set()
-
     def _heartbeat_loop(self, on_beat: Callable[[], None]) -> None:
         """Extend the visibility of every message held, so a long download is never delivered twice."""
         while not self._closed.wait(min(HEARTBEAT_SECONDS, max(0.2, self.info.visibility_timeout / 6))):

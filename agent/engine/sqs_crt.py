@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 import logging
 import random
@@ -139,8 +140,6 @@ class CrtSqsClient:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _send(self, operation: str, body: bytes, timeout: float) -> tuple[int, dict[str, str], bytes]:
-        import io
-
         from awscrt.auth import AwsSignatureType, AwsSigningAlgorithm, AwsSigningConfig, aws_sign_request
         from awscrt.exceptions import AwsCrtError
         from awscrt.http import HttpHeaders, HttpRequest
