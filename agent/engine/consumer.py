@@ -337,6 +337,7 @@ class Consumer:
             return
         self._next_progress = now + PROGRESS_LOG_SECONDS
         progress = self.handler.progress
-        if progress.files and progress.total:
-            log.info("Downloading %d file%s: %.0f%% (%s of %s)", progress.files, "" if progress.files == 1 else "s",
-                     100 * progress.done / progress.total, human_size(progress.done), human_size(progress.total))
+        files, done, total = progress.files, progress.done, progress.total  # each read once: workers change them meanwhile
+        if files and total:
+            log.info("Downloading %d file%s: %.0f%% (%s of %s)", files, "" if files == 1 else "s", 100 * done / total,
+                     human_size(done), human_size(total))
