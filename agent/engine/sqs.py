@@ -220,7 +220,7 @@ class DeleteBatcher:
 def dead_letter_attributes(message: Message, reason: str, source_queue: str) -> dict[str, str]:
     """Message attributes that travel with a dead-lettered message."""
     return {
-        "s3_sqs_agent.reason": reason,
+        REASON_ATTRIBUTE: reason,
         "s3_sqs_agent.source_queue": source_queue,
         "s3_sqs_agent.original_message_id": message.message_id,
         "s3_sqs_agent.receive_count": str(message.receive_count),
