@@ -152,7 +152,8 @@ def test_a_file_saved_under_the_name_at_the_moment_of_the_rename_is_never_overwr
 
     out = tmp_path / "out"
     out.mkdir()
-    folder_class = type(folders.open_target_folder(out, ()))
+    with folders.open_target_folder(out, ()) as probe:  # closed: a descriptor folder holds the folder open
+        folder_class = type(probe)
     real_place = folder_class.place
 
     def user_saves_first(self: Any, temp: str, name: str) -> None:
