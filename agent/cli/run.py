@@ -76,9 +76,9 @@ def _run_headless_collected(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     if not args.drain:
-        engine.start()
-        _started()
-        try:
+        try:  # a start that fails (no such folder, the queue's settings) still hands back what was received early
+            engine.start()
+            _started()
             while not stop.is_set():
                 stop.wait(0.2)
         finally:

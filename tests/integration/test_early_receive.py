@@ -80,3 +80,17 @@ def test_early_messages_go_back_at_once_when_the_engine_cannot_start(aws: Setup,
     assert result.returncode != 0 and "The first receive went out" in result.stderr and "not-installed" in result.stderr
     visible, in_flight = aws.counts()  # S3's test event is on the queue too
     assert visible >= 1 and in_flight == 0, "the messages received early are visible again at once, not after their timeout"
+
+
+def test_early_messages_go_back_at_once_when_a_watching_start_fails(aws: Setup, tmp_path: Path) -> None:
+    """Regression: `run --headless` (not draining) started the engine outside its try/finally, so a start that failed
+    left what the early receive took in flight until its visibility timeout, and the ledger open."""
+    from tests.helpers import run_agent
+
+    aws.put("waits.wav", b"for a folder")
+    not_a_folder = tmp_path / "a file"
+    not_a_folder.write_text("in the way")
+    result = run_agent("run", "--headless", "--config", str(write_config(tmp_path / "c.yaml", aws.config(str(not_a_folder)))), timeout=60)
+    assert result.returncode != 0 and "The first receive went out" in result.stderr, result.stderr
+    visible, in_flight = aws.counts()
+    assert visible >= 1 and in_flight == 0, "the messages received early are visible again at once, not after their timeout"
