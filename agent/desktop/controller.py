@@ -20,7 +20,7 @@ from agent.desktop.activity import ActivityLog
 from agent.desktop.icons import NoticeIcon
 from agent.desktop.notify import Notifier
 from agent.desktop.sign_in import CHECK_SECONDS, SignInWatch
-from agent.desktop.tray_view import PauseChoice, RecentFile, TrayView, describe, menu_lines
+from agent.desktop.tray_view import PROGRESS_STEP, PauseChoice, RecentFile, TrayView, describe, menu_lines
 from agent.desktop.windows.child import TK_FIX
 from agent.desktop.windows.host import WindowHost
 from agent.engine.engine import Engine, Status
@@ -205,7 +205,7 @@ class Controller:
         engine = self.engine
         return self._view(engine, engine.status() if engine else None)
 
-    def _view(self, engine: Engine | None, status: Status | None) -> TrayView:
+    def _view(self, engine: Engine | None, status: Status | None, progress_step: int = PROGRESS_STEP) -> TrayView:
         try:
             pending = self.ledger.pending_failures()
             recent = [RecentFile(visible(record.path.name), record.path) for record in self.ledger.recent(RECENT_LIMIT)]
@@ -213,7 +213,7 @@ class Controller:
             pending, recent = [], []
         failed = len(self._session_failures | {f.message_id for f in pending})
         state, line = describe(status, config_error=self._config_error, start_error=self._start_error, failed=failed,
-                               needs_setup=self.needs_setup)
+                               needs_setup=self.needs_setup, progress_step=progress_step)
         paused = bool(engine and engine.paused_by_user)
         folder = str(engine.config.download_folder) if engine else ""
         problem = ""
@@ -244,7 +244,7 @@ class Controller:
     def activity_snapshot(self) -> dict[str, Any]:
         engine = self.engine
         status = engine.status() if engine else None
-        view = self._view(engine, status)
+        view = self._view(engine, status, progress_step=1)  # the same percentage as its bars, not the menu's steps of 10
         return self.activity.snapshot(status, self.ledger, view.status, view.state.value, view.download_folder)
 
     def _window_command(self, command: str, message: dict[str, Any]) -> None:

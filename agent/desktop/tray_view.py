@@ -101,14 +101,15 @@ def next_attempt(retry_in: float | None, now: datetime | None = None) -> str:
     return f"retrying at {when}" if when[0].isdigit() else f"retrying {when}"  # at 14:32; tomorrow 00:03
 
 
-def progress(done: int, total: int) -> int:
-    """The percentage done in steps of PROGRESS_STEP, below 100 until it is done: the status line changes a few times
-    in a download, not at each second's bytes (Activity's bars show the rest)."""
-    return min(99, done * 100 // total) // PROGRESS_STEP * PROGRESS_STEP
+def progress(done: int, total: int, step: int = PROGRESS_STEP) -> int:
+    """The percentage done in steps of `step`, below 100 until it is done: the menu's status line changes a few times
+    in a download, not at each second's bytes (Activity, redrawn anyway, asks for steps of 1)."""
+    return min(99, done * 100 // total) // step * step
 
 
 def describe(status: Status | None, *, config_error: ConfigError | None = None, start_error: str | None = None,
-             failed: int = 0, needs_setup: bool = False, now: datetime | None = None) -> tuple[IconState, str]:
+             failed: int = 0, needs_setup: bool = False, now: datetime | None = None,
+             progress_step: int = PROGRESS_STEP) -> tuple[IconState, str]:
     """The icon state and the menu's status line for an engine status (None: no engine yet)."""
     if needs_setup and status is None:
         return IconState.SETUP, NOT_SET_UP  # its own icon, not Paused's; nothing is wrong, nothing runs until Set up… is done
@@ -130,7 +131,7 @@ def describe(status: Status | None, *, config_error: ConfigError | None = None, 
     if status.state is State.SYNCING and status.active:
         files = f"{status.active} file{'' if status.active == 1 else 's'}"
         if status.bytes_total > 0:
-            return IconState.SYNCING, f"Downloading {files} ({progress(status.bytes_done, status.bytes_total)}%)"
+            return IconState.SYNCING, f"Downloading {files} ({progress(status.bytes_done, status.bytes_total, progress_step)}%)"
         return IconState.SYNCING, f"Downloading {files}"
     if failed:
         return IconState.ATTENTION, f"{failed} file{'' if failed == 1 else 's'} failed"

@@ -355,6 +355,8 @@ def test_the_status_line_holds_still_while_the_engine_waits_and_downloads() -> N
     assert next_attempt(300, now.replace(hour=23, minute=58)) == "retrying tomorrow 00:03"
     download = [describe(status(State.SYNCING, active=1, bytes_done=done, bytes_total=600), now=now)[1] for done in range(600)]
     assert sorted(set(download), key=download.index) == [f"Downloading 1 file ({percent}%)" for percent in range(0, 100, 10)]
+    exact = describe(status(State.SYNCING, active=1, bytes_done=256, bytes_total=384), now=now, progress_step=1)[1]
+    assert exact == "Downloading 1 file (66%)", "Activity shows the percentage its bar shows"
 
 
 def test_no_display_is_reported_with_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
